@@ -1,7 +1,17 @@
-"""botkit: a Matrix bot framework. One connection, many plugins, no lost or repeated events."""
+"""botkit: a Matrix bot framework. One connection, many plugins, no lost or repeated events.
+
+A plugin author needs only these names::
+
+    from botkit import CommandContext, Plugin, Rest, command
+
+See :mod:`botkit.plugin` for the contract and the README for a walk-through.
+"""
 
 from __future__ import annotations
 
+from .client import PluginClient
+from .commands import Rest
+from .context import CommandContext, MessageContext
 from .errors import (
     BotkitError,
     CommandError,
@@ -11,13 +21,33 @@ from .errors import (
     ServiceUnavailable,
     UsageError,
 )
+from .handlers import ANY_EVENT, command, on, passive
+from .plugin import Plugin
+from .scheduler import Scheduler
+from .services import Services
+from .storage import Migration, Storage
+from .web import PluginWeb
 
 __all__ = [
+    "ANY_EVENT",
     "BotkitError",
+    "CommandContext",
     "CommandError",
     "ConfigError",
+    "MessageContext",
+    "Migration",
+    "Plugin",
+    "PluginClient",
     "PluginLoadError",
+    "PluginWeb",
+    "Rest",
+    "Scheduler",
     "SendError",
     "ServiceUnavailable",
+    "Services",
+    "Storage",
     "UsageError",
+    "command",
+    "on",
+    "passive",
 ]

@@ -1,0 +1,283 @@
+"""The bot: one Matrix connection, the plugin instances on it, the web server.
+
+Start-up order: database, login, plugin instances (required plugins first),
+web server, sync loop. A plugin that fails to start is logged and shown as
+``failed`` on the health page; the others run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from mautrix.client import ClientAPI
+from mautrix.types import DeviceID, RoomID, UserID
+
+from .builtin import BUILTIN, Builtin
+from .client import BotHTTPAPI, Sender
+from .config import BotConfig, load_config
+from .errors import BotkitError, ConfigError, PluginLoadError
+from .instance import Host, InstanceState, PluginInstance
+from .loader import InstancePlan, PluginSource, discover, plan_instances
+from .metrics import Metrics
+from .pipeline import Pipeline
+from .services import ServiceRegistry
+from .state import StateStore
+from .storage import create_engine
+from .sync import Syncer, SyncSettings
+from .web import PluginWeb, WebServer
+
+__all__ = ["Bot"]
+
+log = logging.getLogger("botkit")
+
+
+class Bot:
+    """A running bot. ``await start()``, later ``await stop()``."""
+
+    def __init__(self, config: BotConfig) -> None:
+        self.config = config
+        self.metrics = Metrics()
+        self.services = ServiceRegistry()
+        self.engine = create_engine(config.database_url)
+        self.store = StateStore(self.engine, config.homeserver.user_id)
+        self.pipeline = Pipeline(self.store, config.sync.max_pending)
+        self.instances: dict[str, PluginInstance] = {}
+        self.sources: dict[str, PluginSource] = {}
+        self.api: ClientAPI | None = None
+        self.syncer: Syncer | None = None
+        self.web: WebServer | None = None
+        self._sync_task: asyncio.Task[None] | None = None
+        self._prune_task: asyncio.Task[None] | None = None
+        self.started_at = time.time()
+        self.stopped = asyncio.Event()
+
+    # -- start and stop -------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect, start the plugins, the web server and the sync loop."""
+        await self.store.setup()
+        self.api = await self._connect()
+        sender = Sender(
+            self.api,
+            self.metrics,
+            max_retries=self.config.sending.max_retries,
+            max_backoff=self.config.sending.max_backoff,
+        )
+        self.host = Host(
+            api=self.api,
+            sender=sender,
+            engine=self.engine,
+            services=self.services,
+            metrics=self.metrics,
+            command_prefix=self.config.bot.command_prefix,
+            admins=frozenset(self.config.bot.admins),
+            handler_timeout=self.config.sync.handler_timeout,
+        )
+        builtin = PluginInstance(BUILTIN, BUILTIN, lambda: Builtin, {}, self.host)
+        self.instances[BUILTIN] = builtin
+        Builtin.bot = self
+        await builtin.start()
+        await self._start_plans(self._plan(self.config))
+        self.web = WebServer(
+            self.config.web.host,
+            self.config.web.port,
+            self.health,
+            self.metrics.render,
+            self._plugin_web,
+        )
+        await self.web.start()
+        sync = self.config.sync
+        self.syncer = Syncer(
+            self.api,
+            self.store,
+            self.pipeline,
+            lambda: list(self.instances.values()),
+            SyncSettings(sync.timeout, sync.timeline_limit, sync.max_catchup_age),
+            self.metrics,
+            self._on_invite,
+        )
+        self._sync_task = asyncio.create_task(self._run_sync(), name="botkit-sync")
+        self._prune_task = asyncio.create_task(self._prune_loop(), name="botkit-prune")
+        log.info("botkit running as %s, web on %s:%s", self.api.mxid, self.web.host, self.web.port)
+
+    async def _connect(self) -> ClientAPI:
+        hs = self.config.homeserver
+        token = hs.access_token
+        device_id = ""
+        if not token:
+            token = await self.store.get("access_token")
+            device_id = await self.store.get("device_id") or ""
+        api = ClientAPI(UserID(hs.user_id), api=BotHTTPAPI(hs.url))
+        if not token:
+            log.info("logging in as %s with the configured password", hs.user_id)
+            resp = await api.login(
+                identifier=UserID(hs.user_id),
+                password=hs.password,
+                device_name=hs.device_name,
+                store_access_token=False,
+            )
+            token, device_id = resp.access_token, resp.device_id
+            await self.store.put("access_token", token)
+            await self.store.put("device_id", device_id)
+        api.api.token = token
+        api.device_id = DeviceID(device_id)
+        whoami = await api.whoami()
+        if whoami.user_id != hs.user_id:
+            raise BotkitError(
+                f"the access token belongs to {whoami.user_id}, not to {hs.user_id} "
+                "(homeserver.user_id)"
+            )
+        api.device_id = whoami.device_id or DeviceID(device_id)
+        return api
+
+    def _plan(self, config: BotConfig) -> list[InstancePlan]:
+        self.sources, problems = discover(config.plugin_dirs)
+        plans, more = plan_instances(config, self.sources)
+        for problem in [*problems, *more]:
+            log.error("plugin not loaded: %s", problem)
+        return plans
+
+    async def _start_plans(self, plans: list[InstancePlan]) -> None:
+        for plan in plans:
+            inst = PluginInstance(
+                plan.name, plan.source.id, plan.source.load_class, plan.config, self.host
+            )
+            self.instances[plan.name] = inst
+            await self._start_instance(inst)
+
+    async def _start_instance(self, inst: PluginInstance) -> None:
+        try:
+            await inst.start()
+            log.info("started %s (plugin %s)", inst.name, inst.plugin_id)
+        except PluginLoadError as e:
+            log.error("%s", e, exc_info=e.__cause__)
+
+    async def _run_sync(self) -> None:
+        assert self.syncer is not None
+        try:
+            await self.syncer.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the sync loop stopped")
+            self.stopped.set()
+
+    async def _prune_loop(self) -> None:
+        retention_ms = self.config.sync.handled_retention * 1000
+        while True:
+            try:
+                pruned = await self.store.prune(int(time.time() * 1000 - retention_ms))
+                if pruned:
+                    log.debug("pruned %d handled-event records", pruned)
+            except Exception:
+                log.exception("pruning handled events failed")
+            await asyncio.sleep(3600)
+
+    async def stop(self, drain_timeout: float = 10.0) -> None:
+        """Stop syncing, let running handlers finish, record them, stop the plugins."""
+        for task in (self._sync_task, self._prune_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        if not await self.pipeline.drain(drain_timeout):
+            log.warning("handlers still running after %g s; they are cancelled", drain_timeout)
+        await self.pipeline.close()
+        try:
+            await self.pipeline.flush()
+        except Exception:
+            log.exception("could not record the last handled events")
+        for inst in reversed(list(self.instances.values())):
+            await inst.stop()
+        if self.web is not None:
+            await self.web.stop()
+        if self.api is not None:
+            await self.api.api.session.close()
+        await self.engine.dispose()
+        self.stopped.set()
+
+    # -- what plugins and the web side see --------------------------------
+
+    def _plugin_web(self, name: str) -> PluginWeb | None:
+        inst = self.instances.get(name)
+        if inst is None or inst.state != InstanceState.RUNNING:
+            return None
+        return inst.web
+
+    def health(self) -> dict[str, Any]:
+        """The body of ``GET /_botkit/health``."""
+        sync = self.syncer.health() if self.syncer else {"connected": False}
+        return {
+            **sync,
+            "user_id": self.api.mxid if self.api else None,
+            "uptime": time.time() - self.started_at,
+            "plugins": {
+                name: {"plugin": inst.plugin_id, "state": inst.state.value, "error": inst.error}
+                for name, inst in self.instances.items()
+                if name != BUILTIN
+            },
+        }
+
+    async def _on_invite(self, room_id: RoomID, inviter: UserID | None) -> None:
+        autojoin = self.config.bot.autojoin
+        allow = autojoin.allow
+        server = inviter.split(":", 1)[1] if inviter and ":" in inviter else None
+        if not autojoin.enabled or (allow and inviter not in allow and server not in allow):
+            log.info("ignoring invite to %s from %s", room_id, inviter)
+            return
+        assert self.api is not None
+        try:
+            await self.api.join_room(room_id)
+            log.info("joined %s (invited by %s)", room_id, inviter)
+        except Exception as e:
+            log.warning("could not join %s: %s", room_id, e)
+
+    # -- reloading ---------------------------------------------------------
+
+    async def reload_instance(self, name: str) -> str:
+        """Re-read the config file and re-import one instance's plugin; returns a summary."""
+        config = load_config(self.config.path)
+        if name not in config.plugins or not config.plugins[name].enabled:
+            raise BotkitError(f"no enabled plugin instance {name!r} in {config.path}")
+        self.sources, _ = discover(config.plugin_dirs)
+        plans, problems = plan_instances(config, self.sources)
+        plan = next((p for p in plans if p.name == name), None)
+        if plan is None:
+            mine = [str(p) for p in problems if p.key.startswith(f"plugins.{name}")]
+            raise BotkitError("; ".join(mine) or f"{name!r} cannot be loaded")
+        inst = self.instances.get(name)
+        if inst is None:
+            inst = PluginInstance(
+                name, plan.source.id, plan.source.load_class, plan.config, self.host
+            )
+            self.instances[name] = inst
+        else:
+            await inst.stop(restarting=True)
+            inst.load_class, inst.config = plan.source.load_class, plan.config
+        await inst.start()
+        return f"{name} reloaded (plugin {plan.source.id} {plan.source.version})"
+
+    async def reload_all(self) -> None:
+        """Re-read the config (SIGHUP): restart changed instances, add new, stop removed."""
+        try:
+            config = load_config(self.config.path)
+        except ConfigError as e:
+            log.error("config not reloaded:\n%s", e)
+            return
+        self.config = config
+        plans = self._plan(config)
+        wanted = {p.name: p for p in plans}
+        for name in [n for n in self.instances if n != BUILTIN and n not in wanted]:
+            await self.instances.pop(name).stop()
+            log.info("stopped %s (removed from the config)", name)
+        for plan in plans:
+            inst = self.instances.get(plan.name)
+            if inst is None:
+                await self._start_plans([plan])
+                continue
+            await inst.stop(restarting=True)
+            inst.load_class, inst.config = plan.source.load_class, plan.config
+            await self._start_instance(inst)
+        log.info("config reloaded from %s", config.path)

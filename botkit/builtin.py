@@ -1,0 +1,71 @@
+"""Commands every bot has: ``!help`` and, for admins, ``!reload``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from .commands import Rest
+from .context import CommandContext
+from .errors import BotkitError, CommandError
+from .handlers import command
+from .plugin import Plugin
+from .table import BoundCommand
+
+if TYPE_CHECKING:
+    from .bot import Bot
+
+__all__ = ["BUILTIN", "Builtin"]
+
+BUILTIN = "botkit"
+"""The instance name of the built-in commands."""
+
+
+class Builtin(Plugin):
+    """Help for every loaded plugin's commands, and reloading plugins."""
+
+    bot: ClassVar[Bot]
+
+    def _commands(self) -> list[tuple[str, BoundCommand]]:
+        found: dict[str, tuple[str, BoundCommand]] = {}
+        for name, inst in self.bot.instances.items():
+            for cmd in inst.table.unique_commands():
+                found.setdefault(cmd.spec.name, (name, cmd))
+        return [found[k] for k in sorted(found)]
+
+    @command("help", help="List the commands, or show how to use one")
+    async def help(self, ctx: CommandContext, topic: Rest = "") -> None:
+        """List the commands, or show how to use one."""
+        prefix = self.bot.config.bot.command_prefix
+        topic = topic.strip().removeprefix(prefix).lower()
+        commands = self._commands()
+        if topic:
+            matches = [
+                (inst, c)
+                for inst, c in commands
+                if c.spec.name == topic
+                or c.spec.name.startswith(topic + " ")
+                or topic in c.spec.aliases
+            ]
+            if not matches:
+                raise CommandError(f"There is no command {prefix}{topic}. Try {prefix}help.")
+            lines = []
+            for _, c in matches:
+                aliases = ", ".join(prefix + a for a in c.spec.aliases)
+                lines.append(f"**{c.usage(prefix)}**: {c.spec.help}")
+                if aliases:
+                    lines.append(f"Also: {aliases}")
+            await ctx.reply("\n\n".join(lines))
+            return
+        lines = [f"* `{c.usage(prefix)}`: {c.spec.help}" for _, c in commands]
+        await ctx.reply("Commands:\n\n" + "\n".join(lines))
+
+    @command("reload", help="Reload a plugin instance's code and config", allow="admins")
+    async def reload(self, ctx: CommandContext, instance: str) -> None:
+        """Reload a plugin instance's code and config."""
+        if instance == BUILTIN:
+            raise CommandError("The built-in commands cannot be reloaded.")
+        try:
+            summary = await self.bot.reload_instance(instance)
+        except BotkitError as e:
+            raise CommandError(f"Reload failed: {e}") from e
+        await ctx.reply(summary, markdown=False)

@@ -1,0 +1,103 @@
+"""The ``botkit`` command: ``init``, ``check`` and ``run``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .config import BotConfig, load_config, write_sample
+from .errors import BotkitError, ConfigError
+
+__all__ = ["main"]
+
+EXIT_PROBLEMS = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="botkit", description="Run a Matrix bot with plugins.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    init = sub.add_parser("init", help="write a fully commented config file")
+    init.add_argument("path", nargs="?", default="config.yaml", type=Path)
+    for name, text in (
+        ("check", "validate the config and load every enabled plugin without connecting"),
+        ("run", "run the bot until SIGINT or SIGTERM (SIGHUP reloads the config)"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("-c", "--config", default="config.yaml", type=Path)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = _parser().parse_args(argv)
+    if args.command == "init":
+        try:
+            write_sample(args.path)
+        except BotkitError as e:
+            print(f"botkit init: {e}", file=sys.stderr)
+            return EXIT_PROBLEMS
+        print(f"wrote {args.path}; fill in homeserver.url, user_id and access_token")
+        return 0
+    try:
+        config = load_config(args.config)
+    except ConfigError as e:
+        for problem in e.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_PROBLEMS
+    if args.command == "check":
+        return _check(config)
+    _setup_logging(config)
+    try:
+        asyncio.run(_run(config))
+    except BotkitError as e:
+        logging.getLogger("botkit").error("%s", e)
+        return 1
+    return 0
+
+
+def _check(config: BotConfig) -> int:
+    from .loader import discover, plan_instances
+
+    sources, problems = discover(config.plugin_dirs)
+    plans, more = plan_instances(config, sources)
+    problems += more
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return EXIT_PROBLEMS
+    names = ", ".join(f"{p.name} ({p.source.id} {p.source.version})" for p in plans) or "none"
+    print(f"{config.path}: OK; plugin instances: {names}")
+    return 0
+
+
+def _setup_logging(config: BotConfig) -> None:
+    logging.basicConfig(level=config.logging.level, format=config.logging.format, force=True)
+    # mautrix logs every request at DEBUG/INFO; keep it quiet unless asked.
+    logging.getLogger("mau").setLevel(max(logging.WARNING, logging.getLogger().level))
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+async def _run(config: BotConfig) -> None:
+    from .bot import Bot
+
+    bot = Bot(config)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(bot.reload_all()))
+    try:
+        await bot.start()
+        stopped = asyncio.create_task(bot.stopped.wait())
+        asked = asyncio.create_task(stop.wait())
+        await asyncio.wait({stopped, asked}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (stopped, asked):
+            task.cancel()
+    finally:
+        logging.getLogger("botkit").info("stopping")
+        await bot.stop()

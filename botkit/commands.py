@@ -1,0 +1,114 @@
+"""Command arguments: read from a handler's signature, parsed from a message.
+
+A command handler ``async def f(self, ctx, a: int, b: str = "x", rest: Rest = "")``
+takes one word (or a "quoted phrase") per parameter, converted by its
+annotation; :data:`Rest` takes the remainder of the line verbatim. A message
+that does not fit raises :class:`~botkit.errors.UsageError` with the usage line.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from .errors import UsageError
+
+__all__ = ["Param", "Rest", "format_usage", "parse_args", "read_params", "split_word"]
+
+
+class _RestOfLine:
+    """Marker inside ``Annotated`` for the rest-of-line parameter."""
+
+
+Rest = Annotated[str, _RestOfLine]
+"""Annotate the last parameter of a command with this to get the rest of the line as typed."""
+
+_CONVERTERS: dict[type, tuple[Callable[[str], Any], str]] = {
+    str: (str, "a word"),
+    int: (int, "a whole number"),
+    float: (float, "a number"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One argument of a command."""
+
+    name: str
+    kind: type
+    rest: bool
+    required: bool
+    default: Any
+
+
+def read_params(func: Callable[..., Any]) -> list[Param]:
+    """The arguments of a command handler, after ``self`` and ``ctx``.
+
+    Raises ``TypeError`` naming the parameter when the signature cannot be a
+    command: the loader reports it when the plugin loads, not when it is used.
+    """
+    hints = typing.get_type_hints(func, include_extras=True)
+    params = list(inspect.signature(func).parameters.values())[2:]
+    result: list[Param] = []
+    for i, p in enumerate(params):
+        if p.kind not in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+            raise TypeError(f"parameter {p.name!r}: *args/**kwargs cannot be command arguments")
+        hint = hints.get(p.name, str)
+        rest = typing.get_origin(hint) is Annotated and _RestOfLine in typing.get_args(hint)
+        kind = typing.get_args(hint)[0] if rest else hint
+        if kind not in _CONVERTERS:
+            raise TypeError(f"parameter {p.name!r}: unsupported type {hint!r}")
+        if rest and i != len(params) - 1:
+            raise TypeError(f"parameter {p.name!r}: Rest must be the last parameter")
+        required = p.default is inspect.Parameter.empty
+        result.append(Param(p.name, kind, rest, required, None if required else p.default))
+    return result
+
+
+def format_usage(invocation: str, params: list[Param]) -> str:
+    """``!cmd <a> [b] [text...]``: angle brackets required, square optional."""
+    parts = [invocation]
+    for p in params:
+        label = f"{p.name}..." if p.rest else p.name
+        parts.append(f"<{label}>" if p.required else f"[{label}]")
+    return " ".join(parts)
+
+
+def split_word(text: str) -> tuple[str, str]:
+    """The first word (or "quoted phrase") of ``text`` and what follows it."""
+    text = text.lstrip()
+    if text[:1] in ('"', "'"):
+        end = text.find(text[0], 1)
+        if end > 0:
+            return text[1:end], text[end + 1 :].lstrip()
+    head, _, tail = text.partition(" ")
+    return head, tail.lstrip()
+
+
+def parse_args(params: list[Param], text: str, usage: str) -> dict[str, Any]:
+    """Match ``text`` against ``params``; raise :class:`UsageError` when it does not fit."""
+    values: dict[str, Any] = {}
+    remaining = text.strip()
+    for p in params:
+        if p.rest:
+            word, remaining = remaining, ""
+        else:
+            word, remaining = split_word(remaining) if remaining else ("", "")
+        if not word:
+            if p.required:
+                raise UsageError(f"Missing <{p.name}>. Usage: {usage}")
+            values[p.name] = p.default
+            continue
+        convert, description = _CONVERTERS[p.kind]
+        try:
+            values[p.name] = convert(word)
+        except ValueError:
+            raise UsageError(
+                f"<{p.name}> must be {description}, not {word!r}. Usage: {usage}"
+            ) from None
+    if remaining:
+        raise UsageError(f"Too many arguments. Usage: {usage}")
+    return values

@@ -1,0 +1,168 @@
+"""The checked config as typed, frozen values: one dataclass per section."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mautrix.types import UserID
+
+from botkit.storage import default_url
+
+__all__ = [
+    "AutojoinConfig",
+    "BotConfig",
+    "BotSettings",
+    "HomeserverConfig",
+    "InstanceConfig",
+    "LoggingConfig",
+    "SendingConfig",
+    "SyncConfig",
+    "WebConfig",
+    "build_config",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class HomeserverConfig:
+    """Where the bot connects and how it authenticates (secrets are left out of ``repr``)."""
+
+    url: str
+    user_id: UserID
+    access_token: str | None = field(repr=False)
+    password: str | None = field(repr=False)
+    device_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class WebConfig:
+    """Address of the HTTP server."""
+
+    host: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class AutojoinConfig:
+    """Which invites the bot accepts; an empty ``allow`` accepts every invite."""
+
+    enabled: bool
+    allow: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BotSettings:
+    """How users talk to the bot: command prefix, admins, invites."""
+
+    command_prefix: str
+    admins: tuple[UserID, ...]
+    autojoin: AutojoinConfig
+
+
+@dataclass(frozen=True, slots=True)
+class SyncConfig:
+    """How events are received and handled; durations in seconds."""
+
+    timeout: float
+    timeline_limit: int
+    max_catchup_age: float
+    handled_retention: float
+    max_pending: int
+    handler_timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class SendingConfig:
+    """How failed sends are retried; ``max_backoff`` in seconds."""
+
+    max_retries: int
+    max_backoff: float
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingConfig:
+    """Log level name (upper case) and ``logging`` format string."""
+
+    level: str
+    format: str
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceConfig:
+    """One plugin instance: its name, the plugin it runs, and its own config.
+
+    ``config`` holds the user's values as written (plain Python, not yet checked);
+    the plugin loader checks them against the plugin's defaults with
+    :func:`botkit.config.merge_config`.
+    """
+
+    name: str
+    plugin: str
+    enabled: bool = True
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class BotConfig:
+    """The whole, checked config of one bot.
+
+    ``raw`` is the merged config as plain Python, environment overrides included.
+    """
+
+    path: Path
+    homeserver: HomeserverConfig
+    database_url: str
+    web: WebConfig
+    bot: BotSettings
+    sync: SyncConfig
+    sending: SendingConfig
+    logging: LoggingConfig
+    plugin_dirs: tuple[Path, ...]
+    plugins: dict[str, InstanceConfig]
+    raw: Mapping[str, Any] = field(repr=False)
+
+
+def build_config(
+    path: Path, merged: Mapping[str, Any], plugins: dict[str, InstanceConfig]
+) -> BotConfig:
+    """A :class:`BotConfig` from a merged config that has passed every check."""
+    path = path.resolve()
+    hs, bot, sync, sending = merged["homeserver"], merged["bot"], merged["sync"], merged["sending"]
+    return BotConfig(
+        path=path,
+        homeserver=HomeserverConfig(
+            url=hs["url"],
+            user_id=UserID(hs["user_id"]),
+            access_token=hs["access_token"] or None,
+            password=hs["password"] or None,
+            device_name=hs["device_name"],
+        ),
+        database_url=merged["database"]["url"] or default_url(path),
+        web=WebConfig(host=merged["web"]["host"], port=merged["web"]["port"]),
+        bot=BotSettings(
+            command_prefix=bot["command_prefix"],
+            admins=tuple(UserID(a) for a in bot["admins"]),
+            autojoin=AutojoinConfig(
+                enabled=bot["autojoin"]["enabled"], allow=tuple(bot["autojoin"]["allow"])
+            ),
+        ),
+        sync=SyncConfig(
+            timeout=float(sync["timeout"]),
+            timeline_limit=sync["timeline_limit"],
+            max_catchup_age=float(sync["max_catchup_age"]),
+            handled_retention=float(sync["handled_retention"]),
+            max_pending=sync["max_pending"],
+            handler_timeout=float(sync["handler_timeout"]),
+        ),
+        sending=SendingConfig(
+            max_retries=sending["max_retries"], max_backoff=float(sending["max_backoff"])
+        ),
+        logging=LoggingConfig(
+            level=merged["logging"]["level"].upper(), format=merged["logging"]["format"]
+        ),
+        plugin_dirs=tuple(path.parent / Path(d).expanduser() for d in merged["plugin_dirs"]),
+        plugins=plugins,
+        raw=merged,
+    )

@@ -1,0 +1,246 @@
+"""A plugin instance as the host sees it: its life cycle and its event handling."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mautrix.client import ClientAPI
+from mautrix.types import Event, MessageEvent, MessageType, RelationType, UserID
+
+from .client import PluginClient, Sender
+from .commands import parse_args, split_word
+from .context import CommandContext, MessageContext
+from .errors import CommandError, PluginLoadError, UsageError
+from .metrics import Metrics
+from .plugin import Plugin
+from .scheduler import Scheduler
+from .services import ServiceRegistry, Services
+from .storage import Storage, migrate
+from .table import BoundCommand, HandlerTable
+from .web import PluginWeb
+
+__all__ = ["Host", "InstanceState", "PluginInstance"]
+
+
+class InstanceState(enum.StrEnum):
+    """Where an instance is in its life cycle (shown on ``/_botkit/health``)."""
+
+    STOPPED = "stopped"
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    FAILED = "failed"
+
+
+@dataclass
+class Host:
+    """What the bot shares with every instance."""
+
+    api: ClientAPI
+    sender: Sender
+    engine: Any
+    services: ServiceRegistry
+    metrics: Metrics
+    command_prefix: str
+    admins: frozenset[str]
+    handler_timeout: float
+
+
+class PluginInstance:
+    """One configured instance; survives reloads, while its plugin object is replaced."""
+
+    def __init__(
+        self,
+        name: str,
+        plugin_id: str,
+        load_class: Callable[[], type[Plugin]],
+        config: dict[str, Any],
+        host: Host,
+    ) -> None:
+        self.name = name
+        self.plugin_id = plugin_id
+        self.load_class = load_class
+        self.config = config
+        self.host = host
+        self.log = logging.getLogger(f"botkit.plugin.{name}")
+        self.web = PluginWeb(name)
+        self.scheduler = Scheduler(self.log)
+        self.plugin: Plugin | None = None
+        self.table = HandlerTable()
+        self.state = InstanceState.STOPPED
+        self.error: str | None = None
+        # Event handling waits on this while the instance restarts, so that no
+        # event is dropped by a reload; it is open whenever no restart is under way.
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    async def start(self) -> None:
+        """Create the plugin object, migrate its storage, collect handlers, start it."""
+        self.state = InstanceState.STARTING
+        self.error = None
+        try:
+            cls = self.load_class()
+            plugin = cls()
+            plugin.instance = self.name
+            plugin.client = PluginClient(self.host.api, self.host.sender, self.name)
+            plugin.config = self.config
+            plugin.storage = Storage(self.host.engine, self.name)
+            plugin.log = self.log
+            plugin.web = self.web
+            plugin.scheduler = self.scheduler
+            plugin.services = Services(self.host.services, self.name)
+            plugin.admins = self.host.admins
+            try:
+                table = HandlerTable.collect(plugin)
+            except TypeError as e:
+                raise PluginLoadError(self.plugin_id, str(e)) from e
+            await migrate(plugin.storage, cls.migrations)
+            self.plugin = plugin
+            await plugin.start()
+        except Exception as e:
+            await self._release()
+            self.state = InstanceState.FAILED
+            self.error = f"{type(e).__name__}: {e}"
+            self.gate.set()
+            if isinstance(e, PluginLoadError):
+                raise
+            raise PluginLoadError(
+                self.plugin_id, f"instance {self.name!r} failed to start: {e}"
+            ) from e
+        self.table = table
+        self.state = InstanceState.RUNNING
+        self.gate.set()
+
+    async def stop(self, *, restarting: bool = False) -> None:
+        """Stop the plugin and remove everything it registered.
+
+        With ``restarting``, events for this instance wait until it runs again.
+        """
+        if restarting:
+            self.gate.clear()
+        if self.plugin is None:
+            self.state = InstanceState.STOPPED
+            return
+        self.state = InstanceState.STOPPING
+        try:
+            await self.plugin.stop()
+        except Exception:
+            self.log.exception("stop() failed")
+        await self._release()
+        if not restarting:
+            self.table = HandlerTable()
+        self.state = InstanceState.STOPPED
+
+    async def _release(self) -> None:
+        await self.scheduler.cancel_all()
+        self.web.clear()
+        self.host.services.withdraw(self.name)
+        self.plugin = None
+
+    def wants(self, event: Event) -> bool:
+        """Whether any handler of this instance would see ``event``."""
+        events = self.table.events
+        if event.type.t in events or "*" in events:
+            return True
+        return self.table.wants_messages and isinstance(event, MessageEvent)
+
+    async def handle(self, event: Event) -> None:
+        """Run this instance's handlers for ``event``, one after the other, each guarded."""
+        await self.gate.wait()
+        if self.plugin is None:
+            return  # failed or removed: its events are not delivered
+        table = self.table
+        for func in (*table.events.get(event.type.t, ()), *table.events.get("*", ())):
+            await self._guard(event, func, event)
+        if table.wants_messages and isinstance(event, MessageEvent) and self._actionable(event):
+            await self._route_message(event, table)
+        self.host.metrics.events_handled.inc(self.name)
+
+    def _actionable(self, event: MessageEvent) -> bool:
+        # Notices never trigger commands (bots answer bots with notices), nor
+        # do the bot's own messages or edits of old messages.
+        content = event.content
+        if event.sender == self.host.api.mxid or content.msgtype == MessageType.NOTICE:
+            return False
+        relates = content.relates_to
+        if relates is not None and relates.rel_type == RelationType.REPLACE:
+            return False
+        return isinstance(getattr(content, "body", None), str)
+
+    async def _route_message(self, event: MessageEvent, table: HandlerTable) -> None:
+        client = PluginClient(self.host.api, self.host.sender, self.name)
+        body: str = event.content.body
+        prefix = self.host.command_prefix
+        if body.startswith(prefix) and len(body) > len(prefix):
+            words, rest = [], body[len(prefix) :]
+            for _ in range(2):
+                word, rest = split_word(rest)
+                words.append(word.lower())
+            command, used = table.find(words)
+            if command is not None:
+                args = body[len(prefix) :]
+                for _ in range(used):
+                    args = split_word(args)[1]
+                ctx = CommandContext(client, event, command.spec.name, args)
+                await self._run_command(ctx, command)
+        for pattern, func in table.passives:
+            match = pattern.search(body)
+            if match:
+                await self._guard(event, func, MessageContext(client, event), match)
+
+    def allowed(self, command: BoundCommand, user: UserID) -> bool:
+        """Whether ``user`` may run ``command``."""
+        allow = command.spec.allow
+        if allow == "everyone":
+            return True
+        if allow == "admins":
+            return user in self.host.admins
+        if callable(allow):
+            return bool(allow(self.plugin, user))
+        return user in allow
+
+    async def _run_command(self, ctx: CommandContext, command: BoundCommand) -> None:
+        prefix = self.host.command_prefix
+        if not self.allowed(command, ctx.sender):
+            await ctx.reply(f"Sorry, you are not allowed to use {prefix}{command.spec.name}.")
+            return
+        try:
+            values = parse_args(command.params, ctx.args, command.usage(prefix))
+        except UsageError as e:
+            await ctx.reply(str(e), markdown=False)
+            return
+        await self._guard(ctx.event, command.func, ctx, reply_errors=True, **values)
+
+    async def _guard(
+        self,
+        event: Event | MessageEvent,
+        func: Callable[..., Awaitable[None]],
+        *args: Any,
+        reply_errors: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        name = getattr(func, "__name__", repr(func))
+        try:
+            async with asyncio.timeout(self.host.handler_timeout):
+                await func(*args, **kwargs)
+        except CommandError as e:
+            if reply_errors and isinstance(args[0], MessageContext):
+                await args[0].reply(str(e), markdown=False)
+            else:
+                self.log.warning("%s on %s: %s", name, event.event_id, e)
+        except TimeoutError:
+            self.host.metrics.handler_errors.inc(self.name)
+            self.log.error(
+                "handler %s timed out after %g s on event %s",
+                name,
+                self.host.handler_timeout,
+                event.event_id,
+            )
+        except Exception:
+            self.host.metrics.handler_errors.inc(self.name)
+            self.log.exception("handler %s failed on event %s", name, event.event_id)

@@ -1,0 +1,134 @@
+"""Running handlers: per-(instance, room) lanes, backpressure, and what to commit.
+
+Each plugin instance handles the events of one room in order, in its own lane,
+so a slow handler holds up only its own lane; lanes of other rooms and other
+plugins go on. At most ``max_pending`` events are unfinished at any time: the
+sync loop waits before it takes more. A sync batch's token may be stored once
+every event of that batch and of every earlier batch is finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+
+from mautrix.types import Event
+
+from .client import Origin, origin
+from .instance import PluginInstance
+from .state import StateStore
+
+__all__ = ["Pipeline"]
+
+log = logging.getLogger("botkit.pipeline")
+_LANE_IDLE = 30.0
+
+
+@dataclass(slots=True)
+class _Batch:
+    token: str
+    remaining: int
+
+
+@dataclass(slots=True)
+class _Lane:
+    queue: asyncio.Queue[tuple[PluginInstance, Event, _Batch]] = field(
+        default_factory=asyncio.Queue
+    )
+    task: asyncio.Task[None] | None = None
+
+
+class Pipeline:
+    """Queues handler work, bounds it, and tells what may be committed."""
+
+    def __init__(self, store: StateStore, max_pending: int) -> None:
+        self.store = store
+        self.max_pending = max_pending
+        self._slots = asyncio.Semaphore(max_pending)
+        self._lanes: dict[tuple[str, str], _Lane] = {}
+        self._batches: deque[_Batch] = deque()
+        self._finished: list[tuple[str, str]] = []
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def pending(self) -> int:
+        """Events queued or being handled."""
+        return self.max_pending - self._slots._value
+
+    async def submit(self, token: str, jobs: list[tuple[PluginInstance, Event]]) -> None:
+        """Queue one sync batch; waits while ``max_pending`` events are unfinished."""
+        batch = _Batch(token, len(jobs))
+        self._batches.append(batch)
+        if jobs:
+            self._idle.clear()
+        for inst, event in jobs:
+            await self._slots.acquire()
+            key = (inst.name, event.room_id)
+            lane = self._lanes.get(key)
+            if lane is None:
+                lane = self._lanes[key] = _Lane()
+                lane.task = asyncio.create_task(self._work(key, lane), name=f"lane:{key}")
+            lane.queue.put_nowait((inst, event, batch))
+
+    async def _work(self, key: tuple[str, str], lane: _Lane) -> None:
+        while True:
+            try:
+                async with asyncio.timeout(_LANE_IDLE):
+                    inst, event, batch = await lane.queue.get()
+            except TimeoutError:
+                if lane.queue.empty():
+                    del self._lanes[key]
+                    return
+                continue
+            reset = origin.set(Origin(inst.name, event.event_id))
+            try:
+                await inst.handle(event)
+            except Exception:  # handle() guards each handler; this is a bug in botkit
+                log.exception("handling %s in %s failed", event.event_id, inst.name)
+            finally:
+                origin.reset(reset)
+                self._finished.append((inst.name, event.event_id))
+                batch.remaining -= 1
+                self._slots.release()
+                if self.pending == 0:
+                    self._idle.set()
+
+    def take_committable(self) -> tuple[list[tuple[str, str]], str | None]:
+        """Finished records not yet written, and the newest token that may be stored."""
+        token = None
+        while self._batches and self._batches[0].remaining == 0:
+            token = self._batches.popleft().token
+        finished, self._finished = self._finished, []
+        return finished, token
+
+    async def flush(self) -> None:
+        """Write what may be committed, in one transaction."""
+        finished, token = self.take_committable()
+        if finished or token is not None:
+            try:
+                await self.store.commit(finished, token)
+            except BaseException:
+                # Not written: keep the records for the next flush. The token
+                # stays unwritten too, so at worst the batch is redelivered.
+                self._finished[:0] = finished
+                raise
+
+    async def drain(self, seconds: float) -> bool:
+        """Wait until nothing is pending (at most ``seconds``); True when drained."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self._idle.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    async def close(self) -> None:
+        """Cancel every lane (after :meth:`drain`)."""
+        tasks = [lane.task for lane in self._lanes.values() if lane.task]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._lanes.clear()

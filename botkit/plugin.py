@@ -1,0 +1,62 @@
+"""The plugin contract.
+
+A plugin is a class deriving from :class:`Plugin`. The host creates one object
+per configured instance, fills in the annotated collaborators below, runs the
+storage migrations, collects the handlers marked with :mod:`botkit.handlers`
+and calls :meth:`Plugin.start`. On stop it calls :meth:`Plugin.stop` and then
+removes exactly what the instance registered: handlers, web routes, jobs and
+services. Reloading is stop, re-import, start.
+
+.. code-block:: python
+
+    class Hello(Plugin):
+        @command("hello")
+        async def hello(self, ctx: CommandContext, name: Rest = "world") -> None:
+            await ctx.reply(f"Hello, {name}!")
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from .client import PluginClient
+from .scheduler import Scheduler
+from .services import Services
+from .storage import Migration, Storage
+from .web import PluginWeb
+
+__all__ = ["Plugin"]
+
+
+class Plugin:
+    """Base class of every plugin; see the module docstring for the life cycle."""
+
+    migrations: ClassVar[Sequence[Migration]] = ()
+    """Schema steps of the plugin's tables, oldest first; new ones are appended, never edited."""
+
+    instance: str
+    """This instance's name from the config (``plugins.<name>``)."""
+    client: PluginClient
+    """The bot's Matrix connection; what is sent through it is attributed to this instance."""
+    config: dict[str, Any]
+    """The instance's config: the plugin's defaults with the user's values applied."""
+    storage: Storage
+    """The database, with table names prefixed for this instance."""
+    log: logging.Logger
+    """A logger named ``botkit.plugin.<instance>``."""
+    web: PluginWeb
+    """This instance's HTTP routes, served under ``/_botkit/plugins/<instance>/``."""
+    scheduler: Scheduler
+    """Periodic jobs, cancelled when the instance stops."""
+    services: Services
+    """Services this instance offers to others, and the ones it uses."""
+    admins: frozenset[str]
+    """``bot.admins`` from the main config."""
+
+    async def start(self) -> None:
+        """Called once the collaborators are set and the migrations ran."""
+
+    async def stop(self) -> None:
+        """Called before the host removes what the instance registered."""

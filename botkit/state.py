@@ -1,0 +1,104 @@
+"""botkit's own tables: the sync token, the login, and which events were handled.
+
+``botkit_handled`` holds one row per (plugin instance, event) that finished;
+together with the sync token it is written once per sync batch, in one
+transaction, so that a crash at any moment leaves a consistent record.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, Text, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from .storage import Storage, migrate
+
+__all__ = ["StateStore"]
+
+_meta = MetaData()
+_state = Table(
+    "botkit_state",
+    _meta,
+    Column("key", String(255), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+_handled = Table(
+    "botkit_handled",
+    _meta,
+    Column("instance", String(255), primary_key=True),
+    Column("event_id", String(255), primary_key=True),
+    Column("handled_at", BigInteger, nullable=False, index=True),
+)
+
+
+async def _v1(conn: AsyncConnection, storage: Storage) -> None:
+    await conn.run_sync(_meta.create_all)
+
+
+class StateStore:
+    """Reads and writes botkit's own state."""
+
+    def __init__(self, engine: AsyncEngine, owner: str) -> None:
+        self.engine = engine
+        # Keys are per bot account, so that two bots may share one database.
+        self.owner = owner
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    async def setup(self) -> None:
+        """Create or upgrade botkit's tables."""
+        await migrate(Storage(self.engine, "botkit"), [_v1])
+
+    async def get(self, key: str) -> str | None:
+        """A stored value, or None."""
+        async with self.engine.connect() as conn:
+            row = await conn.execute(
+                select(_state.c.value).where(_state.c.key == f"{self.owner}|{key}")
+            )
+            return row.scalar_one_or_none()
+
+    async def put(self, key: str, value: str) -> None:
+        """Store ``value`` under ``key``."""
+        async with self.engine.begin() as conn:
+            await self._put(conn, key, value)
+
+    async def _put(self, conn: AsyncConnection, key: str, value: str) -> None:
+        key = f"{self.owner}|{key}"
+        stmt = self._insert(_state).values(key=key, value=value)
+        await conn.execute(
+            stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value})
+        )
+
+    async def commit(self, handled: Sequence[tuple[str, str]], token: str | None) -> None:
+        """Record finished (instance, event id) pairs and the sync token, atomically."""
+        now = int(time.time() * 1000)
+        async with self.engine.begin() as conn:
+            if handled:
+                rows = [{"instance": i, "event_id": e, "handled_at": now} for i, e in handled]
+                await conn.execute(self._insert(_handled).on_conflict_do_nothing(), rows)
+            if token is not None:
+                await self._put(conn, "sync_token", token)
+
+    async def handled_among(self, event_ids: Iterable[str]) -> set[tuple[str, str]]:
+        """Which of these events were already handled, and by which instance."""
+        ids = list(set(event_ids))
+        found: set[tuple[str, str]] = set()
+        async with self.engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                rows = await conn.execute(
+                    select(_handled.c.instance, _handled.c.event_id).where(
+                        _handled.c.event_id.in_(ids[start : start + 500])
+                    )
+                )
+                found.update((r[0], r[1]) for r in rows)
+        return found
+
+    async def prune(self, older_than_ms: int) -> int:
+        """Forget handled events recorded before ``older_than_ms``; returns how many."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                delete(_handled).where(_handled.c.handled_at < older_than_ms)
+            )
+            return result.rowcount or 0

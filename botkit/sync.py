@@ -1,0 +1,294 @@
+"""The sync loop: receive events, survive outages, catch up, fill gaps.
+
+Unlike a syncer that stores the token as soon as a response arrives, this one
+stores it only after every handler of the batch finished (see
+:mod:`botkit.pipeline`), so a crash redelivers the batch instead of losing it;
+redelivered events that an instance had already handled are skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import ClientError
+from mautrix.api import Method, Path
+from mautrix.client import ClientAPI
+from mautrix.errors import (
+    MatrixConnectionError,
+    MatrixRequestError,
+    MUnknownToken,
+)
+from mautrix.types import Event, FilterID, RoomID, SyncToken, UserID
+
+from .instance import PluginInstance
+from .metrics import Metrics
+from .pipeline import Pipeline
+from .state import StateStore
+
+__all__ = ["SyncSettings", "Syncer"]
+
+log = logging.getLogger("botkit.sync")
+_GAP_PAGE = 100
+_GAP_MAX_PAGES = 100
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """The ``sync`` section of the config, in the units the loop uses."""
+
+    timeout_s: float
+    timeline_limit: int
+    max_catchup_age_s: float
+
+
+class Syncer:
+    """Pulls events from the homeserver and hands them to the pipeline."""
+
+    def __init__(
+        self,
+        api: ClientAPI,
+        store: StateStore,
+        pipeline: Pipeline,
+        instances: Callable[[], Sequence[PluginInstance]],
+        settings: SyncSettings,
+        metrics: Metrics,
+        on_invite: Callable[[RoomID, UserID | None], Awaitable[None]],
+    ) -> None:
+        self.api = api
+        self.store = store
+        self.pipeline = pipeline
+        self.instances = instances
+        self.settings = settings
+        self.metrics = metrics
+        self.on_invite = on_invite
+        self.connected = False
+        self.last_sync: float | None = None
+        self.outage_since: float | None = None
+        self.first_sync_done = asyncio.Event()
+        self._rand = random.Random()
+
+    def health(self) -> dict[str, Any]:
+        """The loop's state for ``/_botkit/health``."""
+        return {
+            "ready": self.first_sync_done.is_set(),
+            "connected": self.connected,
+            "last_sync": self.last_sync,
+            "outage_since": self.outage_since,
+            "pending_events": self.pipeline.pending,
+        }
+
+    async def _filter_id(self) -> FilterID:
+        body = {
+            "room": {
+                "timeline": {"limit": self.settings.timeline_limit},
+                "state": {"lazy_load_members": True},
+                "ephemeral": {"not_types": ["*"]},
+                "account_data": {"not_types": ["*"]},
+            },
+            "presence": {"not_types": ["*"]},
+            "account_data": {"not_types": ["*"]},
+        }
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        key = "filter:" + digest[:16]
+        stored = await self.store.get(key)
+        if stored:
+            return FilterID(stored)
+        resp = await self.api.api.request(Method.POST, Path.v3.user[self.api.mxid].filter, body)
+        await self.store.put(key, resp["filter_id"])
+        return FilterID(resp["filter_id"])
+
+    async def run(self) -> None:
+        """Sync until cancelled. Raises only on a fatal error (a revoked token)."""
+        filter_id: FilterID | None = None
+        stored = await self.store.get("sync_token")
+        token = SyncToken(stored) if stored else None
+        recovering = True
+        failures = 0
+        while True:
+            try:
+                await self.pipeline.flush()
+                if filter_id is None:
+                    filter_id = await self._filter_id()
+                started = time.monotonic()
+                async with asyncio.timeout(self.settings.timeout_s + 30):
+                    data = await self.api.sync(
+                        since=token,
+                        timeout=int(self.settings.timeout_s * 1000),
+                        filter_id=filter_id,
+                    )
+                self.metrics.sync_seconds.inc(amount=time.monotonic() - started)
+            except MUnknownToken:
+                log.error("the homeserver rejected the access token; stopping")
+                self.connected = False
+                raise
+            except (
+                MatrixRequestError,
+                MatrixConnectionError,
+                ClientError,
+                TimeoutError,
+                OSError,
+            ) as e:
+                failures += 1
+                self._outage(e)
+                await asyncio.sleep(self._backoff(failures))
+                continue
+            failures = 0
+            self._connected()
+            next_token = data.get("next_batch")
+            if not isinstance(next_token, str):
+                log.warning("sync answer without next_batch; retrying")
+                continue
+            jobs = await self._jobs(data, token, recovering) if token else []
+            await self._invites(data)
+            await self.pipeline.submit(next_token, jobs)
+            token = SyncToken(next_token)
+            recovering = False
+            self.first_sync_done.set()
+
+    def _backoff(self, failures: int) -> float:
+        capped = min(30.0, 0.5 * 2 ** min(failures, 10))
+        return float(capped * (0.75 + self._rand.random() * 0.5))
+
+    def _outage(self, error: BaseException) -> None:
+        if self.outage_since is None:
+            self.outage_since = time.time()
+            log.warning(
+                "homeserver unreachable (%s: %s); retrying with backoff",
+                type(error).__name__,
+                error,
+            )
+        self.connected = False
+
+    def _connected(self) -> None:
+        if self.outage_since is not None:
+            log.warning("homeserver reachable again after %.1f s", time.time() - self.outage_since)
+            self.outage_since = None
+        self.connected = True
+        self.last_sync = time.time()
+        self.metrics.syncs.inc()
+
+    async def _invites(self, data: dict[str, Any]) -> None:
+        invites = data.get("rooms", {}).get("invite", {})
+        if not isinstance(invites, dict):
+            return
+        for room_id, room in invites.items():
+            inviter = None
+            events = (
+                room.get("invite_state", {}).get("events", []) if isinstance(room, dict) else []
+            )
+            for ev in events if isinstance(events, list) else []:
+                if (
+                    isinstance(ev, dict)
+                    and ev.get("type") == "m.room.member"
+                    and ev.get("state_key") == self.api.mxid
+                ):
+                    inviter = ev.get("sender")
+            await self.on_invite(
+                RoomID(room_id), UserID(inviter) if isinstance(inviter, str) else None
+            )
+
+    async def _jobs(
+        self, data: dict[str, Any], since: str, recovering: bool
+    ) -> list[tuple[PluginInstance, Event]]:
+        raw_events: list[dict[str, Any]] = []
+        joined = data.get("rooms", {}).get("join", {})
+        for room_id, room in joined.items() if isinstance(joined, dict) else ():
+            timeline = room.get("timeline", {}) if isinstance(room, dict) else {}
+            events = timeline.get("events", [])
+            if not isinstance(events, list):
+                continue
+            if timeline.get("limited") and isinstance(timeline.get("prev_batch"), str):
+                gap = await self._fill_gap(room_id, timeline["prev_batch"], since)
+                raw_events.extend(_with_room(gap, room_id))
+                recovering = True
+            raw_events.extend(_with_room(events, room_id))
+        events = self._parse(raw_events)
+        already: set[tuple[str, str]] = set()
+        if recovering and events:
+            already = await self.store.handled_among(e.event_id for e in events)
+        instances = self.instances()
+        jobs = []
+        for event in events:
+            for inst in instances:
+                if inst.wants(event) and (inst.name, event.event_id) not in already:
+                    jobs.append((inst, event))
+        if already:
+            log.info("skipped %d events handled before a restart", len(already))
+            self.metrics.events_skipped.inc("already handled", len(already))
+        return jobs
+
+    def _parse(self, raw_events: list[dict[str, Any]]) -> list[Event]:
+        oldest = (time.time() - self.settings.max_catchup_age_s) * 1000
+        seen: set[str] = set()
+        parsed: list[Event] = []
+        too_old = 0
+        for raw in raw_events:
+            self.metrics.events_received.inc()
+            event_id = raw.get("event_id")
+            if not isinstance(event_id, str) or event_id in seen:
+                self.metrics.events_skipped.inc("malformed")
+                continue
+            seen.add(event_id)
+            ts = raw.get("origin_server_ts")
+            if isinstance(ts, int) and ts < oldest:
+                too_old += 1
+                continue
+            try:
+                event = Event.deserialize(raw)
+            except Exception as e:
+                log.warning("skipping malformed event %s: %s", event_id[:80], e)
+                self.metrics.events_skipped.inc("malformed")
+                continue
+            parsed.append(event)
+        if too_old:
+            log.info(
+                "skipped %d events older than %g s (sync.max_catchup_age)",
+                too_old,
+                self.settings.max_catchup_age_s,
+            )
+            self.metrics.events_skipped.inc("too old", too_old)
+        return parsed
+
+    async def _fill_gap(self, room_id: str, prev_batch: str, since: str) -> list[Any]:
+        """Events between ``since`` and the timeline's start (spec: "Syncing", limited)."""
+        oldest = (time.time() - self.settings.max_catchup_age_s) * 1000
+        collected: list[Any] = []
+        start = prev_batch
+        for _ in range(_GAP_MAX_PAGES):
+            resp = await self.api.api.request(
+                Method.GET,
+                Path.v3.rooms[room_id].messages,
+                query_params={"from": start, "to": since, "dir": "b", "limit": str(_GAP_PAGE)},
+            )
+            chunk = resp.get("chunk") or []
+            collected.extend(chunk)
+            end = resp.get("end")
+            reached_old = any(
+                isinstance(e, dict)
+                and isinstance(e.get("origin_server_ts"), int)
+                and e["origin_server_ts"] < oldest
+                for e in chunk
+            )
+            if not chunk or not isinstance(end, str) or end == start or reached_old:
+                break
+            start = end
+        log.info("filled a gap of %d events in %s", len(collected), room_id)
+        collected.reverse()
+        return collected
+
+
+def _with_room(events: list[Any], room_id: str) -> list[dict[str, Any]]:
+    out = []
+    for raw in events:
+        if isinstance(raw, dict):
+            raw["room_id"] = room_id
+            out.append(raw)
+    return out

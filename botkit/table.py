@@ -1,0 +1,90 @@
+"""The handlers one plugin instance registered, collected from its marks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .commands import Param, format_usage, read_params
+from .handlers import CommandSpec, EventSpec, PassiveSpec, marks_of
+
+__all__ = ["BoundCommand", "HandlerTable"]
+
+
+@dataclass(frozen=True, slots=True)
+class BoundCommand:
+    """A command of a running instance, ready to call."""
+
+    spec: CommandSpec
+    func: Callable[..., Awaitable[None]]
+    params: list[Param]
+
+    def usage(self, prefix: str) -> str:
+        """``!name <arg> [opt]``."""
+        return format_usage(prefix + self.spec.name, self.params)
+
+
+@dataclass
+class HandlerTable:
+    """Commands by name and alias, passive patterns, and event handlers by type."""
+
+    commands: dict[str, BoundCommand] = field(default_factory=dict)
+    passives: list[tuple[re.Pattern[str], Callable[..., Awaitable[None]]]] = field(
+        default_factory=list
+    )
+    events: dict[str, list[Callable[..., Awaitable[None]]]] = field(default_factory=dict)
+
+    @classmethod
+    def collect(cls, plugin: Any) -> HandlerTable:
+        """Bind every marked method of ``plugin``.
+
+        Raises ``TypeError`` naming the method when a mark cannot work (a
+        command signature botkit cannot parse, a name used twice), so that the
+        loader rejects the plugin when it loads rather than when it is used.
+        """
+        table = cls()
+        for attr in dir(type(plugin)):
+            func = getattr(type(plugin), attr, None)
+            for spec in marks_of(func):
+                bound = getattr(plugin, attr)
+                if isinstance(spec, CommandSpec):
+                    try:
+                        params = read_params(func)  # type: ignore[arg-type]
+                    except TypeError as e:
+                        raise TypeError(f"command {spec.name!r} ({attr}): {e}") from None
+                    command = BoundCommand(spec, bound, params)
+                    for name in (spec.name, *spec.aliases):
+                        if name in table.commands:
+                            raise TypeError(f"command name {name!r} is used twice ({attr})")
+                        table.commands[name] = command
+                elif isinstance(spec, PassiveSpec):
+                    table.passives.append((spec.pattern, bound))
+                elif isinstance(spec, EventSpec):
+                    table.events.setdefault(spec.event_type, []).append(bound)
+        return table
+
+    @property
+    def wants_messages(self) -> bool:
+        """Whether messages must reach this instance for commands or passive handlers."""
+        return bool(self.commands or self.passives)
+
+    def unique_commands(self) -> list[BoundCommand]:
+        """Each command once (aliases folded), sorted by name."""
+        seen: dict[str, BoundCommand] = {c.spec.name: c for c in self.commands.values()}
+        return [seen[name] for name in sorted(seen)]
+
+    def find(self, words: list[str]) -> tuple[BoundCommand | None, int]:
+        """The command named by the first one or two ``words`` and how many it used."""
+        if len(words) >= 2:
+            sub = self.commands.get(f"{words[0]} {words[1]}")
+            if sub is not None:
+                return sub, 2
+        if words:
+            return self.commands.get(words[0]), 1
+        return None, 0
+
+    def has_group(self, word: str) -> bool:
+        """Whether ``word`` starts subcommands (``!twim`` for ``!twim status``)."""
+        return any(name.startswith(word + " ") for name in self.commands)

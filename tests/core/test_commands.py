@@ -1,0 +1,77 @@
+"""Command arguments as a user types them."""
+
+from __future__ import annotations
+
+import pytest
+
+from botkit import CommandContext, Rest, UsageError
+from botkit.commands import format_usage, parse_args, read_params, split_word
+
+
+async def roll(self: object, ctx: CommandContext, sides: int, times: int = 1) -> None:
+    """A command with a required and an optional number."""
+
+
+async def say(self: object, ctx: CommandContext, who: str, text: Rest = "") -> None:
+    """A word, then the rest of the line."""
+
+
+def usage_of(func: object) -> str:
+    return format_usage("!x", read_params(func))  # type: ignore[arg-type]
+
+
+def test_usage_marks_required_and_optional_arguments() -> None:
+    assert usage_of(roll) == "!x <sides> [times]"
+    assert usage_of(say) == "!x <who> [text...]"
+
+
+def test_numbers_are_converted() -> None:
+    assert parse_args(read_params(roll), "6 3", "u") == {"sides": 6, "times": 3}
+    assert parse_args(read_params(roll), "20", "u") == {"sides": 20, "times": 1}
+
+
+def test_rest_keeps_the_text_as_typed() -> None:
+    text = ' <b>hi</b>  "quoted"   and more'
+    assert parse_args(read_params(say), "@bob:x" + text, "u") == {
+        "who": "@bob:x",
+        "text": '<b>hi</b>  "quoted"   and more',
+    }
+
+
+def test_quoted_phrase_is_one_argument() -> None:
+    assert parse_args(read_params(say), '"Bob Smith" hello', "u") == {
+        "who": "Bob Smith",
+        "text": "hello",
+    }
+    assert split_word('"unclosed quote') == ('"unclosed', "quote")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "Missing <sides>. Usage: !x <sides> [times]"),
+        ("six", "<sides> must be a whole number, not 'six'. Usage: !x <sides> [times]"),
+        ("6 2 1", "Too many arguments. Usage: !x <sides> [times]"),
+    ],
+)
+def test_bad_arguments_explain_the_usage(text: str, message: str) -> None:
+    with pytest.raises(UsageError) as e:
+        parse_args(read_params(roll), text, "!x <sides> [times]")
+    assert str(e.value) == message
+
+
+async def bad_rest(self: object, ctx: CommandContext, text: Rest, more: str) -> None:
+    """Rest is not last."""
+
+
+async def bad_type(self: object, ctx: CommandContext, when: list[str]) -> None:
+    """An unsupported type."""
+
+
+@pytest.mark.parametrize(
+    ("func", "fragment"),
+    [(bad_rest, "Rest must be the last parameter"), (bad_type, "unsupported type")],
+)
+def test_impossible_signatures_are_rejected_when_read(func: object, fragment: str) -> None:
+    with pytest.raises(TypeError, match=fragment):
+        read_params(func)  # type: ignore[arg-type]

@@ -178,10 +178,16 @@ class Bot:
 
     async def stop(self, drain_timeout: float = 10.0) -> None:
         """Stop syncing, let running handlers finish, record them, stop the plugins."""
-        for task in (self._sync_task, self._prune_task):
-            if task is not None:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+        if self.syncer is not None and self._sync_task is not None:
+            self.syncer.stop()
+            try:
+                async with asyncio.timeout(drain_timeout):
+                    await asyncio.gather(self._sync_task, return_exceptions=True)
+            except TimeoutError:
+                self._sync_task.cancel()
+        if self._prune_task is not None:
+            self._prune_task.cancel()
+            await asyncio.gather(self._prune_task, return_exceptions=True)
         if not await self.pipeline.drain(drain_timeout):
             log.warning("handlers still running after %g s; they are cancelled", drain_timeout)
         await self.pipeline.close()

@@ -7,6 +7,7 @@ transaction, so that a crash at any moment leaves a consistent record.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable, Sequence
 
@@ -72,7 +73,14 @@ class StateStore:
         )
 
     async def commit(self, handled: Sequence[tuple[str, str]], token: str | None) -> None:
-        """Record finished (instance, event id) pairs and the sync token, atomically."""
+        """Record finished (instance, event id) pairs and the sync token, atomically.
+
+        Shielded: a caller being cancelled must not cut the transaction off
+        half-way (SQLite would keep the write lock of the abandoned connection).
+        """
+        await asyncio.shield(self._commit(handled, token))
+
+    async def _commit(self, handled: Sequence[tuple[str, str]], token: str | None) -> None:
         now = int(time.time() * 1000)
         async with self.engine.begin() as conn:
             if handled:
@@ -97,6 +105,9 @@ class StateStore:
 
     async def prune(self, older_than_ms: int) -> int:
         """Forget handled events recorded before ``older_than_ms``; returns how many."""
+        return await asyncio.shield(self._prune(older_than_ms))
+
+    async def _prune(self, older_than_ms: int) -> int:
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 delete(_handled).where(_handled.c.handled_at < older_than_ms)

@@ -9,6 +9,7 @@ redelivered events that an instance had already handled are skipped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -74,6 +75,18 @@ class Syncer:
         self.outage_since: float | None = None
         self.first_sync_done = asyncio.Event()
         self._rand = random.Random()
+        self._stopping = asyncio.Event()
+        self._poll: asyncio.Future[Any] | None = None
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return; only a /sync request in flight is cut short.
+
+        Database writes are never cancelled half-way: a cancelled write would
+        leave its connection, and SQLite's write lock, behind.
+        """
+        self._stopping.set()
+        if self._poll is not None:
+            self._poll.cancel()
 
     def health(self) -> dict[str, Any]:
         """The loop's state for ``/_botkit/health``."""
@@ -106,24 +119,27 @@ class Syncer:
         return FilterID(resp["filter_id"])
 
     async def run(self) -> None:
-        """Sync until cancelled. Raises only on a fatal error (a revoked token)."""
+        """Sync until :meth:`stop`. Raises only on a fatal error (a revoked token)."""
         filter_id: FilterID | None = None
         stored = await self.store.get("sync_token")
         token = SyncToken(stored) if stored else None
         recovering = True
         failures = 0
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.pipeline.flush()
                 if filter_id is None:
                     filter_id = await self._filter_id()
                 started = time.monotonic()
-                async with asyncio.timeout(self.settings.timeout_s + 30):
-                    data = await self.api.sync(
-                        since=token,
-                        timeout=int(self.settings.timeout_s * 1000),
-                        filter_id=filter_id,
-                    )
+                self._poll = asyncio.ensure_future(self._sync(token, filter_id))
+                try:
+                    data = await self._poll
+                except asyncio.CancelledError:
+                    if self._stopping.is_set():
+                        return
+                    raise
+                finally:
+                    self._poll = None
                 self.metrics.sync_seconds.inc(amount=time.monotonic() - started)
             except MUnknownToken:
                 log.error("the homeserver rejected the access token; stopping")
@@ -138,7 +154,9 @@ class Syncer:
             ) as e:
                 failures += 1
                 self._outage(e)
-                await asyncio.sleep(self._backoff(failures))
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._backoff(failures)):
+                        await self._stopping.wait()
                 continue
             failures = 0
             self._connected()
@@ -152,6 +170,12 @@ class Syncer:
             token = SyncToken(next_token)
             recovering = False
             self.first_sync_done.set()
+
+    async def _sync(self, token: SyncToken | None, filter_id: FilterID) -> Any:
+        async with asyncio.timeout(self.settings.timeout_s + 30):
+            return await self.api.sync(
+                since=token, timeout=int(self.settings.timeout_s * 1000), filter_id=filter_id
+            )
 
     def _backoff(self, failures: int) -> float:
         capped = min(30.0, 0.5 * 2 ** min(failures, 10))

@@ -21,6 +21,8 @@ from botkit.errors import Problem
 __all__ = ["ENV_FILE", "ENV_PREFIX", "Override", "apply_overrides", "read_overrides"]
 
 ENV_PREFIX = "BOTKIT_"
+"""Prefix of the environment variables that set config values."""
+
 ENV_FILE = "environment"
 """What a :class:`~botkit.errors.Problem` from an environment variable names as its file."""
 

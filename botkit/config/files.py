@@ -20,6 +20,7 @@ from ruamel.yaml.representer import RoundTripRepresenter
 from botkit.errors import ConfigError, Problem
 
 __all__ = [
+    "SAMPLE_NAME",
     "dump_yaml",
     "indentation",
     "load_defaults",
@@ -31,6 +32,7 @@ __all__ = [
 ]
 
 SAMPLE_NAME = "config.sample.yaml"
+"""The sample config's file name in the ``botkit`` package (and in problems about it)."""
 
 
 class _Representer(RoundTripRepresenter):

@@ -27,7 +27,10 @@ from __future__ import annotations
 import difflib
 import numbers
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
+
+from ruamel.yaml.scalarbool import ScalarBoolean
 
 from botkit.errors import Problem
 
@@ -55,8 +58,8 @@ def to_plain(value: Any) -> Any:
         return [to_plain(v) for v in value]
     if isinstance(value, str):
         return str(value)
-    # ruamel's ScalarBoolean subclasses int, not bool, and keeps its truth as the int value.
-    if type(value).__name__ == "ScalarBoolean":
+    # ruamel's ScalarBoolean (an anchored true/false) subclasses int, not bool.
+    if isinstance(value, ScalarBoolean):
         return bool(value)
     if isinstance(value, bool):
         return value
@@ -100,6 +103,8 @@ def describe_value(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
+    if isinstance(value, date):
+        return f"a date ({value.isoformat()}; quote it to make it a string)"
     return f"a {type(value).__name__}"
 
 

@@ -18,7 +18,7 @@ from typing import Self
 
 import aiohttp
 from mautrix.client import Client, SyncStream
-from mautrix.errors import MatrixRequestError
+from mautrix.errors import MatrixConnectionError, MatrixRequestError
 from mautrix.types import (
     ContentURI,
     Event,
@@ -26,6 +26,7 @@ from mautrix.types import (
     EventType,
     Filter,
     ImageInfo,
+    Membership,
     MessageEvent,
     PresenceState,
     RoomAlias,
@@ -33,6 +34,7 @@ from mautrix.types import (
     RoomEventFilter,
     RoomFilter,
     RoomID,
+    StateEvent,
     StateFilter,
     UserID,
 )
@@ -111,11 +113,14 @@ class TestClient:
 
     async def close(self) -> None:
         """Stop the sync loop and close the HTTP session."""
-        if self._sync_task is not None:
-            self._sync_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sync_task
-        await self.client.api.session.close()
+        try:
+            if self._sync_task is not None:
+                self._sync_task.cancel()
+                # How the loop ended was already reported to the waits it failed.
+                with contextlib.suppress(BaseException):
+                    await self._sync_task
+        finally:
+            await self.client.api.session.close()
 
     # -- acting -------------------------------------------------------------------
 
@@ -139,6 +144,26 @@ class TestClient:
     async def join(self, room: RoomID | RoomAlias, servers: Sequence[str] | None = None) -> RoomID:
         """Join a room by ID or alias (``POST /join/{roomIdOrAlias}``)."""
         return await self.client.join_room(room, servers=list(servers) if servers else None)
+
+    async def accept_invite(
+        self,
+        room_id: RoomID | None = None,
+        timeout: float = 15.0,  # noqa: ASYNC109 -- as in wait_for
+    ) -> RoomID:
+        """Wait for an invite (to ``room_id``, or to any room) and join that room."""
+
+        def invite(event: Event) -> bool:
+            return (
+                isinstance(event, StateEvent)
+                and event.type == EventType.ROOM_MEMBER
+                and event.state_key == self.user_id
+                and event.content.membership == Membership.INVITE
+                and room_id in (None, event.room_id)
+            )
+
+        event = await self.wait_for(invite, timeout)
+        assert isinstance(event, StateEvent)
+        return await self.join(event.room_id)
 
     async def leave(self, room_id: RoomID) -> None:
         """Leave a room (``POST /rooms/{roomId}/leave``)."""
@@ -274,7 +299,7 @@ class TestClient:
                     filter_id=filter_id,
                     set_presence=PresenceState.OFFLINE,
                 )
-            except (aiohttp.ClientError, OSError, TimeoutError):
+            except (MatrixConnectionError, aiohttp.ClientError, OSError, TimeoutError):
                 await asyncio.sleep(_RETRY_DELAY)
                 continue
             except MatrixRequestError as e:

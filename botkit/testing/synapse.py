@@ -42,7 +42,7 @@ from .synapse_config import (
 )
 from .synapse_venv import SYNAPSE_VERSION, ensure_synapse_venv
 
-__all__ = ["MatrixAccount", "Synapse", "SynapseError", "free_ports"]
+__all__ = ["MatrixAccount", "Synapse", "SynapseError", "free_ports", "login"]
 
 # Runs Synapse exactly like ``python -m synapse.app.homeserver``, plus a watchdog:
 # if the process that started Synapse dies without stopping it (SIGKILL, a crashed
@@ -246,11 +246,11 @@ class Synapse:
         """
         password = password or secrets.token_urlsafe(16)
         endpoint = f"{self.url}/_synapse/admin/v1/register"
-        nonce = self._request("GET", endpoint)["nonce"]
+        nonce = _request_json("GET", endpoint)["nonce"]
         mac = hmac.new(self._secrets["registration_shared_secret"].encode(), digestmod=hashlib.sha1)
         mac.update(b"\x00".join([nonce.encode(), localpart.encode(), password.encode()]))
         mac.update(b"\x00admin" if admin else b"\x00notadmin")
-        reply = self._request(
+        reply = _request_json(
             "POST",
             endpoint,
             {
@@ -268,6 +268,10 @@ class Synapse:
             password=password,
             homeserver_url=self.url,
         )
+
+    def login(self, localpart: str, password: str) -> MatrixAccount:
+        """Log another device of an existing user in (see :func:`login`)."""
+        return login(self.url, localpart, password)
 
     def log_tail(self, lines: int = 40) -> str:
         """The last ``lines`` lines of the console output and of the log, for error messages."""
@@ -329,15 +333,39 @@ class Synapse:
                 )
             time.sleep(0.1)
 
-    def _request(self, method: str, url: str, body: Mapping[str, Any] | None = None) -> Any:
-        """A JSON request to this server; a refusal raises :class:`SynapseError`."""
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            url, data=data, method=method, headers={"Content-Type": "application/json"}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return json.load(response)
-        except urllib.error.HTTPError as e:
-            detail = e.read().decode(errors="replace")
-            raise SynapseError(f"{method} {url} failed: {e.code} {detail}") from e
+
+def login(homeserver_url: str, user: str, password: str) -> MatrixAccount:
+    """Log a new device of ``user`` (a localpart or Matrix ID) in with a password.
+
+    Implements ``POST /_matrix/client/v3/login`` with ``m.login.password``.
+    """
+    reply = _request_json(
+        "POST",
+        f"{homeserver_url}/_matrix/client/v3/login",
+        {
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": user},
+            "password": password,
+        },
+    )
+    return MatrixAccount(
+        user_id=UserID(reply["user_id"]),
+        access_token=reply["access_token"],
+        device_id=DeviceID(reply["device_id"]),
+        password=password,
+        homeserver_url=homeserver_url,
+    )
+
+
+def _request_json(method: str, url: str, body: Mapping[str, Any] | None = None) -> Any:
+    """A JSON request to a homeserver; a refusal raises :class:`SynapseError`."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as e:
+        detail = e.read().decode(errors="replace")
+        raise SynapseError(f"{method} {url} failed: {e.code} {detail}") from e

@@ -11,13 +11,14 @@ from typing import Any
 
 import aiohttp
 import pytest
-from mautrix.types import Event, EventType, Membership, MessageEvent, RoomID, StateEvent
+from mautrix.types import RoomID, UserID
 
 from botkit.bot import Bot
 from botkit.testing.bot import running_bot
 from botkit.testing.botconfig import write_bot_config
 from botkit.testing.matrix import TestClient
 from botkit.testing.synapse import Synapse
+from botkit.testing.talk import ask, wait_joined
 
 PLUGINS = Path(__file__).parent / "plugins"
 
@@ -33,25 +34,13 @@ class World:
 
     async def ask(self, body: str, expect: str) -> str:
         """Send ``body`` and return the bot's first new answer containing ``expect``."""
-        return await ask(self.alice, self.room, self.bot, body, expect)
+        answer = await ask(self.alice, self.room, self.bot_id, body, expect)
+        return str(answer.content.body)
 
-
-async def ask(client: TestClient, room: RoomID, bot: Bot, body: str, expect: str) -> str:
-    """Send ``body`` as ``client``; the first answer from ``bot`` after it that has ``expect``."""
-    seen = {e.event_id for e in client.events}
-    await client.send_text(room, body)
-
-    def answer(evt: Event) -> bool:
-        return (
-            isinstance(evt, MessageEvent)
-            and evt.room_id == room
-            and evt.sender == bot.config.homeserver.user_id
-            and evt.event_id not in seen
-            and expect in str(getattr(evt.content, "body", ""))
-        )
-
-    found = await client.wait_for(answer)
-    return str(getattr(found.content, "body", ""))
+    @property
+    def bot_id(self) -> UserID:
+        """The bot's user ID."""
+        return UserID(self.bot.config.homeserver.user_id)
 
 
 def unique(name: str) -> str:
@@ -76,15 +65,7 @@ async def make_world(
     async with TestClient(alice_account) as alice, running_bot(config) as bot:
         room = await alice.create_room(invite=[bot_account.user_id])
 
-        def bot_joined(evt: object) -> bool:
-            return (
-                isinstance(evt, StateEvent)
-                and evt.type == EventType.ROOM_MEMBER
-                and evt.state_key == bot_account.user_id
-                and getattr(evt.content, "membership", None) == Membership.JOIN
-            )
-
-        await alice.wait_for(bot_joined)
+        await wait_joined(alice, room, bot_account.user_id)
         yield World(bot, alice, room, config)
 
 
@@ -130,8 +111,8 @@ async def test_only_admins_may_reload(synapse: Synapse, world: World) -> None:
     async with TestClient(bob_account) as bob:
         await world.alice.invite(world.room, bob.user_id)
         await bob.join(world.room)
-        answer = await ask(bob, world.room, world.bot, "!reload hello", "not allowed")
-    assert answer == "Sorry, you are not allowed to use !reload."
+        answer = await ask(bob, world.room, world.bot_id, "!reload hello", "not allowed")
+    assert answer.content.body == "Sorry, you are not allowed to use !reload."
 
 
 async def test_reload_picks_up_new_config_without_reconnecting(world: World) -> None:

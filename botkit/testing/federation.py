@@ -10,8 +10,8 @@ HTTP on another port of the same address.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -67,12 +67,14 @@ class Federation:
         return len(self.servers)
 
     def start(self) -> None:
-        """Start every server; if one fails, stop those already started and raise."""
-        with contextlib.ExitStack() as started:
-            for server in self.servers:
-                server.start()
-                started.callback(server.stop)
-            started.pop_all()
+        """Start every server; if one fails, stop them all and raise its error."""
+        # Side by side: each start is mostly Synapse importing itself, on one core.
+        with ThreadPoolExecutor(len(self.servers)) as pool:
+            starts = [pool.submit(server.start) for server in self.servers]
+        for start in starts:
+            if (error := start.exception()) is not None:
+                self.stop()
+                raise error
 
     def stop(self) -> None:
         """Stop every server (their data is kept)."""

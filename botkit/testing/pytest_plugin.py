@@ -1,6 +1,6 @@
 """pytest fixtures for tests against real Synapse homeservers.
 
-Enable them in a ``conftest.py`` or test module::
+Enable them in the root ``conftest.py`` or in a test module::
 
     pytest_plugins = ["botkit.testing.pytest_plugin"]
 
@@ -14,9 +14,11 @@ Enable them in a ``conftest.py`` or test module::
 
 Tests using any of the homeserver fixtures get the ``synapse`` marker, so
 ``pytest -m "not synapse"`` skips them. Annotate the factories with the types
-in :mod:`botkit.testing.factories` (importing this module from a test module
-would import it before pytest can load it as a plugin). Synapse itself is installed on first
-use into ``<rootdir>/.cache/synapse-venv`` (or ``$BOTKIT_SYNAPSE_VENV``).
+in :mod:`botkit.testing.factories`, and write bot configs with
+:func:`botkit.testing.botconfig.write_bot_config`: importing this module from a
+test module would import it before pytest can load it as a plugin. Synapse is
+installed on first use into ``<rootdir>/.cache/synapse-venv`` (or
+``$BOTKIT_SYNAPSE_VENV``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from typing import Any
 
 import pytest
 
-from .botconfig import write_bot_config
 from .factories import AccountFactory, ClientFactory, SynapseFactory
 from .federation import Federation
 from .matrix import TestClient
@@ -41,7 +42,6 @@ __all__ = [
     "register_user",
     "synapse",
     "synapse_factory",
-    "write_bot_config",
 ]
 
 # Shared by the whole session, as the homeserver its names are registered on is.

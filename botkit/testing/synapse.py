@@ -34,6 +34,7 @@ from mautrix.types import DeviceID, UserID
 from ruamel.yaml import YAML
 
 from .synapse_config import (
+    INSTANCE_KEY,
     FederationTLS,
     homeserver_config,
     log_config,
@@ -140,6 +141,7 @@ class Synapse:
             key: secrets.token_urlsafe(32)
             for key in ("registration_shared_secret", "macaroon_secret_key", "form_secret")
         }
+        self._instance = secrets.token_hex(8)
         self._process: subprocess.Popen[bytes] | None = None
         #: How long the last :meth:`start` took until the server answered, in seconds.
         self.last_start_seconds: float | None = None
@@ -301,6 +303,7 @@ class Synapse:
             data_dir=self.work_dir,
             log_config_file=self.work_dir / "log.yaml",
             secrets=self._secrets,
+            instance=self._instance,
             federation=federation,
         )
         if not self.default_ratelimits:
@@ -313,8 +316,13 @@ class Synapse:
         return ["-c", str(self.work_dir / "homeserver.yaml")]
 
     def _wait_until_up(self, process: subprocess.Popen[bytes], deadline: float) -> None:
-        """Poll ``/_matrix/client/versions`` until it answers, the process dies or time is up."""
-        versions = f"{self.url}/_matrix/client/versions"
+        """Poll the client listener until this server answers, it dies or time is up.
+
+        ``/.well-known/matrix/client`` is served with the client API, and unlike
+        ``/versions`` it tells servers apart: a server that took the port
+        meanwhile would answer too, but only this one knows its instance token.
+        """
+        probe = f"{self.url}/.well-known/matrix/client"
         while True:
             if process.poll() is not None:
                 raise SynapseError(
@@ -322,13 +330,14 @@ class Synapse:
                     f"while starting:\n{self.log_tail()}"
                 )
             try:
-                with urllib.request.urlopen(versions, timeout=2):
-                    return
-            except OSError:
+                with urllib.request.urlopen(probe, timeout=2) as response:
+                    if json.load(response).get(INSTANCE_KEY) == self._instance:
+                        return
+            except (OSError, ValueError):
                 pass
             if time.monotonic() > deadline:
                 raise SynapseError(
-                    f"Synapse in {self.work_dir} did not answer on {versions} in time:\n"
+                    f"Synapse in {self.work_dir} did not answer on {self.url} in time:\n"
                     f"{self.log_tail()}"
                 )
             time.sleep(0.1)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "INSTANCE_KEY",
     "FederationTLS",
     "homeserver_config",
     "log_config",
@@ -49,6 +50,10 @@ _RATELIMITERS = (
     "rc_profile",
     "rc_key_requests",
 )
+
+
+#: Key of ``/.well-known/matrix/client`` whose value identifies one server instance.
+INSTANCE_KEY = "org.botkit.test_instance"
 
 
 @dataclass(frozen=True)
@@ -114,12 +119,14 @@ def homeserver_config(
     data_dir: Path,
     log_config_file: Path,
     secrets: dict[str, str],
+    instance: str,
     federation: FederationTLS | None,
 ) -> dict[str, Any]:
     """homeserver.yaml for a throwaway, loopback-only homeserver on SQLite.
 
     Without ``federation`` the server talks to no other server; with it, it
     federates over TLS on ``host:federation.port``, loopback addresses included.
+    ``instance`` is served in ``/.well-known/matrix/client`` under :data:`INSTANCE_KEY`.
     """
     client_listener = {
         "port": client_port,
@@ -149,6 +156,7 @@ def homeserver_config(
         "url_preview_enabled": False,
         # Password hashing is the slowest part of registering and logging in.
         "bcrypt_rounds": 4,
+        "extra_well_known_client_content": {INSTANCE_KEY: instance},
     }
     if federation is None:
         config["federation_domain_whitelist"] = []

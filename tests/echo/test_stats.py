@@ -1,0 +1,287 @@
+"""Pong storage and the ranking rules of PROTOCOL.md §2, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import statistics
+from collections import defaultdict
+from typing import Any
+
+import pytest
+from mautrix.types import EventID, RoomID
+from sqlalchemy import event
+
+from botkit.storage import Storage
+from plugins.echo.pong import Pong
+from plugins.echo.stats import RankRow, pingstat_json, prune, ranking, record
+
+ROOM = RoomID("!ping:example.org")
+NOW = 1_700_000_000_000
+DAY = 86_400_000
+
+
+def pong(
+    pinger: str,
+    ms: int,
+    *,
+    ping: str | None = None,
+    responder: str = "bots.example",
+    ts: int = NOW - 1_000,
+    room: str = ROOM,
+) -> Pong:
+    return Pong(
+        room_id=RoomID(room),
+        ping_event_id=EventID(ping or f"${pinger}-{ms}-{ts}"),
+        pinger_server=pinger,
+        responder_server=responder,
+        latency_ms=ms,
+        timestamp_ms=ts,
+    )
+
+
+async def record_all(storage: Storage, *pongs: Pong) -> None:
+    for each in pongs:
+        assert await record(storage, each)
+
+
+def medians(rows: list[RankRow]) -> dict[str, float]:
+    return {row.server: row.median for row in rows}
+
+
+async def test_second_pong_from_the_same_responder_is_ignored(storage: Storage) -> None:
+    first = pong("a.org", 100, ping="$p")
+
+    assert await record(storage, first)
+    assert not await record(storage, pong("a.org", 900, ping="$p"))
+    assert await record(storage, pong("a.org", 300, ping="$p", responder="other.bot"))
+
+    [row] = await ranking(storage, ROOM, now_ms=NOW)
+    assert (row.count, row.median) == (2, 200)
+
+
+async def test_odd_count_median_is_the_middle_value(storage: Storage) -> None:
+    await record_all(storage, *(pong("a.org", ms) for ms in (500, 20, 437)))
+
+    [row] = await ranking(storage, ROOM, now_ms=NOW)
+
+    assert row == RankRow(rank=1, server="a.org", median=437, mean=319, count=3)
+
+
+async def test_even_count_median_is_the_mean_of_the_middle_two(storage: Storage) -> None:
+    await record_all(storage, *(pong("half.org", ms) for ms in (2_000, 975, 976, 10)))
+    await record_all(storage, *(pong("whole.org", ms) for ms in (975, 977)))
+
+    rows = await ranking(storage, ROOM, now_ms=NOW)
+
+    assert medians(rows) == {"whole.org": 976, "half.org": 975.5}
+
+
+async def test_measurements_are_credited_to_the_pinger_and_pooled(storage: Storage) -> None:
+    # One ping from a.org answered by three bots, on three different servers.
+    await record_all(
+        storage,
+        pong("a.org", 100, ping="$1", responder="one.bot"),
+        pong("a.org", 200, ping="$1", responder="two.bot"),
+        pong("a.org", 900, ping="$1", responder="a.org"),
+        pong("b.org", 50, ping="$2", responder="a.org"),
+    )
+
+    rows = await ranking(storage, ROOM, now_ms=NOW)
+
+    assert [(row.server, row.count, row.median) for row in rows] == [
+        ("b.org", 1, 50),
+        ("a.org", 3, 200),
+    ]
+
+
+async def test_ranking_is_ascending_with_ties_by_name(storage: Storage) -> None:
+    await record_all(
+        storage,
+        pong("slow.org", 800),
+        pong("zeta.org", 300),
+        pong("alpha.org", 300),
+        pong("fast.org", 40),
+    )
+
+    rows = await ranking(storage, ROOM, now_ms=NOW)
+
+    assert [(row.rank, row.server) for row in rows] == [
+        (1, "fast.org"),
+        (2, "alpha.org"),
+        (3, "zeta.org"),
+        (4, "slow.org"),
+    ]
+    top = await ranking(storage, ROOM, now_ms=NOW, limit=2)
+    assert [row.server for row in top] == ["fast.org", "alpha.org"]
+
+
+async def test_latency_bounds_are_inclusive(storage: Storage) -> None:
+    await record_all(
+        storage,
+        *(pong("in.org", ms) for ms in (10, 600_000)),
+        *(pong("out.org", ms) for ms in (9, 600_001, -50)),
+    )
+
+    rows = await ranking(storage, ROOM, now_ms=NOW)
+
+    assert [(row.server, row.count, row.median) for row in rows] == [("in.org", 2, 300_005)]
+    narrowed = await ranking(storage, ROOM, now_ms=NOW, min_ms=0, max_ms=9)
+    assert [(row.server, row.count) for row in narrowed] == [("out.org", 1)]
+
+
+async def test_window_is_the_last_seven_days_by_pong_time(storage: Storage) -> None:
+    await record_all(
+        storage,
+        pong("edge.org", 100, ts=NOW - 7 * DAY),
+        pong("edge.org", 300, ts=NOW),
+        pong("old.org", 100, ts=NOW - 7 * DAY - 1),
+        pong("future.org", 100, ts=NOW + 1),
+    )
+
+    rows = await ranking(storage, ROOM, now_ms=NOW)
+
+    assert [(row.server, row.count) for row in rows] == [("edge.org", 2)]
+    # The same data a day later: the oldest pong has left the window.
+    later = await ranking(storage, ROOM, now_ms=NOW + DAY)
+    assert [(row.server, row.count, row.median) for row in later] == [
+        ("future.org", 1, 100),
+        ("edge.org", 1, 300),
+    ]
+
+
+async def test_window_can_be_narrowed(storage: Storage) -> None:
+    await record_all(
+        storage,
+        pong("a.org", 100, ts=NOW - DAY),
+        pong("a.org", 200, ts=NOW - DAY + 1),
+        pong("a.org", 300, ts=NOW - 2 * DAY),
+        pong("a.org", 400, ts=NOW - 2 * DAY - 1),
+    )
+
+    rows = await ranking(storage, ROOM, now_ms=NOW, max_age_s=2 * 86_400, min_age_s=86_400)
+
+    assert [(row.count, row.median) for row in rows] == [(2, 200)]
+
+
+async def test_other_rooms_do_not_count(storage: Storage) -> None:
+    await record_all(storage, pong("a.org", 100), pong("a.org", 5_000, room="!other:example.org"))
+
+    rows = await ranking(storage, ROOM, now_ms=NOW)
+
+    assert [(row.count, row.median) for row in rows] == [(1, 100)]
+
+
+async def test_many_servers_match_a_plain_median(storage: Storage) -> None:
+    # More servers than one SQLite statement reads, with odd and even counts.
+    rng = random.Random(7)
+    expected: dict[str, list[int]] = defaultdict(list)
+    pongs = []
+    for i in range(1_200):
+        server = f"s{rng.randrange(300)}.example"
+        ms = rng.randrange(5, 2_000)
+        pongs.append(pong(server, ms, ping=f"$p{i}", ts=NOW - rng.randrange(8 * DAY)))
+        if ms >= 10 and pongs[-1].timestamp_ms >= NOW - 7 * DAY:
+            expected[server].append(ms)
+    await record_all(storage, *pongs)
+
+    rows = await ranking(storage, ROOM, now_ms=NOW)
+
+    assert medians(rows) == {s: statistics.median(v) for s, v in expected.items()}
+    assert {row.server: row.count for row in rows} == {s: len(v) for s, v in expected.items()}
+    for row in rows:
+        assert abs(row.mean - statistics.fmean(expected[row.server])) < 1e-9
+    assert [row.median for row in rows] == sorted(row.median for row in rows)
+    assert [row.rank for row in rows] == list(range(1, len(rows) + 1))
+
+
+async def test_empty_room_has_an_empty_ranking(storage: Storage) -> None:
+    assert await ranking(storage, ROOM, now_ms=NOW) == []
+    assert await pingstat_json(storage, ROOM, now_ms=NOW) == {
+        "pings": {},
+        "mean": 0,
+        "pongservers": [],
+    }
+
+
+async def test_prune_deletes_only_older_pongs(storage: Storage) -> None:
+    await record_all(
+        storage,
+        pong("a.org", 100, ts=NOW - 40 * DAY),
+        pong("a.org", 200, ts=NOW - 31 * DAY),
+        pong("a.org", 300, ts=NOW - 30 * DAY),
+    )
+
+    assert await prune(storage, older_than_ms=NOW - 30 * DAY) == 2
+
+    rows = await ranking(storage, ROOM, now_ms=NOW, max_age_s=60 * 86_400)
+    assert [(row.count, row.median) for row in rows] == [(1, 300)]
+    # A pruned pong can be recorded again (it is no longer a duplicate).
+    assert await record(storage, pong("a.org", 100, ts=NOW - 40 * DAY))
+
+
+async def test_pingstat_json_shape(storage: Storage) -> None:
+    await record_all(
+        storage,
+        pong("slow.org", 900, ping="$1", responder="one.bot", ts=NOW - 3_000),
+        pong("slow.org", 700, ping="$1", responder="two.bot", ts=NOW - 2_900),
+        pong("slow.org", 1_000, ping="$2", responder="one.bot", ts=NOW - 2_000),
+        pong("fast.org", 20, ping="$3", responder="one.bot", ts=NOW - 1_000),
+        pong("fast.org", 5, ping="$4", responder="one.bot", ts=NOW - 500),
+    )
+
+    data = await pingstat_json(storage, ROOM, now_ms=NOW)
+
+    assert data == {
+        "pings": {
+            "fast.org": {
+                "pings": ["$3"],
+                "pongs": {"one.bot": {"diffs": {"$3": 20}, "mean": 20.0, "median": 20}},
+                "mean": 20.0,
+                "median": 20,
+            },
+            "slow.org": {
+                "pings": ["$1", "$2"],
+                "pongs": {
+                    "one.bot": {"diffs": {"$1": 900, "$2": 1_000}, "mean": 950.0, "median": 950},
+                    "two.bot": {"diffs": {"$1": 700}, "mean": 700.0, "median": 700},
+                },
+                "mean": 2_600 / 3,
+                "median": 900,
+            },
+        },
+        "mean": (20 + 2_600 / 3) / 2,
+        "pongservers": ["one.bot", "two.bot"],
+    }
+    ranked = await ranking(storage, ROOM, now_ms=NOW)
+    assert list(data["pings"]) == [row.server for row in ranked]
+
+
+async def test_sqlite_ranking_sees_a_pong_committed_while_it_reads(storage: Storage) -> None:
+    if storage.dialect != "sqlite":
+        pytest.skip("only SQLite reads a ranking in more than one statement")
+    await record_all(storage, *(pong("a.org", ms) for ms in (100, 200, 300)))
+    path = storage.engine.url.database
+    assert path is not None
+    written = False
+
+    def another_bot_writes(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        # Another process records a pong after the counts were read, before the medians.
+        nonlocal written
+        if "OFFSET" in statement and not written:
+            written = True
+            with sqlite3.connect(path) as other:
+                other.execute(
+                    f"INSERT INTO {storage.table('pongs')} VALUES (?, ?, ?, ?, ?, ?)",
+                    (ROOM, "$late", "bots.example", "a.org", 50, NOW - 1_000),
+                )
+            other.close()
+
+    event.listen(storage.engine.sync_engine, "before_cursor_execute", another_bot_writes)
+    try:
+        [row] = await ranking(storage, ROOM, now_ms=NOW)
+    finally:
+        event.remove(storage.engine.sync_engine, "before_cursor_execute", another_bot_writes)
+
+    assert written
+    assert (row.count, row.median, row.mean) == (4, 150, 162.5)

@@ -84,7 +84,10 @@ class StateStore:
         now = int(time.time() * 1000)
         async with self.engine.begin() as conn:
             if handled:
-                rows = [{"instance": i, "event_id": e, "handled_at": now} for i, e in handled]
+                rows = [
+                    {"instance": f"{self.owner}|{i}", "event_id": e, "handled_at": now}
+                    for i, e in handled
+                ]
                 await conn.execute(self._insert(_handled).on_conflict_do_nothing(), rows)
             if token is not None:
                 await self._put(conn, "sync_token", token)
@@ -100,7 +103,10 @@ class StateStore:
                         _handled.c.event_id.in_(ids[start : start + 500])
                     )
                 )
-                found.update((r[0], r[1]) for r in rows)
+                prefix = f"{self.owner}|"
+                found.update(
+                    (r[0].removeprefix(prefix), r[1]) for r in rows if r[0].startswith(prefix)
+                )
         return found
 
     async def prune(self, older_than_ms: int) -> int:

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
+from aiohttp import ClientError
 from mautrix.client import ClientAPI
+from mautrix.errors import MatrixConnectionError, MatrixRequestError, MUnknownToken
 from mautrix.types import DeviceID, RoomID, UserID
 
 from .builtin import BUILTIN, Builtin
@@ -32,6 +36,9 @@ from .web import PluginWeb, WebServer
 __all__ = ["Bot"]
 
 log = logging.getLogger("botkit")
+T = TypeVar("T")
+_CONNECT_FIRST_DELAY = 1.0
+_CONNECT_MAX_DELAY = 60.0
 
 
 class Bot:
@@ -104,34 +111,78 @@ class Bot:
         log.info("botkit running as %s, web on %s:%s", self.api.mxid, self.web.host, self.web.port)
 
     async def _connect(self) -> ClientAPI:
+        """Log in, or check the configured token, waiting for the homeserver as long as it takes.
+
+        A service may start before its homeserver (a reboot, a Synapse upgrade),
+        so an unreachable homeserver, a 5xx or a 429 answer is retried with
+        capped, jittered backoff. A token or password the homeserver refuses
+        is fatal: retrying cannot fix it.
+        """
         hs = self.config.homeserver
-        token = hs.access_token
-        device_id = ""
+        api = ClientAPI(UserID(hs.user_id), api=BotHTTPAPI(hs.url))
+        try:
+            await self._authenticate(api)
+        except BaseException:
+            await api.api.session.close()
+            raise
+        return api
+
+    async def _authenticate(self, api: ClientAPI) -> None:
+        hs = self.config.homeserver
+        token, device_id = hs.access_token, ""
         if not token:
             token = await self.store.get("access_token")
             device_id = await self.store.get("device_id") or ""
-        api = ClientAPI(UserID(hs.user_id), api=BotHTTPAPI(hs.url))
+        # A token stored by an earlier password login may have been logged out
+        # since; with the password at hand, botkit logs in again.
+        may_log_in = not hs.access_token and bool(hs.password)
         if not token:
-            log.info("logging in as %s with the configured password", hs.user_id)
-            resp = await api.login(
-                identifier=UserID(hs.user_id),
-                password=hs.password,
-                device_name=hs.device_name,
-                store_access_token=False,
-            )
-            token, device_id = resp.access_token, resp.device_id
-            await self.store.put("access_token", token)
-            await self.store.put("device_id", device_id)
+            token, device_id = await self._password_login(api)
+            may_log_in = False
         api.api.token = token
-        api.device_id = DeviceID(device_id)
-        whoami = await api.whoami()
+        while True:
+            try:
+                whoami = await _until_answered(api.whoami, "check the access token", hs.url)
+                break
+            except MUnknownToken as e:
+                if not may_log_in:
+                    raise BotkitError(
+                        f"the homeserver {hs.url} does not accept the access token of "
+                        f"{hs.user_id} ({e.errcode}: {e.message}); "
+                        "set a valid homeserver.access_token"
+                    ) from e
+                log.warning("the stored access token is no longer valid; logging in again")
+                api.api.token, device_id = await self._password_login(api)
+                may_log_in = False
+            except MatrixRequestError as e:
+                raise BotkitError(f"the homeserver {hs.url} refused whoami: {e}") from e
         if whoami.user_id != hs.user_id:
             raise BotkitError(
                 f"the access token belongs to {whoami.user_id}, not to {hs.user_id} "
                 "(homeserver.user_id)"
             )
         api.device_id = whoami.device_id or DeviceID(device_id)
-        return api
+
+    async def _password_login(self, api: ClientAPI) -> tuple[str, str]:
+        """Log in with ``homeserver.password`` (spec: "Login"), keeping the new token."""
+        hs = self.config.homeserver
+        log.info("logging in as %s with the configured password", hs.user_id)
+        try:
+            resp = await _until_answered(
+                lambda: api.login(
+                    identifier=UserID(hs.user_id),
+                    password=hs.password,
+                    device_name=hs.device_name,
+                    store_access_token=False,
+                ),
+                "log in",
+                hs.url,
+            )
+        except MatrixRequestError as e:
+            raise BotkitError(f"the homeserver {hs.url} refused to log in {hs.user_id}: {e}") from e
+        await self.store.put("access_token", resp.access_token)
+        await self.store.put("device_id", resp.device_id)
+        return resp.access_token, resp.device_id
 
     def _plan(self, config: BotConfig) -> list[InstancePlan]:
         self.sources, problems = discover(config.plugin_dirs)
@@ -287,3 +338,45 @@ class Bot:
             inst.load_class, inst.config = plan.source.load_class, plan.config
             await self._start_instance(inst)
         log.info("config reloaded from %s", config.path)
+
+
+async def _until_answered(call: Callable[[], Awaitable[T]], what: str, url: str) -> T:
+    """``await call()`` until the homeserver gives an answer other than "try later".
+
+    Transport errors, 5xx and 429 answers are retried with capped, jittered
+    backoff (the server's ``retry_after_ms`` is honoured); one warning is
+    logged when it starts failing and one info line once it answers. Any other
+    error answer is raised.
+    """
+    delay, failing_since = _CONNECT_FIRST_DELAY, None
+    while True:
+        try:
+            result = await call()
+        except MatrixRequestError as e:
+            if e.http_status < 500 and e.http_status != 429:
+                raise
+            retry_ms = getattr(e, "retry_after_ms", None)
+            if isinstance(retry_ms, int):
+                delay = max(delay, retry_ms / 1000)
+            reason = f"HTTP {e.http_status} {e.message or ''}".strip()
+        except (MatrixConnectionError, ClientError, OSError, TimeoutError) as e:
+            reason = str(e) or type(e).__name__
+        else:
+            if failing_since is not None:
+                waited = time.monotonic() - failing_since
+                log.info("the homeserver %s answers again (after %.0f s)", url, waited)
+            return result
+        if failing_since is None:
+            failing_since = time.monotonic()
+            log.warning(
+                "cannot %s: the homeserver %s is not answering (%s); "
+                "waiting for it, retrying with backoff up to %g s",
+                what,
+                url,
+                reason,
+                _CONNECT_MAX_DELAY,
+            )
+        else:
+            log.debug("still waiting to %s at %s: %s", what, url, reason)
+        await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+        delay = min(delay * 2, _CONNECT_MAX_DELAY)

@@ -7,8 +7,9 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 from .config import BotConfig, load_config, write_sample
 from .errors import BotkitError, ConfigError
@@ -44,7 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wrote {args.path}; fill in homeserver.url, user_id and access_token")
         return 0
     try:
-        config = load_config(args.config)
+        # check only reads: a validator that rewrote the file would surprise.
+        config = load_config(args.config, upgrade=args.command == "run")
     except ConfigError as e:
         for problem in e.problems:
             print(problem, file=sys.stderr)
@@ -88,16 +90,46 @@ async def _run(config: BotConfig) -> None:
     bot = Bot(config)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
+    running = False
+    reloads: set[asyncio.Task[None]] = set()
+
+    def reload() -> None:
+        if not running:
+            # Plugins start only once the homeserver answered; they will read the file then.
+            logging.getLogger("botkit").info("SIGHUP ignored: the bot is still starting")
+            return
+        task = asyncio.create_task(bot.reload_all())
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(bot.reload_all()))
+    loop.add_signal_handler(signal.SIGHUP, reload)
     try:
-        await bot.start()
-        stopped = asyncio.create_task(bot.stopped.wait())
-        asked = asyncio.create_task(stop.wait())
-        await asyncio.wait({stopped, asked}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (stopped, asked):
-            task.cancel()
+        # Starting may wait for the homeserver indefinitely; a signal must still end it.
+        if await _unless_stopped(bot.start(), stop):
+            running = True
+            if await _unless_stopped(bot.stopped.wait(), stop):
+                # Not asked to stop: a failure, which a service manager should see.
+                raise BotkitError("the bot stopped on its own; see the errors above")
     finally:
         logging.getLogger("botkit").info("stopping")
+        await asyncio.gather(*reloads, return_exceptions=True)
         await bot.stop()
+
+
+async def _unless_stopped(work: Coroutine[Any, Any, Any], stop: asyncio.Event) -> bool:
+    """Run ``work``; True when it finished, False when ``stop`` was set first (it is cancelled)."""
+    task = asyncio.create_task(work)
+    asked = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({task, asked}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        asked.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    if task.cancelled():
+        return False
+    task.result()  # its exception, if any, is the caller's
+    return True

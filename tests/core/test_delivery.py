@@ -130,8 +130,8 @@ async def test_commands_sent_while_down_are_answered_once(
         answers = [b for b in answers_from(s.alice, s.room, s.bot.user_id) if b != "pong warm-up"]
     assert answers == [f"pong {i}" for i in range(50)] + ["pong end"]
     assert "too old" not in skipped
-    gap_filled = any("filled a gap" in r.getMessage() for r in caplog.records)
-    assert gap_filled == (timeline_limit < 50)  # 50 commands and their answers
+    if timeline_limit < 50:  # fewer than the commands sent: the first sync must have a gap
+        assert any("filled a gap" in r.getMessage() for r in caplog.records)
 
 
 async def test_commands_older_than_the_catch_up_age_are_skipped_and_counted(

@@ -10,6 +10,6 @@ from __future__ import annotations
 
 from botkit.testing.fakehs.errors import HomeserverRefusal
 from botkit.testing.fakehs.server import FakeHomeserver
-from botkit.testing.fakehs.state import SentEvent
+from botkit.testing.fakehs.state import Hooks, SentEvent
 
-__all__ = ["FakeHomeserver", "HomeserverRefusal", "SentEvent"]
+__all__ = ["FakeHomeserver", "Hooks", "HomeserverRefusal", "SentEvent"]

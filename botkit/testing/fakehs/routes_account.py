@@ -170,6 +170,7 @@ async def sync(request: web.Request) -> web.Response:
     limit = timeline_limit(store, user, query.get("filter"))
     full_state = query.get("full_state") == "true"
     timeout = int_param(query, "timeout", 0) / 1000
+    store.hooks.sync_requested(user.user_id, since)
     body, news = build_sync(store, session.token, user, since, limit, full_state)
     if not news and since is not None and timeout > 0:
         try:
@@ -182,7 +183,9 @@ async def sync(request: web.Request) -> web.Response:
         except TimeoutError:
             body, news = build_sync(store, session.token, user, since, limit, full_state)
     store.syncs_served += 1
-    store.synced_to[user.user_id] = max(store.synced_to.get(user.user_id, 0), store.position)
+    until = parse_token(body["next_batch"], "next_batch")
+    store.synced_to[user.user_id] = max(store.synced_to.get(user.user_id, 0), until)
+    store.hooks.sync_answered(user.user_id, until)
     store.observed.notify()
     return web.json_response(body)
 

@@ -16,7 +16,7 @@ from botkit.testing.fakehs.app import make_app
 from botkit.testing.fakehs.errors import bad_request, not_found
 from botkit.testing.fakehs.faults import Fault, Faults
 from botkit.testing.fakehs.notify import wait_until
-from botkit.testing.fakehs.state import JSONObject, Media, Room, SentEvent, Store
+from botkit.testing.fakehs.state import Hooks, JSONObject, Media, Room, SentEvent, Store
 
 __all__ = ["FakeHomeserver"]
 
@@ -43,20 +43,32 @@ class FakeHomeserver:
 
     ``default_timeline_limit`` caps a sync's timeline per room when the client's filter
     sets no ``room.timeline.limit`` (Synapse's default is 10 too).
+
+    For benchmarks: ``events_per_sync`` makes each incremental sync answer cover at
+    most that many stream positions (the rest comes in the next answers), and
+    ``echo_sends=False`` keeps the events clients send out of every timeline, so a bot
+    is not served its own answers back; both leave :attr:`sent` as it is.
     """
 
     def __init__(
-        self, server_name: str = "fakehs.test", *, default_timeline_limit: int = 10
+        self,
+        server_name: str = "fakehs.test",
+        *,
+        default_timeline_limit: int = 10,
+        events_per_sync: int | None = None,
+        echo_sends: bool = True,
     ) -> None:
         self._store = Store(server_name, default_timeline_limit)
+        self._store.events_per_sync = events_per_sync
+        self._store.echo_sends = echo_sends
         self._faults = Faults()
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
 
     # lifecycle
 
-    async def start(self) -> str:
-        """Listen on a free port of 127.0.0.1; return the base URL, e.g. for mautrix."""
+    async def start(self, port: int = 0) -> str:
+        """Listen on 127.0.0.1 (on a free port unless given); return the base URL."""
         if self._runner is not None:
             raise RuntimeError("the fake homeserver is already running")
         self._store.closing = False
@@ -65,7 +77,7 @@ class FakeHomeserver:
         )
         await runner.setup()
         try:
-            site = web.TCPSite(runner, "127.0.0.1", 0)
+            site = web.TCPSite(runner, "127.0.0.1", port)
             await site.start()
         except BaseException:
             await runner.cleanup()
@@ -101,6 +113,20 @@ class FakeHomeserver:
         if self._url is None or self._runner is None:
             raise RuntimeError("the fake homeserver is not running; await start() first")
         return self._url
+
+    @property
+    def hooks(self) -> Hooks:
+        """The callbacks the server calls on syncs and sends (by default, none)."""
+        return self._store.hooks
+
+    @hooks.setter
+    def hooks(self, hooks: Hooks) -> None:
+        self._store.hooks = hooks
+
+    @property
+    def position(self) -> int:
+        """The stream position of the newest event (what a sync token counts)."""
+        return self._store.position
 
     @property
     def server_name(self) -> str:

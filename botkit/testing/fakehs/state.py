@@ -19,6 +19,7 @@ from botkit.testing.fakehs.errors import HomeserverRefusal, bad_request
 from botkit.testing.fakehs.notify import Broadcast
 
 __all__ = [
+    "Hooks",
     "JSONObject",
     "Media",
     "Room",
@@ -58,6 +59,24 @@ class SentEvent:
     txn_id: str | None
     """The client's transaction id, or None for calls without one (state, membership)."""
     state_key: str | None = None
+
+
+class Hooks:
+    """Callbacks through which a bench or a test watches and steers the server.
+
+    The methods do nothing here; subclass and override, then install the object
+    with :attr:`~botkit.testing.fakehs.FakeHomeserver.hooks`. They run on the
+    server's event loop, inside the request, and must not block.
+    """
+
+    def sync_requested(self, user_id: UserID, since: int | None) -> None:
+        """A ``/sync`` from ``since`` (None: initial) arrived; events injected now are in it."""
+
+    def sync_answered(self, user_id: UserID, until: int) -> None:
+        """A ``/sync`` answer covering the stream up to position ``until`` is going out."""
+
+    def event_sent(self, sent: SentEvent) -> None:
+        """A client created an event (the request has not been answered yet)."""
 
 
 @dataclass(slots=True)
@@ -151,6 +170,11 @@ class Store:
         self.synced_to: dict[UserID, int] = {}
         """Per user, the stream position of the newest sync answer it was given."""
         self.closing = False
+        self.events_per_sync: int | None = None
+        """At most this many stream positions per incremental sync answer (None: all)."""
+        self.echo_sends = True
+        """False: events clients send are recorded but kept out of every timeline."""
+        self.hooks = Hooks()
         self.stream = Broadcast()
         """Notified when events arrive (and on outages), for long-polling syncs."""
         self.observed = Broadcast()
@@ -237,13 +261,17 @@ class Store:
         txn: TxnKey | None = None,
         redacts: EventID | None = None,
     ) -> StoredEvent:
-        """Build a well-formed event, append it and apply it to the room's state."""
-        pos = self.position + 1
+        """Build a well-formed event, append it and apply it to the room's state.
+
+        A client's send (one with ``txn``) is not appended when :attr:`echo_sends` is
+        off; its position is then 0 and it gets an ID of its own kind.
+        """
+        echo = txn is None or self.echo_sends
         event: JSONObject = {
             "type": event_type,
             "sender": sender,
             "content": content,
-            "event_id": f"$ev{pos}_{self.tag}",
+            "event_id": f"$ev{self.position + 1}_{self.tag}" if echo else self._sent_id(),
             "origin_server_ts": (
                 int(time.time() * 1000) if origin_server_ts is None else origin_server_ts
             ),
@@ -252,7 +280,12 @@ class Store:
             event["state_key"] = state_key
         if redacts is not None:
             event["redacts"] = redacts
+        if not echo:
+            return StoredEvent(0, event, txn)
         return self.append(room, event, txn=txn, interpret=True)
+
+    def _sent_id(self) -> str:
+        return f"$sent{self._next()}_{self.tag}"
 
     def append(
         self, room: Room, event: Any, *, txn: TxnKey | None = None, interpret: bool = False
@@ -301,5 +334,6 @@ class Store:
             state_key=event.get("state_key"),
         )
         self.sent.append(sent)
+        self.hooks.event_sent(sent)
         self.observed.notify()
         return sent

@@ -19,7 +19,15 @@ from mautrix.types import UserID
 from botkit.testing.fakehs.errors import bad_request
 from botkit.testing.fakehs.state import JSONObject, Room, Store, StoredEvent, User
 
-__all__ = ["build_sync", "make_token", "paginate", "parse_token", "timeline_limit", "with_room_id"]
+__all__ = [
+    "build_sync",
+    "make_token",
+    "paginate",
+    "parse_token",
+    "served_until",
+    "timeline_limit",
+    "with_room_id",
+]
 
 _pos = attrgetter("pos")
 _STRIPPED_TYPES = (
@@ -76,9 +84,11 @@ def build_sync(
     """The sync answer for ``user`` since ``since`` (None: initial), and whether it has news.
 
     ``token`` is the access token asking, so the events its own requests created carry
-    their ``transaction_id`` as real servers do for the sending device.
+    their ``transaction_id`` as real servers do for the sending device. The answer
+    covers the stream up to :func:`served_until`.
     """
     after = since or 0
+    until = served_until(store, since)
     joined: JSONObject = {}
     invited: JSONObject = {}
     left: JSONObject = {}
@@ -87,9 +97,11 @@ def build_sync(
         if since is not None and room.last_pos <= since and not full_state:
             continue
         membership, member_pos = room.membership[user.user_id]
+        if member_pos > until:
+            continue  # the membership is news of a later answer
         if membership == "join":
             fresh = since is None or member_pos > since
-            entry = _joined(room, token, 0 if fresh else after, limit, full_state)
+            entry = _joined(room, token, 0 if fresh else after, until, limit, full_state)
             if entry is not None:
                 joined[room_id] = entry
         elif membership == "invite" and member_pos > after:
@@ -97,12 +109,21 @@ def build_sync(
         elif membership in ("leave", "ban") and since is not None and member_pos > since:
             left[room_id] = _left(room, token, since, member_pos, limit)
     body = {
-        "next_batch": make_token(store.position),
+        "next_batch": make_token(until),
         "rooms": {"join": joined, "invite": invited, "leave": left},
         "account_data": {"events": []},
         "presence": {"events": []},
     }
     return body, bool(joined or invited or left)
+
+
+def served_until(store: Store, since: int | None) -> int:
+    """The stream position an answer from ``since`` reaches: all of it, or
+    :attr:`~botkit.testing.fakehs.state.Store.events_per_sync` positions for a bench."""
+    cap = store.events_per_sync
+    if since is None or cap is None:
+        return store.position
+    return min(store.position, since + cap)
 
 
 def paginate(
@@ -147,14 +168,17 @@ def with_room_id(event: Any, room: Room) -> Any:
     return event
 
 
-def _joined(room: Room, token: str, after: int, limit: int, full_state: bool) -> JSONObject | None:
+def _joined(
+    room: Room, token: str, after: int, until: int, limit: int, full_state: bool
+) -> JSONObject | None:
     timeline = room.timeline
     new = bisect_right(timeline, after, key=_pos)
-    if new == len(timeline) and not full_state:
+    end = bisect_right(timeline, until, key=_pos)
+    if new == end and not full_state:
         return None
-    first = max(new, len(timeline) - limit)
-    events = timeline[first:]
-    timeline_start = events[0].pos if events else room.last_pos + 1
+    first = max(new, end - limit)
+    events = timeline[first:end]
+    timeline_start = events[0].pos if events else until + 1
     state_after = 0 if full_state else after
     return {
         "timeline": {

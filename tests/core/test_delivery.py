@@ -211,3 +211,14 @@ async def test_default_rate_limits_are_obeyed(tmp_path: Path) -> None:
     assert max(tally.values()) == 1
     assert retries > 0, "the server's rate limit was never hit: the test proves nothing"
     print(f"100 answers under default rate limits in {elapsed:.0f} s, {retries:g} retries")
+
+
+async def test_an_invite_received_while_down_is_honoured(synapse: Synapse, tmp_path: Path) -> None:
+    async with setup(synapse, tmp_path) as s:
+        async with running_bot(s.config):
+            await join_and_warm_up(s)
+        second = await s.alice.create_room(invite=[s.bot.user_id])
+        async with running_bot(s.config):
+            await wait_joined(s.alice, second, s.bot.user_id)
+            answer = await ask(s.alice, second, s.bot.user_id, "!pong there", "pong there")
+    assert answer.content.body == "pong there"

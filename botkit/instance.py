@@ -188,6 +188,13 @@ class PluginInstance:
                     args = split_word(args)[1]
                 ctx = CommandContext(client, event, command.spec.name, args)
                 await self._run_command(ctx, command)
+            elif table.has_group(words[0]):
+                # "!twim" or "!twim nonsense": show what the group offers.
+                subs = [
+                    c for c in table.unique_commands() if c.spec.name.startswith(words[0] + " ")
+                ]
+                usage = "\n".join(f"* `{c.usage(prefix)}`: {c.spec.help}" for c in subs)
+                await MessageContext(client, event).reply(f"Subcommands:\n\n{usage}")
         for pattern, func in table.passives:
             match = pattern.search(body)
             if match:

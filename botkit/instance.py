@@ -74,6 +74,8 @@ class PluginInstance:
         self.table = HandlerTable()
         self.state = InstanceState.STOPPED
         self.error: str | None = None
+        #: The plugin's own catch-up age (see :attr:`Plugin.catchup_age`), None for the default.
+        self.catchup_age: float | None = None
         # Event handling waits on this while the instance restarts, so that no
         # event is dropped by a reload; it is open whenever no restart is under way.
         self.gate = asyncio.Event()
@@ -86,6 +88,7 @@ class PluginInstance:
         try:
             cls = self.load_class()
             plugin = cls()
+            self.catchup_age = cls.catchup_age
             plugin.instance = self.name
             plugin.client = PluginClient(self.host.api, self.host.sender, self.name)
             plugin.config = self.config

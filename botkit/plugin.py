@@ -36,6 +36,13 @@ class Plugin:
     migrations: ClassVar[Sequence[Migration]] = ()
     """Schema steps of the plugin's tables, oldest first; new ones are appended, never edited."""
 
+    catchup_age: ClassVar[float | None] = None
+    """How old (seconds) an event may be and still reach this plugin after downtime.
+
+    None: the bot's ``sync.max_catchup_age``. A command bot should not answer
+    hour-old commands; a collector (twim) wants everything since it stopped.
+    """
+
     instance: str
     """This instance's name from the config (``plugins.<name>``)."""
     client: PluginClient

@@ -234,23 +234,36 @@ class Syncer:
                 raw_events.extend(_with_room(gap, room_id))
                 recovering = True
             raw_events.extend(_with_room(events, room_id))
-        events = self._parse(raw_events)
+        instances = self.instances()
+        now_ms = time.time() * 1000
+        oldest = {inst.name: now_ms - self._age(inst) * 1000 for inst in instances}
+        events = self._parse(raw_events, min(oldest.values(), default=now_ms))
         already: set[tuple[str, str]] = set()
         if recovering and events:
             already = await self.store.handled_among(e.event_id for e in events)
-        instances = self.instances()
         jobs = []
+        too_old = 0
         for event in events:
             for inst in instances:
-                if inst.wants(event) and (inst.name, event.event_id) not in already:
-                    jobs.append((inst, event))
+                if not inst.wants(event) or (inst.name, event.event_id) in already:
+                    continue
+                ts = event.timestamp
+                if isinstance(ts, int) and ts < oldest[inst.name]:
+                    too_old += 1
+                    continue
+                jobs.append((inst, event))
+        if too_old:
+            self.metrics.events_skipped.inc("too old", too_old)
         if already:
             log.info("skipped %d events handled before a restart", len(already))
             self.metrics.events_skipped.inc("already handled", len(already))
         return jobs
 
-    def _parse(self, raw_events: list[dict[str, Any]]) -> list[Event]:
-        oldest = (time.time() - self.settings.max_catchup_age_s) * 1000
+    def _age(self, inst: PluginInstance) -> float:
+        return inst.catchup_age or self.settings.max_catchup_age_s
+
+    def _parse(self, raw_events: list[dict[str, Any]], oldest: float) -> list[Event]:
+        """Events as mautrix objects, without malformed ones and those older than ``oldest`` ms."""
         seen: set[str] = set()
         parsed: list[Event] = []
         too_old = 0
@@ -273,17 +286,14 @@ class Syncer:
                 continue
             parsed.append(event)
         if too_old:
-            log.info(
-                "skipped %d events older than %g s (sync.max_catchup_age)",
-                too_old,
-                self.settings.max_catchup_age_s,
-            )
+            log.info("skipped %d events older than every plugin's catch-up age", too_old)
             self.metrics.events_skipped.inc("too old", too_old)
         return parsed
 
     async def _fill_gap(self, room_id: str, prev_batch: str, since: str) -> list[Any]:
         """Events between ``since`` and the timeline's start (spec: "Syncing", limited)."""
-        oldest = (time.time() - self.settings.max_catchup_age_s) * 1000
+        ages = [self._age(inst) for inst in self.instances()] or [self.settings.max_catchup_age_s]
+        oldest = (time.time() - max(ages)) * 1000
         collected: list[Any] = []
         start = prev_batch
         for _ in range(_GAP_MAX_PAGES):

@@ -1,0 +1,105 @@
+"""The echo plugin ("pingbot"): pongs, the pong store, and the rankings built from it.
+
+Every pong the bot sees (its own, which come back through sync, and other echo
+bots') is one measurement. Handlers may run again for the same event after a
+crash: :func:`.stats.record` ignores a pong already stored, and botkit gives a
+re-run's sends the same transaction IDs, so nothing is stored or said twice.
+"""
+
+from __future__ import annotations
+
+from mautrix.types import EventType, MessageEvent
+
+from botkit import CommandContext, CommandError, Plugin, Rest, command, on
+
+from .pong import build_pong, parse_pong
+from .render import ranking_html, ranking_text
+from .service import SERVICE_NAME, PingStats, now_ms
+from .settings import EchoSettings
+from .stats import MIGRATIONS, prune, record
+from .web import StatsSite
+
+__all__ = ["EchoPlugin"]
+
+PRUNE_INTERVAL_S = 3600
+"""How often pongs older than ``retention_days`` are deleted."""
+
+
+class EchoPlugin(Plugin):
+    """Answers ``!ping`` with a pong, stores every pong seen, ranks homeservers by latency."""
+
+    migrations = MIGRATIONS
+    settings: EchoSettings
+    stats: PingStats
+
+    async def start(self) -> None:
+        """Check the config, serve the statistics, offer them to other plugins, prune hourly."""
+        self.settings = EchoSettings.from_config(self.config)
+        self.stats = PingStats(self.storage, self.settings)
+        StatsSite(self.web, self.stats).register()
+        try:
+            self.services.provide(SERVICE_NAME, self.stats)
+        except ValueError as e:
+            # A second echo instance still pongs and records; only one can be the
+            # source of the report's table.
+            self.log.warning("not offering %r: %s", SERVICE_NAME, e)
+        self.scheduler.every(PRUNE_INTERVAL_S, self.prune, name="prune pongs")
+
+    async def prune(self) -> None:
+        """Delete the pongs sent more than ``retention_days`` ago."""
+        cutoff = now_ms() - self.settings.retention_days * 86_400_000
+        deleted = await prune(self.storage, older_than_ms=cutoff)
+        if deleted:
+            self.log.info(
+                "deleted %d pongs older than %d days", deleted, self.settings.retention_days
+            )
+
+    @command("ping", help="Answer with a pong saying how long the ping took to arrive")
+    async def ping(self, ctx: CommandContext, text: Rest = "") -> None:
+        """Pong, with the latency measured now, as other echo bots do (PROTOCOL.md §1)."""
+        # The clock is read as the ping is handled, so the latency includes the sync
+        # delay but not the time this send takes: what other echo bots report.
+        pong = build_pong(ctx.event, now_ms=now_ms(), text=text)
+        await self.client.send(ctx.room_id, pong)
+
+    @command("echo", help="Repeat the text (markdown, no raw HTML) as a notice")
+    async def echo(self, ctx: CommandContext, text: Rest) -> None:
+        """Say ``text`` back, rendered as markdown with raw HTML shown as text."""
+        await self.client.send_markdown(ctx.room_id, text, allow_html=False)
+
+    @command("pingstats", help="Rank the homeservers pinging in this room by median latency")
+    async def pingstats(self, ctx: CommandContext, days: int = 0) -> None:
+        """The room's ranking over the last ``days`` days (0: the configured window)."""
+        settings = self.settings
+        days = days or settings.window_days
+        if not 1 <= days <= settings.retention_days:
+            raise CommandError(
+                f"days must be from 1 to {settings.retention_days} "
+                f"(pongs are kept for {settings.retention_days} days)"
+            )
+        if not settings.records(ctx.room_id):
+            await ctx.reply("Pongs are not recorded in this room.", markdown=False)
+            return
+        rows = await self.stats.ranking(ctx.room_id, max_age_s=days * 86400, limit=settings.top)
+        window = "the last day" if days == 1 else f"the last {days} days"
+        if not rows:
+            await ctx.reply(f"No pongs were seen in this room in {window}.", markdown=False)
+            return
+        title = f"Median ping latency by homeserver in {window}:"
+        await ctx.reply(
+            f"{title}\n{ranking_text(rows)}", html=f"<p>{title}</p>{ranking_html(rows)}"
+        )
+
+    @on(EventType.ROOM_MESSAGE)
+    async def record_pong(self, evt: MessageEvent) -> None:
+        """Store the measurement of any echo bot's pong, ours included."""
+        if not self.settings.records(evt.room_id):
+            return
+        pong = parse_pong(evt)
+        if pong is not None and await record(self.storage, pong):
+            self.log.debug(
+                "pong from %s for %s: %d ms",
+                pong.responder_server,
+                pong.pinger_server,
+                pong.latency_ms,
+            )

@@ -1,0 +1,77 @@
+"""Reading the pong store with the instance's settings: for commands, web pages and other plugins.
+
+:class:`PingStats` is offered to other plugins as the ``ping-stats`` service; the twim
+plugin calls :meth:`PingStats.ranking_markdown` for the weekly report's "Dept of Ping".
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from mautrix.types import RoomID
+
+from botkit import Storage
+
+from .render import ranking_markdown
+from .settings import EchoSettings
+from .stats import RankRow, pingstat_json, ranking
+
+__all__ = ["SERVICE_NAME", "PingStats", "now_ms"]
+
+SERVICE_NAME = "ping-stats"
+"""The name other plugins look the service up by."""
+
+
+def now_ms() -> int:
+    """The wall clock in epoch milliseconds, the unit of ``origin_server_ts``."""
+    return int(time.time() * 1000)
+
+
+class PingStats:
+    """The room rankings as the instance's config defines them (window, latency bounds)."""
+
+    def __init__(self, storage: Storage, settings: EchoSettings) -> None:
+        self.storage = storage
+        self.settings = settings
+
+    async def ranking(
+        self,
+        room_id: RoomID,
+        *,
+        max_age_s: int | None = None,
+        min_age_s: int = 0,
+        limit: int | None = None,
+    ) -> list[RankRow]:
+        """The pinger servers of ``room_id`` by median latency (window: the config's by default)."""
+        return await ranking(
+            self.storage,
+            room_id,
+            now_ms=now_ms(),
+            max_age_s=self.settings.window_s if max_age_s is None else max_age_s,
+            min_age_s=min_age_s,
+            min_ms=self.settings.min_ms,
+            max_ms=self.settings.max_ms,
+            limit=limit,
+        )
+
+    async def export(
+        self, room_id: RoomID, *, max_age_s: int | None = None, min_age_s: int = 0
+    ) -> dict[str, Any]:
+        """The room's measurements in the shape of pingstat's ``stats.json``."""
+        return await pingstat_json(
+            self.storage,
+            room_id,
+            now_ms=now_ms(),
+            max_age_s=self.settings.window_s if max_age_s is None else max_age_s,
+            min_age_s=min_age_s,
+            min_ms=self.settings.min_ms,
+            max_ms=self.settings.max_ms,
+        )
+
+    async def ranking_markdown(self, room_id: str, *, top: int = 10) -> str:
+        """The "Dept of Ping" table of ``room_id`` over the configured window, ``""`` if empty."""
+        if top < 1:
+            return ""
+        rows = await self.ranking(RoomID(room_id), limit=top)
+        return ranking_markdown(rows, top) if rows else ""

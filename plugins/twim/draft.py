@@ -1,0 +1,137 @@
+"""The week's post as it stands now, and how the editors are told about it.
+
+A :class:`Draft` is built afresh from the store whenever it is needed (a command, a web
+request, the weekly preview), so it always shows the latest reactions and edits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date
+from urllib.parse import parse_qs, quote, urlsplit
+
+from mautrix.types import UserID
+
+from .collect import Issue, IssueKind, collect
+from .model import Post
+from .render import render_post
+from .settings import Settings
+from .store import PublishedWeek, TwimStore
+
+__all__ = ["Draft", "build_draft", "issues_markdown", "status_markdown", "youtube_id"]
+
+_ISSUE_TITLES: dict[IssueKind, str] = {
+    "no_section": "Included but no section",
+    "unconfirmed_project": "Project suggested but not confirmed",
+    "short": "Very short reports",
+    "not_included": "Filed under a section or project but not included",
+    "empty": "Included but unusable",
+}
+_VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{11}")
+_YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "youtube-nocookie.com"}
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The post as it would be published now, its issues, and the post before it."""
+
+    post: Post
+    issues: list[Issue]
+    previous: PublishedWeek | None
+
+    @property
+    def markdown(self) -> str:
+        """The post's file content."""
+        return render_post(self.post)
+
+
+async def build_draft(
+    store: TwimStore,
+    settings: Settings,
+    bot: UserID,
+    day: date,
+    ping_table: Callable[[], Awaitable[str | None]],
+) -> Draft:
+    """The draft of the post dated ``day`` from everything since the last post."""
+    previous = await store.last_week()
+    cutoff = previous.cutoff_ts if previous else 0
+    week = await collect(await store.week_rows(settings.rooms, cutoff), settings, bot)
+    post = Post(
+        date=day,
+        editor=settings.editor_name,
+        sections=settings.sections,
+        projects=settings.projects,
+        entries=week.entries,
+        header_image=settings.header_image,
+        live_video=await store.live(cutoff),
+        ping_table=await ping_table(),
+        ping_room_alias=settings.ping_room_alias,
+        twim_room_alias=settings.twim_room_alias,
+    )
+    return Draft(post, week.issues, previous)
+
+
+def youtube_id(text: str) -> str | None:
+    """The video id in a YouTube URL (watch, youtu.be, live, embed, shorts) or a bare id."""
+    text = text.strip().strip("<>")
+    if _VIDEO_ID.fullmatch(text):
+        return text
+    url = urlsplit(text if "//" in text else f"https://{text}")
+    host = (url.hostname or "").lower()
+    candidate = ""
+    if host == "youtu.be":
+        candidate = url.path.strip("/")
+    elif host in _YOUTUBE_HOSTS:
+        if url.path == "/watch":
+            candidate = (parse_qs(url.query).get("v") or [""])[0]
+        else:
+            parts = url.path.strip("/").split("/")
+            if len(parts) == 2 and parts[0] in ("live", "embed", "shorts", "v"):
+                candidate = parts[1]
+    return candidate if _VIDEO_ID.fullmatch(candidate) else None
+
+
+def status_markdown(draft: Draft) -> str:
+    """``!twim status``: entries per section this week, then the warnings."""
+    post = draft.post
+    keys = {section.key for section in post.sections}
+    counts = Counter(entry.section if entry.section in keys else None for entry in post.entries)
+    since = f" since the post of {draft.previous.post_date}" if draft.previous else ""
+    total = sum(counts.values())
+    entries = "1 entry" if total == 1 else f"{total} entries"
+    lines = [f"**This Week in Matrix {post.date}**: {entries}{since}"]
+    for section in sorted(post.sections, key=lambda s: s.order):
+        if counts[section.key]:
+            lines.append(f"* {section.title}: {counts[section.key]}")
+    if counts[None]:
+        lines.append(f"* not in a section yet: {counts[None]}")
+    lines.append("")
+    lines.append(f"Matrix Live: {post.live_video or 'not set'}")
+    lines.append("")
+    lines.append(issues_markdown(draft.issues))
+    return "\n".join(lines)
+
+
+def issues_markdown(issues: list[Issue]) -> str:
+    """The warnings, grouped by kind, each linking to its message."""
+    if not issues:
+        return "No warnings."
+    lines = ["**Warnings**"]
+    for kind, title in _ISSUE_TITLES.items():
+        mine = [issue for issue in issues if issue.kind == kind]
+        if not mine:
+            continue
+        lines += ["", f"{title}:"]
+        for issue in mine:
+            link = f"https://matrix.to/#/{quote(issue.room_id)}/{quote(issue.event_id)}"
+            snippet = _plain(issue.snippet) or "(no text)"
+            lines.append(f"* [{_plain(issue.sender_name)}]({link}): {snippet} ({issue.detail})")
+    return "\n".join(lines)
+
+
+def _plain(text: str) -> str:
+    """Text shown literally in a markdown notice."""
+    return re.sub(r"([\\`*_\[\]<>#|~!])", r"\\\1", text)

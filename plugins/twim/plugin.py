@@ -1,0 +1,303 @@
+"""The TWIM plugin: it keeps what happens in the TWIM rooms and answers the editors.
+
+Handlers only store events and say something back; what the post contains is derived
+from the store when it is needed (:mod:`.draft`). Each handler may run again for the
+same event after a crash: the store ignores a second write of an event, and botkit
+gives the sends of a re-run the same transaction ids, so nothing is said twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from mautrix.errors import MatrixRequestError
+from mautrix.types import (
+    EventID,
+    EventType,
+    FileInfo,
+    MediaMessageEventContent,
+    MessageEvent,
+    MessageType,
+    ReactionEvent,
+    RedactionEvent,
+    RelationType,
+    RoomID,
+    TextMessageEventContent,
+    UserID,
+)
+
+from botkit import CommandContext, CommandError, Plugin, ServiceUnavailable, command, on
+
+from .collect import TEXT_TYPES, refusal, suggestions
+from .draft import Draft, build_draft, issues_markdown, status_markdown, youtube_id
+from .preview import PreviewSite
+from .publish import PublishError, write_post
+from .render import post_filename
+from .rows import MessageRow, ReactionRow, message_row
+from .settings import Settings, fold, project_key
+from .store import MIGRATIONS, PublishedWeek, TwimStore
+
+__all__ = ["TwimPlugin"]
+
+_MAX_SUGGESTIONS = 3
+
+
+def is_editor(plugin: Any, user: UserID) -> bool:
+    """Whether ``user`` is one of the instance's editors (the commands' ``allow``)."""
+    return isinstance(plugin, TwimPlugin) and user in plugin.settings.editors
+
+
+class TwimPlugin(Plugin):
+    """Collects "This Week in Matrix" reports by the editors' reactions and writes the post."""
+
+    migrations = MIGRATIONS
+    # Reports and reactions of the whole week count, however long the bot was down.
+    catchup_age = 8 * 86400.0
+    settings: Settings
+    store: TwimStore
+
+    async def start(self) -> None:
+        """Read the settings, serve the draft, schedule the weekly preview."""
+        self.settings = Settings.from_config(self.config)
+        self.store = TwimStore(self.storage)
+        PreviewSite(self.web, self._draft, self._today, self.client.download).register()
+        self.scheduler.at(
+            self.settings.schedule.next_run, self._scheduled_preview, name="weekly preview"
+        )
+
+    # -- what happens in the rooms --------------------------------------------------
+
+    def _watched(self, room_id: RoomID, sender: UserID) -> bool:
+        return room_id in self.settings.rooms and sender != self.client.mxid
+
+    @on(EventType.ROOM_MESSAGE)
+    async def on_message(self, evt: MessageEvent) -> None:
+        """Keep every message and edit; suggest the projects a new message names."""
+        content = evt.content
+        if not self._watched(evt.room_id, evt.sender):
+            return
+        if not isinstance(content, TextMessageEventContent):
+            return  # redacted before the bot saw it, or no message it knows
+        # An edit is credited as its original, so only originals need the name.
+        name = "" if content.get_edit() else await self._display_name(evt.room_id, evt.sender)
+        row = message_row(evt, name)
+        if row is None:
+            return
+        await self.store.add_message(row)
+        if row.replaces is not None or row.msgtype not in TEXT_TYPES or row.msgtype == "m.notice":
+            return
+        if row.ts > await self._cutoff():
+            for project in suggestions(row.body, self.settings.projects)[:_MAX_SUGGESTIONS]:
+                await self.client.react(row.room_id, row.event_id, f"{project.name} ?")
+
+    @on(EventType.REACTION)
+    async def on_reaction(self, evt: ReactionEvent) -> None:
+        """Keep the reaction; answer an editor's reaction that means something here."""
+        relates = evt.content.relates_to
+        if not self._watched(evt.room_id, evt.sender) or relates is None:
+            return
+        target_id = relates.event_id
+        if relates.rel_type != RelationType.ANNOTATION or not relates.key or not target_id:
+            return
+        await self.store.add_reaction(
+            ReactionRow(
+                event_id=evt.event_id,
+                room_id=evt.room_id,
+                target=target_id,
+                sender=evt.sender,
+                key=relates.key,
+                ts=evt.timestamp,
+            )
+        )
+        if evt.sender not in self.settings.editors or not self._meaningful(relates.key):
+            return
+        target = await self._target(evt.room_id, target_id)
+        reason = refusal(
+            target,
+            redacted=await self.store.is_redacted(target_id),
+            cutoff_ts=await self._cutoff(),
+            bot=self.client.mxid,
+        )
+        if reason is not None:
+            text = f"{evt.sender}: I cannot use that message in the post: {reason}."
+            content = TextMessageEventContent(msgtype=MessageType.NOTICE, body=text)
+            content.set_reply(target_id)
+            await self.client.send(evt.room_id, content)
+        elif fold(relates.key) == fold(self.settings.notice_emoji):
+            await self._acknowledge(evt.room_id, target_id)
+
+    @on(EventType.ROOM_REDACTION)
+    async def on_redaction(self, evt: RedactionEvent) -> None:
+        """Forget what was redacted; take back the acknowledgement of an entry now gone."""
+        redacts = evt.redacts or getattr(evt.content, "redacts", None)
+        if not self._watched(evt.room_id, evt.sender) or not redacts:
+            return
+        await self.store.add_redaction(redacts, evt.event_id, evt.timestamp)
+        reaction = await self.store.reaction(redacts)
+        target = reaction.target if reaction is not None else redacts
+        if await self.store.ack(target) is not None:
+            await self._acknowledge(evt.room_id, target)
+
+    def _meaningful(self, key: str) -> bool:
+        folded = fold(key)
+        return (
+            folded == fold(self.settings.notice_emoji)
+            or any(folded == fold(section.emoji) for section in self.settings.sections)
+            or any(project_key(key) == project_key(p.name) for p in self.settings.projects)
+        )
+
+    async def _target(self, room_id: RoomID, event_id: EventID) -> MessageRow | None:
+        """The reacted-to message; fetched and kept if it came before the bot did."""
+        row = await self.store.message(event_id)
+        if row is not None:
+            return row
+        try:
+            event = await self.client.api.get_event(room_id, event_id)
+        except MatrixRequestError:
+            return None
+        if not isinstance(event, MessageEvent) or event.sender == self.client.mxid:
+            return None
+        row = message_row(event, await self._display_name(room_id, event.sender))
+        if row is not None:
+            await self.store.add_message(row)
+        return row
+
+    async def _acknowledge(self, room_id: RoomID, target: EventID) -> None:
+        """Show that ``target`` is included, or take that back when it no longer is."""
+        notice = fold(self.settings.notice_emoji)
+        included = not await self.store.is_redacted(target) and any(
+            r.sender in self.settings.editors and fold(r.key) == notice
+            for r in await self.store.reactions_to(target)
+        )
+        ack = await self.store.ack(target)
+        if included and ack is None:
+            if self.settings.ack == "reaction":
+                ack = await self.client.react(room_id, target, self.settings.notice_emoji)
+            else:
+                content = TextMessageEventContent(
+                    msgtype=MessageType.NOTICE, body="Included in this week's post."
+                )
+                content.set_reply(target)
+                ack = await self.client.send(room_id, content)
+            await self.store.set_ack(target, ack)
+        elif not included and ack is not None:
+            await self.client.redact(room_id, ack, reason="no longer included")
+            await self.store.set_ack(target, None)
+
+    async def _display_name(self, room_id: RoomID, user_id: UserID) -> str:
+        """The sender's name in the room, as their credit line shows it."""
+        try:
+            member = await self.client.api.get_state_event(room_id, EventType.ROOM_MEMBER, user_id)
+            name = getattr(member, "displayname", None)
+        except MatrixRequestError:
+            name = None
+        return name if isinstance(name, str) and name.strip() else user_id[1:].split(":")[0]
+
+    # -- commands ---------------------------------------------------------------------
+
+    @command("twim status", allow=is_editor)
+    async def status(self, ctx: CommandContext) -> None:
+        """Entries this week per section, with warnings"""
+        await ctx.reply(status_markdown(await self._draft(self._today())))
+
+    @command("twim preview", allow=is_editor)
+    async def preview(self, ctx: CommandContext) -> None:
+        """Upload the post as it stands as a .md file, with the warnings"""
+        await self._send_preview(ctx.room_id, await self._draft(self._today()))
+
+    @command("twim live", allow=is_editor)
+    async def live(self, ctx: CommandContext, video: str) -> None:
+        """Set this week's Matrix Live video (a YouTube URL or id; "none" to remove it)"""
+        video_id = None if video.lower() in ("none", "off", "-") else youtube_id(video)
+        if video_id is None and video.lower() not in ("none", "off", "-"):
+            raise CommandError(f"{video} is not a YouTube video URL or id.")
+        await self.store.set_live(ctx.event.event_id, ctx.event.timestamp, video_id)
+        await ctx.reply(f"Matrix Live: {video_id}." if video_id else "Matrix Live: none.")
+
+    @command("twim publish", allow=is_editor)
+    async def publish(self, ctx: CommandContext, day: str = "") -> None:
+        """Write the post (dated today or YYYY-MM-DD) and its images, and start a new week"""
+        done = await self.store.week(command_id=ctx.event.event_id)
+        if done is None:
+            done = await self._publish(ctx, _parse_day(day) if day else self._today())
+        await ctx.reply(
+            f"Published the post of {done.post_date} to `{done.path}`. A new week begins now."
+        )
+
+    async def _publish(self, ctx: CommandContext, day: date) -> PublishedWeek:
+        if await self.store.week(day=day) is not None:
+            raise CommandError(f"The post of {day} was already published; give another date.")
+        draft = await self._draft(day)
+        keys = {section.key for section in draft.post.sections}
+        if not any(entry.section in keys for entry in draft.post.entries):
+            raise CommandError("Nothing to publish: no included report has a section yet.")
+        try:
+            written = await write_post(
+                draft.post, Path(self.settings.output_dir), self.client.download
+            )
+        except PublishError as e:
+            raise CommandError(f"The post was not published: {e}") from e
+        week = PublishedWeek(ctx.event.event_id, day, ctx.event.timestamp, str(written.post))
+        await self.store.add_week(week)
+        self.log.info("published %s with %d images", written.post, len(written.images))
+        return week
+
+    # -- the draft --------------------------------------------------------------------
+
+    def _today(self) -> date:
+        return self.settings.today(datetime.now(UTC))
+
+    async def _cutoff(self) -> int:
+        last = await self.store.last_week()
+        return last.cutoff_ts if last else 0
+
+    async def _draft(self, day: date) -> Draft:
+        return await build_draft(self.store, self.settings, self.client.mxid, day, self._ping)
+
+    async def _ping(self) -> str | None:
+        """The Dept of Ping table of the ping room, from the echo plugin if it runs."""
+        if self.settings.ping_room is None:
+            return None
+        try:
+            stats = self.services.get("ping-stats")
+        except ServiceUnavailable:
+            return None
+        try:
+            table = await stats.ranking_markdown(self.settings.ping_room, top=10)
+        except Exception:
+            # The post is still worth having without the table; the log says why.
+            self.log.exception("ping-stats failed; the Dept of Ping is left out")
+            return None
+        return table if isinstance(table, str) and table.strip() else None
+
+    async def _send_preview(self, room_id: RoomID, draft: Draft) -> None:
+        name = post_filename(draft.post.date)
+        data = draft.markdown.encode()
+        url = await self.client.upload(data, "text/markdown", name)
+        content = MediaMessageEventContent(
+            msgtype=MessageType.FILE,
+            body=name,
+            url=url,
+            filename=name,
+            info=FileInfo(mimetype="text/markdown", size=len(data)),
+        )
+        await self.client.send(room_id, content)
+        await self.client.send_markdown(room_id, issues_markdown(draft.issues))
+
+    async def _scheduled_preview(self) -> None:
+        room = self.settings.preview_room()
+        if room is None:
+            self.log.warning(
+                "no editor_room and no TWIM room: the weekly preview has nowhere to go"
+            )
+            return
+        await self._send_preview(room, await self._draft(self._today()))
+
+
+def _parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"{text} is not a date; write it as YYYY-MM-DD.") from None

@@ -1,0 +1,148 @@
+"""The instance's config as typed values, checked when the plugin starts.
+
+botkit has already checked the config's shape against ``config.yaml``; what is checked
+here is what a type cannot say: a weekday, a time, a time zone, sections and projects
+that refer to each other, an ``ack`` that is one of its two words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from mautrix.types import RoomID, UserID
+from mautrix.util import variation_selector
+
+from .model import Project, Section
+
+__all__ = ["Schedule", "Settings", "SettingsError", "fold", "project_key"]
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class SettingsError(ValueError):
+    """A config value the plugin cannot work with; the message names the key."""
+
+
+def fold(key: str) -> str:
+    """A reaction key as compared: without variation selectors and outer spaces."""
+    return variation_selector.remove(key).strip()
+
+
+def project_key(key: str) -> str:
+    """A reaction key as compared with project names: folded, a trailing ``?`` and case
+    ignored, so that confirming the bot's ``synapse ?`` suggestion counts as ``synapse``."""
+    return fold(key).removesuffix("?").strip().casefold()
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When the weekly preview goes to the editors."""
+
+    weekday: int
+    at: time
+    zone: ZoneInfo
+
+    def next_run(self, now: datetime) -> datetime:
+        """The first scheduled moment after ``now`` (an aware datetime)."""
+        local = now.astimezone(self.zone)
+        days = (self.weekday - local.weekday()) % 7
+        candidate = datetime.combine(local.date() + timedelta(days=days), self.at, self.zone)
+        if candidate <= local:
+            candidate = datetime.combine(candidate.date() + timedelta(days=7), self.at, self.zone)
+        return candidate
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the plugin reads from its config; see ``config.yaml`` for each key."""
+
+    rooms: tuple[RoomID, ...]
+    editors: frozenset[UserID]
+    editor_room: RoomID | None
+    notice_emoji: str
+    ack: Literal["reaction", "notice"]
+    editor_name: str
+    header_image: str | None
+    output_dir: str
+    ping_room: RoomID | None
+    ping_room_alias: str | None
+    twim_room_alias: str
+    schedule: Schedule
+    sections: tuple[Section, ...]
+    projects: tuple[Project, ...]
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Settings:
+        """Check ``config`` (already merged with the defaults) and type it."""
+        ack = config["ack"]
+        if ack not in ("reaction", "notice"):
+            raise SettingsError(f"ack: must be 'reaction' or 'notice', not {ack!r}")
+        if not fold(config["notice_emoji"]):
+            raise SettingsError("notice_emoji: must not be empty")
+        sections = tuple(Section(**item) for item in config["sections"])
+        _unique("sections", "key", [s.key for s in sections])
+        _unique("sections", "emoji", [fold(s.emoji) for s in sections])
+        keys = {s.key for s in sections}
+        projects = tuple(
+            Project(**{**item, "aliases": tuple(item.get("aliases") or ())})
+            for item in config["projects"]
+        )
+        _unique("projects", "name", [project_key(p.name) for p in projects])
+        for i, project in enumerate(projects):
+            if project.section is not None and project.section not in keys:
+                raise SettingsError(
+                    f"projects[{i}].section: {project.section!r} is not a section key"
+                )
+        return cls(
+            rooms=tuple(RoomID(r) for r in config["rooms"]),
+            editors=frozenset(UserID(u) for u in config["editors"]),
+            editor_room=config["editor_room"] or None,
+            notice_emoji=config["notice_emoji"],
+            ack=ack,
+            editor_name=config["editor_name"],
+            header_image=config["header_image"] or None,
+            output_dir=config["output_dir"],
+            ping_room=config["ping_room"] or None,
+            ping_room_alias=config["ping_room_alias"] or None,
+            twim_room_alias=config["twim_room_alias"],
+            schedule=_schedule(config["schedule"]),
+            sections=sections,
+            projects=projects,
+        )
+
+    def today(self, now: datetime) -> date:
+        """The date of ``now`` where the editors live (the schedule's time zone)."""
+        return now.astimezone(self.schedule.zone).date()
+
+    def preview_room(self) -> RoomID | None:
+        """Where previews go: the editors' room, else the first TWIM room."""
+        return self.editor_room or (self.rooms[0] if self.rooms else None)
+
+
+def _unique(where: str, field: str, values: Sequence[str]) -> None:
+    seen: set[str] = set()
+    for i, value in enumerate(values):
+        if value in seen:
+            raise SettingsError(f"{where}[{i}].{field}: {value!r} is used twice")
+        seen.add(value)
+
+
+def _schedule(config: Mapping[str, Any]) -> Schedule:
+    weekday = str(config["weekday"]).lower()
+    if weekday not in WEEKDAYS:
+        raise SettingsError(f"schedule.weekday: must be one of {', '.join(WEEKDAYS)}")
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", str(config["time"]))
+    if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+        raise SettingsError(f"schedule.time: must be HH:MM, not {config['time']!r}")
+    try:
+        zone = ZoneInfo(str(config["timezone"]))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"schedule.timezone: unknown time zone {config['timezone']!r}"
+        ) from None
+    return Schedule(WEEKDAYS.index(weekday), time(int(match[1]), int(match[2])), zone)

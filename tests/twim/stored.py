@@ -1,0 +1,136 @@
+"""Builders for the TWIM room as the plugin stores it: messages, reactions, settings.
+
+A :class:`Room` hands out event ids and timestamps in order, so a test reads like the
+room's timeline: ``room.say(alice, "...")``, ``room.react(editor, msg, "⭕")``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mautrix.types import ContentURI, EventID, RoomID, UserID
+from ruamel.yaml import YAML
+
+from plugins.twim.rows import MessageRow, ReactionRow
+from plugins.twim.settings import Settings
+from plugins.twim.store import WeekRows
+
+CONFIG = Path(__file__).parents[2] / "plugins" / "twim" / "config.yaml"
+ROOM = RoomID("!twim:example.org")
+BOT = UserID("@twimbot:example.org")
+EDITOR = UserID("@editor:example.org")
+ALICE = UserID("@alice:example.org")
+BOB = UserID("@bob:example.org")
+NAMES = {EDITOR: "Editor", ALICE: "Alice", BOB: "Bob", BOT: "TWIM bot"}
+HTML = "org.matrix.custom.html"
+
+
+def settings(**changes: Any) -> Settings:
+    """The shipped config with ``ROOM`` as the TWIM room and ``EDITOR`` as the editor."""
+    config: dict[str, Any] = YAML(typ="safe").load(CONFIG.read_text(encoding="utf-8"))
+    config.update(rooms=[ROOM], editors=[EDITOR])
+    config.update(changes)
+    return Settings.from_config(config)
+
+
+@dataclass
+class Room:
+    """A timeline being written: messages, edits, reactions and redactions."""
+
+    messages: list[MessageRow] = field(default_factory=list)
+    reactions: list[ReactionRow] = field(default_factory=list)
+    redacted: set[str] = field(default_factory=set)
+    _clock: itertools.count[int] = field(default_factory=lambda: itertools.count(1_000_000, 1000))
+
+    def _next(self) -> tuple[EventID, int]:
+        ts = next(self._clock)
+        return EventID(f"$ev{ts}"), ts
+
+    def say(
+        self,
+        sender: UserID,
+        body: str,
+        *,
+        html: str | None = None,
+        reply_to: EventID | None = None,
+        msgtype: str = "m.text",
+    ) -> EventID:
+        """A text message; returns its event id."""
+        event_id, ts = self._next()
+        self.messages.append(
+            MessageRow(
+                event_id=event_id,
+                room_id=ROOM,
+                sender=sender,
+                sender_name=NAMES.get(sender, sender),
+                ts=ts,
+                msgtype=msgtype,
+                body=body,
+                formatted_body=html,
+                format=HTML if html else None,
+                reply_to=reply_to,
+            )
+        )
+        return event_id
+
+    def image(self, sender: UserID, filename: str, *, msgtype: str = "m.image") -> EventID:
+        """An image (or, with ``msgtype``, a video or file) upload."""
+        event_id, ts = self._next()
+        self.messages.append(
+            MessageRow(
+                event_id=event_id,
+                room_id=ROOM,
+                sender=sender,
+                sender_name=NAMES.get(sender, sender),
+                ts=ts,
+                msgtype=msgtype,
+                body=filename,
+                media_url=ContentURI(f"mxc://example.org/{event_id[1:]}"),
+                filename=filename,
+            )
+        )
+        return event_id
+
+    def edit(self, sender: UserID, original: EventID, body: str) -> EventID:
+        """An ``m.replace`` edit of ``original`` with the new text ``body``."""
+        event_id, ts = self._next()
+        self.messages.append(
+            MessageRow(
+                event_id=event_id,
+                room_id=ROOM,
+                sender=sender,
+                sender_name="",
+                ts=ts,
+                msgtype="m.text",
+                body=body,
+                replaces=original,
+            )
+        )
+        return event_id
+
+    def react(self, sender: UserID, target: EventID, key: str) -> EventID:
+        """A reaction with ``key`` to ``target``."""
+        event_id, ts = self._next()
+        self.reactions.append(
+            ReactionRow(
+                event_id=event_id, room_id=ROOM, target=target, sender=sender, key=key, ts=ts
+            )
+        )
+        return event_id
+
+    def include(self, target: EventID, *keys: str) -> None:
+        """The editor includes ``target`` and reacts with each of ``keys``."""
+        self.react(EDITOR, target, "⭕")
+        for key in keys:
+            self.react(EDITOR, target, key)
+
+    def redact(self, event_id: EventID) -> None:
+        """Redact a message, an edit or a reaction."""
+        self.redacted.add(event_id)
+
+    def rows(self) -> WeekRows:
+        """The rows as the store would return them."""
+        return WeekRows(list(self.messages), list(self.reactions), frozenset(self.redacted))

@@ -1,0 +1,81 @@
+"""The plugin's config read into settings; the schedule; Matrix Live ids."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from plugins.twim.draft import youtube_id
+from plugins.twim.settings import SettingsError, fold, project_key
+from tests.twim.stored import ROOM, settings
+
+
+def test_the_shipped_config_reads_into_settings() -> None:
+    read = settings()
+
+    assert read.rooms == (ROOM,)
+    assert read.preview_room() == ROOM
+    assert len(read.sections) == 14
+    assert {p.name for p in read.projects} >= {"synapse", "conduit", "element"}
+    assert read.schedule.zone.key == "Europe/London"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"ack": "wave"}, "ack: must be 'reaction' or 'notice'"),
+        ({"notice_emoji": "\ufe0f"}, "notice_emoji: must not be empty"),
+        ({"schedule": {"weekday": "caturday", "time": "15:00", "timezone": "UTC"}}, "weekday"),
+        ({"schedule": {"weekday": "friday", "time": "25:00", "timezone": "UTC"}}, "HH:MM"),
+        ({"schedule": {"weekday": "friday", "time": "15:00", "timezone": "Mars/Olympus"}}, "Mars"),
+        (
+            {"projects": [{"name": "x", "title": "X", "description": "", "section": "nope"}]},
+            "projects[0].section: 'nope' is not a section key",
+        ),
+    ],
+)
+def test_values_a_type_cannot_check_are_refused_with_their_key(
+    change: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(SettingsError, match=message.replace("[", r"\[").replace("(", r"\(")):
+        settings(**change)
+
+
+def test_the_weekly_preview_runs_at_the_local_hour_across_summer_time() -> None:
+    schedule = settings().schedule  # Fridays 15:00, Europe/London
+
+    summer = schedule.next_run(datetime(2024, 7, 3, 9, 0, tzinfo=UTC))
+    assert summer.astimezone(UTC) == datetime(2024, 7, 5, 14, 0, tzinfo=UTC)
+    winter = schedule.next_run(datetime(2024, 12, 6, 15, 0, tzinfo=UTC))
+    assert winter.astimezone(UTC) == datetime(2024, 12, 13, 15, 0, tzinfo=UTC)
+    just_before = schedule.next_run(datetime(2024, 12, 6, 14, 59, tzinfo=UTC))
+    assert just_before.astimezone(UTC) == datetime(2024, 12, 6, 15, 0, tzinfo=UTC)
+
+
+def test_reaction_keys_fold_variation_selectors_case_and_the_suggestion_mark() -> None:
+    assert fold("🌡️") == fold("🌡") == "🌡"
+    assert project_key("Synapse ?") == project_key("synapse") == "synapse"
+    assert project_key("synapse?") == "synapse"
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "dQw4w9WgXcQ",
+        "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=42",
+        "https://youtu.be/dQw4w9WgXcQ",
+        "youtube.com/live/dQw4w9WgXcQ",
+        "<https://www.youtube.com/embed/dQw4w9WgXcQ>",
+    ],
+)
+def test_matrix_live_takes_a_youtube_url_or_id(given: str) -> None:
+    assert youtube_id(given) == "dQw4w9WgXcQ"
+
+
+@pytest.mark.parametrize(
+    "given", ["", "short", "https://example.org/watch?v=dQw4w9WgXcQ", 'dQw4w9WgXcQ"><x']
+)
+def test_anything_else_is_no_video(given: str) -> None:
+    assert youtube_id(given) is None

@@ -1,7 +1,9 @@
 """Services: objects one plugin instance offers to the others.
 
 The provider calls ``self.services.provide("ping-stats", obj)`` in ``start``;
-a consumer calls ``self.services.get("ping-stats")`` when it needs it. What an
+a consumer calls ``self.services.get("ping-stats")`` when it needs it. Several
+instances may offer the same service (two echo instances, say): ``get`` then
+returns the one that started first, or the one named by ``provider``. What an
 instance provided is withdrawn when it stops.
 """
 
@@ -15,29 +17,30 @@ __all__ = ["ServiceRegistry", "Services"]
 
 
 class ServiceRegistry:
-    """Every service offered in one bot, by name."""
+    """Every service offered in one bot: name -> providing instance -> object."""
 
     def __init__(self) -> None:
-        self._by_name: dict[str, tuple[str, Any]] = {}
+        self._by_name: dict[str, dict[str, Any]] = {}
 
     def provide(self, instance: str, name: str, service: object) -> None:
         """Offer ``service`` under ``name`` on behalf of ``instance``."""
-        holder = self._by_name.get(name)
-        if holder and holder[0] != instance:
-            raise ValueError(f"service {name!r} is already provided by {holder[0]!r}")
-        self._by_name[name] = (instance, service)
+        self._by_name.setdefault(name, {})[instance] = service
 
-    def get(self, name: str) -> Any:
-        """The service called ``name``; :class:`ServiceUnavailable` when nobody offers it."""
-        try:
-            return self._by_name[name][1]
-        except KeyError:
-            raise ServiceUnavailable(f"no running plugin provides the service {name!r}") from None
+    def get(self, name: str, provider: str | None = None) -> Any:
+        """The service ``name`` (from ``provider`` if given); :class:`ServiceUnavailable` if none."""
+        providers = self._by_name.get(name, {})
+        if provider is not None:
+            if provider in providers:
+                return providers[provider]
+        elif providers:
+            return next(iter(providers.values()))
+        wanted = f"{name!r} from {provider!r}" if provider else repr(name)
+        raise ServiceUnavailable(f"no running plugin provides the service {wanted}")
 
     def withdraw(self, instance: str) -> None:
         """Remove every service ``instance`` provided."""
-        for name in [n for n, (owner, _) in self._by_name.items() if owner == instance]:
-            del self._by_name[name]
+        for providers in self._by_name.values():
+            providers.pop(instance, None)
 
 
 class Services:
@@ -51,6 +54,6 @@ class Services:
         """Offer ``service`` to the other plugins until this instance stops."""
         self._registry.provide(self._instance, name, service)
 
-    def get(self, name: str) -> Any:
+    def get(self, name: str, provider: str | None = None) -> Any:
         """Another plugin's service; raises :class:`ServiceUnavailable` if none runs."""
-        return self._registry.get(name)
+        return self._registry.get(name, provider)

@@ -37,12 +37,7 @@ class EchoPlugin(Plugin):
         self.settings = EchoSettings.from_config(self.config)
         self.stats = PingStats(self.storage, self.settings)
         StatsSite(self.web, self.stats).register()
-        try:
-            self.services.provide(SERVICE_NAME, self.stats)
-        except ValueError as e:
-            # A second echo instance still pongs and records; only one can be the
-            # source of the report's table.
-            self.log.warning("not offering %r: %s", SERVICE_NAME, e)
+        self.services.provide(SERVICE_NAME, self.stats)
         self.scheduler.every(PRUNE_INTERVAL_S, self.prune, name="prune pongs")
 
     async def prune(self) -> None:

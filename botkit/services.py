@@ -27,7 +27,7 @@ class ServiceRegistry:
         self._by_name.setdefault(name, {})[instance] = service
 
     def get(self, name: str, provider: str | None = None) -> Any:
-        """The service ``name`` (from ``provider`` if given); :class:`ServiceUnavailable` if none."""
+        """The service ``name`` (from ``provider`` if given); raises ServiceUnavailable."""
         providers = self._by_name.get(name, {})
         if provider is not None:
             if provider in providers:

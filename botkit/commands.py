@@ -9,6 +9,7 @@ that does not fit raises :class:`~botkit.errors.UsageError` with the usage line.
 from __future__ import annotations
 
 import inspect
+import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,6 +58,10 @@ def read_params(func: Callable[..., Any]) -> list[Param]:
         if p.kind not in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
             raise TypeError(f"parameter {p.name!r}: *args/**kwargs cannot be command arguments")
         hint = hints.get(p.name, str)
+        if typing.get_origin(hint) in (types.UnionType, typing.Union):
+            # ``days: int | None = None``: optional, and "not given" stays None.
+            options = [a for a in typing.get_args(hint) if a is not type(None)]
+            hint = options[0] if len(options) == 1 else hint
         rest = typing.get_origin(hint) is Annotated and _RestOfLine in typing.get_args(hint)
         kind = typing.get_args(hint)[0] if rest else hint
         if kind not in _CONVERTERS:

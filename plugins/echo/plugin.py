@@ -63,10 +63,10 @@ class EchoPlugin(Plugin):
         await self.client.send_markdown(ctx.room_id, text, allow_html=False)
 
     @command("pingstats", help="Rank the homeservers pinging in this room by median latency")
-    async def pingstats(self, ctx: CommandContext, days: int = 0) -> None:
-        """The room's ranking over the last ``days`` days (0: the configured window)."""
+    async def pingstats(self, ctx: CommandContext, days: int | None = None) -> None:
+        """The room's ranking over the last ``days`` days (default: the configured window)."""
         settings = self.settings
-        days = days or settings.window_days
+        days = settings.window_days if days is None else days
         if not 1 <= days <= settings.retention_days:
             raise CommandError(
                 f"days must be from 1 to {settings.retention_days} "

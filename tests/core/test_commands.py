@@ -16,6 +16,16 @@ async def say(self: object, ctx: CommandContext, who: str, text: Rest = "") -> N
     """A word, then the rest of the line."""
 
 
+async def stats(self: object, ctx: CommandContext, days: int | None = None) -> None:
+    """An optional number whose absence is told apart from any value."""
+
+
+def test_an_optional_argument_may_default_to_none() -> None:
+    assert usage_of(stats) == "!x [days]"
+    assert parse_args(read_params(stats), "", "u") == {"days": None}
+    assert parse_args(read_params(stats), "3", "u") == {"days": 3}
+
+
 def usage_of(func: object) -> str:
     return format_usage("!x", read_params(func))  # type: ignore[arg-type]
 

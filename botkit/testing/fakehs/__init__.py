@@ -12,4 +12,4 @@ from botkit.testing.fakehs.errors import HomeserverRefusal
 from botkit.testing.fakehs.server import FakeHomeserver
 from botkit.testing.fakehs.state import Hooks, SentEvent
 
-__all__ = ["FakeHomeserver", "Hooks", "HomeserverRefusal", "SentEvent"]
+__all__ = ["FakeHomeserver", "HomeserverRefusal", "Hooks", "SentEvent"]

@@ -212,9 +212,11 @@ class Bot:
             await self.syncer.run()
         except asyncio.CancelledError:
             raise
+        except MUnknownToken:
+            pass  # the syncer said why; a token is no bug to trace back
         except Exception:
             log.exception("the sync loop stopped")
-            self.stopped.set()
+        self.stopped.set()
 
     async def _prune_loop(self) -> None:
         retention_ms = self.config.sync.handled_retention * 1000

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -38,6 +39,8 @@ class _Lane:
         default_factory=asyncio.Queue
     )
     task: asyncio.Task[None] | None = None
+    busy: bool = False
+    last_used: float = 0.0
 
 
 class Pipeline:
@@ -52,6 +55,7 @@ class Pipeline:
         self._finished: list[tuple[str, str]] = []
         self._idle = asyncio.Event()
         self._idle.set()
+        self._swept_at = 0.0
 
     @property
     def pending(self) -> int:
@@ -64,25 +68,38 @@ class Pipeline:
         self._batches.append(batch)
         if jobs:
             self._idle.clear()
+            self._sweep()
         for inst, event in jobs:
             await self._slots.acquire()
             key = (inst.name, event.room_id)
             lane = self._lanes.get(key)
             if lane is None:
                 lane = self._lanes[key] = _Lane()
-                lane.task = asyncio.create_task(self._work(key, lane), name=f"lane:{key}")
+                lane.task = asyncio.create_task(self._work(lane), name=f"lane:{key}")
             lane.queue.put_nowait((inst, event, batch))
 
-    async def _work(self, key: tuple[str, str], lane: _Lane) -> None:
+    def _sweep(self) -> None:
+        """End the lanes idle for ``_LANE_IDLE`` s (at most once per that long).
+
+        Idle lanes are swept here rather than by a timeout around each wait in
+        :meth:`_work`, which would cost a timer per event and instance. Nothing
+        awaits between the check and the removal, so no job can slip into a lane
+        being ended.
+        """
+        now = time.monotonic()
+        if now - self._swept_at < _LANE_IDLE:
+            return
+        self._swept_at = now
+        for key, lane in list(self._lanes.items()):
+            if not lane.busy and lane.queue.empty() and now - lane.last_used > _LANE_IDLE:
+                del self._lanes[key]
+                if lane.task is not None:
+                    lane.task.cancel()
+
+    async def _work(self, lane: _Lane) -> None:
         while True:
-            try:
-                async with asyncio.timeout(_LANE_IDLE):
-                    inst, event, batch = await lane.queue.get()
-            except TimeoutError:
-                if lane.queue.empty():
-                    del self._lanes[key]
-                    return
-                continue
+            inst, event, batch = await lane.queue.get()
+            lane.busy = True
             reset = origin.set(Origin(inst.name, event.event_id))
             try:
                 await inst.handle(event)
@@ -90,6 +107,8 @@ class Pipeline:
                 log.exception("handling %s in %s failed", event.event_id, inst.name)
             finally:
                 origin.reset(reset)
+                lane.busy = False
+                lane.last_used = time.monotonic()
                 self._finished.append((inst.name, event.event_id))
                 batch.remaining -= 1
                 self._slots.release()

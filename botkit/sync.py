@@ -28,6 +28,7 @@ from mautrix.errors import (
     MUnknownToken,
 )
 from mautrix.types import Event, FilterID, RoomID, SyncToken, UserID
+from sqlalchemy.exc import SQLAlchemyError
 
 from .instance import PluginInstance
 from .metrics import Metrics
@@ -37,8 +38,16 @@ from .state import StateStore
 __all__ = ["SyncSettings", "Syncer"]
 
 log = logging.getLogger("botkit.sync")
+# Errors that a later attempt may not have: the homeserver or the network is away.
+_TRANSIENT = (MatrixRequestError, MatrixConnectionError, ClientError, TimeoutError, OSError)
 _GAP_PAGE = 100
 _GAP_MAX_PAGES = 100
+# One bookkeeping transaction costs about as much CPU as handling a command. When
+# syncs come back to back (busy rooms, catching up), they are written at most this
+# often, so that one commit covers many batches; syncs further apart than this
+# commit each time, as before. A crash inside the window redelivers those events,
+# whose replies the homeserver deduplicates by their transaction IDs.
+_FLUSH_INTERVAL = 0.1
 
 
 @dataclass(frozen=True)
@@ -125,9 +134,12 @@ class Syncer:
         token = SyncToken(stored) if stored else None
         recovering = True
         failures = 0
+        flush_due = 0.0
         while not self._stopping.is_set():
             try:
-                await self.pipeline.flush()
+                if time.monotonic() >= flush_due:
+                    await self.pipeline.flush()
+                    flush_due = time.monotonic() + _FLUSH_INTERVAL
                 if filter_id is None:
                     filter_id = await self._filter_id()
                 started = time.monotonic()
@@ -145,18 +157,15 @@ class Syncer:
                 log.error("the homeserver rejected the access token; stopping")
                 self.connected = False
                 raise
-            except (
-                MatrixRequestError,
-                MatrixConnectionError,
-                ClientError,
-                TimeoutError,
-                OSError,
-            ) as e:
+            except _TRANSIENT as e:
                 failures += 1
                 self._outage(e)
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._backoff(failures)):
-                        await self._stopping.wait()
+                await self._pause(failures)
+                continue
+            except SQLAlchemyError as e:
+                failures += 1
+                log.warning("database error (%s); retrying", e)
+                await self._pause(failures)
                 continue
             failures = 0
             self._connected()
@@ -164,18 +173,36 @@ class Syncer:
             if not isinstance(next_token, str):
                 log.warning("sync answer without next_batch; retrying")
                 continue
-            jobs = await self._jobs(data, token, recovering) if token else []
-            await self._invites(data)
+            try:
+                jobs = await self._jobs(data, token, recovering) if token else []
+                await self._invites(data)
+            except MUnknownToken:
+                self.connected = False
+                raise
+            except (*_TRANSIENT, SQLAlchemyError) as e:
+                # Nothing of this batch was queued and the token did not move:
+                # the same batch is fetched again, so nothing is lost.
+                failures += 1
+                log.warning("could not complete a sync batch (%s); fetching it again", e)
+                await self._pause(failures)
+                continue
             await self.pipeline.submit(next_token, jobs)
             token = SyncToken(next_token)
             recovering = False
             self.first_sync_done.set()
 
     async def _sync(self, token: SyncToken | None, filter_id: FilterID) -> Any:
+        # The first sync after a start returns at once: ready means caught up,
+        # not "caught up and then waited for something new".
+        wait = self.settings.timeout_s if self.first_sync_done.is_set() else 0
         async with asyncio.timeout(self.settings.timeout_s + 30):
-            return await self.api.sync(
-                since=token, timeout=int(self.settings.timeout_s * 1000), filter_id=filter_id
-            )
+            return await self.api.sync(since=token, timeout=int(wait * 1000), filter_id=filter_id)
+
+    async def _pause(self, failures: int) -> None:
+        """Back off after a failure; returns early when asked to stop."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._backoff(failures)):
+                await self._stopping.wait()
 
     def _backoff(self, failures: int) -> float:
         capped = min(30.0, 0.5 * 2 ** min(failures, 10))

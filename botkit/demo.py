@@ -46,6 +46,15 @@ def main() -> int:
         person = synapse.register("demo")
         room = asyncio.run(_make_room(person, bot))
         plugins = _find_plugins(root / "plugins")
+        if "twim" in plugins:
+            # The demo room is the news room and the person its editor, so that
+            # reactions there build a post; its ping table is the same room's.
+            plugins["twim"]["config"] = {
+                "rooms": [room],
+                "editors": [person.user_id],
+                "ping_room": room,
+                "output_dir": str(work_dir / "twim"),
+            }
         config = write_bot_config(
             work_dir / "config.yaml",
             account=bot,
@@ -100,7 +109,9 @@ botkit demo
   Plugins      {", ".join(plugins) or "none (no plugins/*/plugin.yaml found)"}
 
 Log in with any Matrix client (Element: "Sign in", edit the homeserver to
-{synapse.url}), open the room "{ROOM_NAME}" and try !help
+{synapse.url}), open the room "{ROOM_NAME}" and try !help, !ping, !pingstats.
+The room is also a TWIM news room with you as editor: post some news, react
+with ⭕ and a section emoji (📱 for clients), then !twim status, !twim preview.
 
 Ctrl-C stops the bot and the homeserver. Config, database and logs: demo/
 """,

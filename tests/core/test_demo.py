@@ -19,7 +19,6 @@ from botkit.testing.synapse import login
 from botkit.testing.synapse_venv import default_venv_dir
 
 ROOT = Path(__file__).parents[2]
-PLUGINS = Path(__file__).parent / "plugins"
 
 pytestmark = pytest.mark.synapse
 
@@ -54,7 +53,9 @@ class Output:
 async def test_the_demo_runs_a_bot_to_talk_to_and_stops_everything_on_ctrl_c(
     tmp_path: Path,
 ) -> None:
-    shutil.copytree(PLUGINS / "pong", tmp_path / "plugins" / "pong")
+    # The project's own plugins, as `make demo` runs them from a checkout.
+    for name in ("echo", "twim"):
+        shutil.copytree(ROOT / "plugins" / name, tmp_path / "plugins" / name)
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -77,14 +78,19 @@ async def test_the_demo_runs_a_bot_to_talk_to_and_stops_everything_on_ctrl_c(
         url = (await output.wait_for(r"Homeserver +(\S+)"))[1]
         password = (await output.wait_for(r"Password +(\S+)"))[1]
         room = RoomID((await output.wait_for(r"Room .*\((!\S+)\)"))[1])
-        assert "Plugins      pong" in output.text
+        assert "Plugins      echo, twim" in output.text
         assert (tmp_path / "demo" / "config.yaml").exists()
 
         person = await asyncio.to_thread(login, url, "demo", password)
         async with TestClient(person) as client:
             await client.send_text(room, "!help")
-            answer = await client.wait_for_message(room, contains="pong")
+            answer = await client.wait_for_message(room, contains="!pingstats")
             assert answer.sender.startswith("@bot:")
+            assert "!twim publish" in str(answer.content.body)
+            # The person is the demo room's TWIM editor.
+            await client.send_text(room, "!twim status")
+            status_answer = await client.wait_for_message(room, contains="this week")
+            assert "not allowed" not in str(status_answer.content.body)
 
         demo.send_signal(signal.SIGINT)
         async with asyncio.timeout(60):

@@ -146,11 +146,26 @@ class PluginInstance:
         self.plugin = None
 
     def wants(self, event: Event) -> bool:
-        """Whether any handler of this instance would see ``event``."""
-        events = self.table.events
+        """Whether any handler of this instance would see ``event``.
+
+        A message reaches an instance with only commands when it names one of them
+        (or a group of them): most messages concern one plugin, and a job per
+        message and instance is most of the cost of dispatch. While the instance
+        restarts its next commands are unknown, so it gets every message.
+        """
+        table = self.table
+        events = table.events
         if event.type.t in events or "*" in events:
             return True
-        return self.table.wants_messages and isinstance(event, MessageEvent)
+        if not (table.wants_messages and isinstance(event, MessageEvent)):
+            return False
+        if table.passives or not self.gate.is_set():
+            return True
+        try:
+            words = self._command_words(event.content.body) if self._actionable(event) else None
+        except Exception:
+            return True  # a message too odd to read here: handle() copes with it, as ever
+        return words is not None and (table.find(words)[0] is not None or table.has_group(words[0]))
 
     async def handle(self, event: Event) -> None:
         """Run this instance's handlers for ``event``, one after the other, each guarded."""
@@ -167,23 +182,32 @@ class PluginInstance:
     def _actionable(self, event: MessageEvent) -> bool:
         # Notices never trigger commands (bots answer bots with notices), nor
         # do the bot's own messages or edits of old messages.
+        # Any field may be missing or of the wrong type in what the server sent.
         content = event.content
+        if not isinstance(getattr(content, "body", None), str):
+            return False
         if event.sender == self.host.api.mxid or content.msgtype == MessageType.NOTICE:
             return False
-        relates = content.relates_to
-        if relates is not None and relates.rel_type == RelationType.REPLACE:
-            return False
-        return isinstance(getattr(content, "body", None), str)
+        relates = getattr(content, "relates_to", None)
+        return getattr(relates, "rel_type", None) != RelationType.REPLACE
+
+    def _command_words(self, body: str) -> list[str] | None:
+        """The first two words after the command prefix, lower-cased; None without it."""
+        prefix = self.host.command_prefix
+        if not (body.startswith(prefix) and len(body) > len(prefix)):
+            return None
+        words, rest = [], body[len(prefix) :]
+        for _ in range(2):
+            word, rest = split_word(rest)
+            words.append(word.lower())
+        return words
 
     async def _route_message(self, event: MessageEvent, table: HandlerTable) -> None:
         client = PluginClient(self.host.api, self.host.sender, self.name)
         body: str = event.content.body
         prefix = self.host.command_prefix
-        if body.startswith(prefix) and len(body) > len(prefix):
-            words, rest = [], body[len(prefix) :]
-            for _ in range(2):
-                word, rest = split_word(rest)
-                words.append(word.lower())
+        words = self._command_words(body)
+        if words is not None:
             command, used = table.find(words)
             if command is not None:
                 args = body[len(prefix) :]

@@ -187,6 +187,10 @@ class Syncer:
                 await self._pause(failures)
                 continue
             await self.pipeline.submit(next_token, jobs)
+            if token is None:
+                # Without a stored token a restart syncs afresh and handles nothing
+                # of that first answer: the first token is stored at once.
+                flush_due = 0.0
             token = SyncToken(next_token)
             recovering = False
             self.first_sync_done.set()
@@ -297,7 +301,13 @@ class Syncer:
         for raw in raw_events:
             self.metrics.events_received.inc()
             event_id = raw.get("event_id")
-            if not isinstance(event_id, str) or event_id in seen:
+            # mautrix accepts a missing or null type, and an event without a type
+            # would break dispatch: it is malformed here.
+            if (
+                not isinstance(event_id, str)
+                or event_id in seen
+                or not isinstance(raw.get("type"), str)
+            ):
                 self.metrics.events_skipped.inc("malformed")
                 continue
             seen.add(event_id)
@@ -332,12 +342,14 @@ class Syncer:
             chunk = resp.get("chunk") or []
             collected.extend(chunk)
             end = resp.get("end")
-            reached_old = any(
-                isinstance(e, dict)
-                and isinstance(e.get("origin_server_ts"), int)
-                and e["origin_server_ts"] < oldest
+            stamps = [
+                e["origin_server_ts"]
                 for e in chunk
-            )
+                if isinstance(e, dict) and isinstance(e.get("origin_server_ts"), int)
+            ]
+            # Only a whole page of old events ends the search: one event from a server
+            # with a wrong clock must not hide the rest of the gap.
+            reached_old = bool(stamps) and max(stamps) < oldest
             if not chunk or not isinstance(end, str) or end == start or reached_old:
                 break
             start = end

@@ -35,6 +35,7 @@ class HandlerTable:
         default_factory=list
     )
     events: dict[str, list[Callable[..., Awaitable[None]]]] = field(default_factory=dict)
+    _groups: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def collect(cls, plugin: Any) -> HandlerTable:
@@ -87,4 +88,6 @@ class HandlerTable:
 
     def has_group(self, word: str) -> bool:
         """Whether ``word`` starts subcommands (``!twim`` for ``!twim status``)."""
-        return any(name.startswith(word + " ") for name in self.commands)
+        if self._groups is None:  # asked for every message that names no command
+            self._groups = frozenset(name.split(" ")[0] for name in self.commands if " " in name)
+        return word in self._groups

@@ -193,9 +193,7 @@ class Bot:
 
     async def _start_plans(self, plans: list[InstancePlan]) -> None:
         for plan in plans:
-            inst = PluginInstance(
-                plan.name, plan.source.id, plan.source.load_class, plan.config, self.host
-            )
+            inst = PluginInstance(plan.name, plan.source.id, plan.loader, plan.config, self.host)
             self.instances[plan.name] = inst
             await self._start_instance(inst)
 
@@ -308,13 +306,11 @@ class Bot:
             raise BotkitError("; ".join(mine) or f"{name!r} cannot be loaded")
         inst = self.instances.get(name)
         if inst is None:
-            inst = PluginInstance(
-                name, plan.source.id, plan.source.load_class, plan.config, self.host
-            )
+            inst = PluginInstance(name, plan.source.id, plan.loader, plan.config, self.host)
             self.instances[name] = inst
         else:
             await inst.stop(restarting=True)
-            inst.load_class, inst.config = plan.source.load_class, plan.config
+            inst.load_class, inst.config = plan.loader, plan.config
         await inst.start()
         return f"{name} reloaded (plugin {plan.source.id} {plan.source.version})"
 
@@ -337,7 +333,7 @@ class Bot:
                 await self._start_plans([plan])
                 continue
             await inst.stop(restarting=True)
-            inst.load_class, inst.config = plan.source.load_class, plan.config
+            inst.load_class, inst.config = plan.loader, plan.config
             await self._start_instance(inst)
         log.info("config reloaded from %s", config.path)
 

@@ -76,6 +76,8 @@ class PluginInstance:
         self.error: str | None = None
         #: The plugin's own catch-up age (see :attr:`Plugin.catchup_age`), None for the default.
         self.catchup_age: float | None = None
+        #: Whether a room's events are handled one at a time (see :attr:`Plugin.ordered`).
+        self.ordered = True
         # Event handling waits on this while the instance restarts, so that no
         # event is dropped by a reload; it is open whenever no restart is under way.
         self.gate = asyncio.Event()
@@ -89,6 +91,7 @@ class PluginInstance:
             cls = self.load_class()
             plugin = cls()
             self.catchup_age = cls.catchup_age
+            self.ordered = cls.ordered
             plugin.instance = self.name
             plugin.client = PluginClient(self.host.api, self.host.sender, self.name)
             plugin.config = self.config

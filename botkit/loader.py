@@ -220,6 +220,10 @@ class InstancePlan:
     config: dict[str, Any]
     cls: type[Plugin] | None = field(default=None, repr=False)
 
+    def loader(self) -> type[Plugin]:
+        """The class checked when the plan was made (imported once), or a fresh import."""
+        return self.cls if self.cls is not None else self.source.load_class()
+
 
 def check_instance(config: BotConfig, name: str, source: PluginSource) -> InstancePlan:
     """Import the plugin, check its handlers and the instance's config."""

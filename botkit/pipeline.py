@@ -25,6 +25,8 @@ __all__ = ["Pipeline"]
 
 log = logging.getLogger("botkit.pipeline")
 _LANE_IDLE = 30.0
+# Lanes per room for a plugin that does not need its events in order.
+_UNORDERED_LANES = 16
 
 
 @dataclass(slots=True)
@@ -50,12 +52,13 @@ class Pipeline:
         self.store = store
         self.max_pending = max_pending
         self._slots = asyncio.Semaphore(max_pending)
-        self._lanes: dict[tuple[str, str], _Lane] = {}
+        self._lanes: dict[tuple[str, ...], _Lane] = {}
         self._batches: deque[_Batch] = deque()
         self._finished: list[tuple[str, str]] = []
         self._idle = asyncio.Event()
         self._idle.set()
         self._swept_at = 0.0
+        self._spread = 0
 
     @property
     def pending(self) -> int:
@@ -71,7 +74,11 @@ class Pipeline:
             self._sweep()
         for inst, event in jobs:
             await self._slots.acquire()
-            key = (inst.name, event.room_id)
+            if inst.ordered:
+                key: tuple[str, ...] = (inst.name, event.room_id)
+            else:
+                self._spread = (self._spread + 1) % _UNORDERED_LANES
+                key = (inst.name, event.room_id, str(self._spread))
             lane = self._lanes.get(key)
             if lane is None:
                 lane = self._lanes[key] = _Lane()

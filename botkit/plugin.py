@@ -36,6 +36,15 @@ class Plugin:
     migrations: ClassVar[Sequence[Migration]] = ()
     """Schema steps of the plugin's tables, oldest first; new ones are appended, never edited."""
 
+    ordered: ClassVar[bool] = True
+    """Whether this plugin handles a room's events one after the other, in order.
+
+    Ordered handling keeps the plugin's answers in the order of the messages
+    that caused them. A plugin whose answers stand alone (a pingbot) may set it
+    to False: a room's events then run up to 16 at a time, which a busy room
+    needs to be answered at the rate it talks.
+    """
+
     catchup_age: ClassVar[float | None] = None
     """How old (seconds) an event may be and still reach this plugin after downtime.
 

@@ -29,6 +29,8 @@ class EchoPlugin(Plugin):
     """Answers ``!ping`` with a pong, stores every pong seen, ranks homeservers by latency."""
 
     migrations = MIGRATIONS
+    # A pong stands alone, so a busy ping room is answered in parallel.
+    ordered = False
     settings: EchoSettings
     stats: PingStats
 

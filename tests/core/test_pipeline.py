@@ -26,8 +26,9 @@ class FakeInstance:
     Events whose ID was passed to :meth:`hold` wait in ``handle`` until released.
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, ordered: bool = True) -> None:
         self.name = name
+        self.ordered = ordered
         self.started: list[str] = []
         self.handled: list[str] = []
         self._gates: dict[str, asyncio.Event] = {}
@@ -97,6 +98,18 @@ async def test_an_instance_handles_each_rooms_events_in_order(pipeline: Pipeline
     assert slow.started == ["a1", "b1"]
     slow.release("a1")
     await eventually(lambda: slow.handled == ["b1", "a1", "a2", "a3"])
+
+
+async def test_an_unordered_instance_handles_a_rooms_events_side_by_side(
+    pipeline: Pipeline,
+) -> None:
+    pinger = FakeInstance("echo", ordered=False)
+    pinger.hold("a1")
+    await pipeline.submit("t1", jobs((pinger, message("a1")), (pinger, message("a2"))))
+    # a2 need not wait for a1: a slow pong holds up no other pong.
+    await eventually(lambda: pinger.handled == ["a2"])
+    pinger.release("a1")
+    await eventually(lambda: pinger.handled == ["a2", "a1"])
 
 
 async def test_submit_waits_while_max_pending_events_are_unfinished(store: StateStore) -> None:

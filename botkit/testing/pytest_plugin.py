@@ -30,6 +30,7 @@ from typing import Any
 
 import pytest
 
+from .databases import ENGINES, database_url_for
 from .factories import AccountFactory, ClientFactory, SynapseFactory
 from .federation import Federation
 from .matrix import TestClient
@@ -58,6 +59,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def _venv(config: pytest.Config) -> Path:
     return default_venv_dir(config.rootpath)
+
+
+@pytest.fixture(params=ENGINES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database URL, once SQLite and once PostgreSQL (skipped without its URL)."""
+    return database_url_for(str(request.param), tmp_path)
 
 
 @pytest.fixture(scope="session")

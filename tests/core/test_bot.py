@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -134,21 +133,8 @@ async def test_reload_picks_up_new_config_without_reconnecting(world: World) -> 
     assert world.bot.health()["connected"] is True
 
 
-def database_urls() -> list[object]:
-    pg = os.environ.get("BOTKIT_TEST_POSTGRES_URL")
-    return [
-        pytest.param(None, id="sqlite"),
-        pytest.param(
-            pg,
-            id="postgresql",
-            marks=pytest.mark.skipif(not pg, reason="BOTKIT_TEST_POSTGRES_URL is not set"),
-        ),
-    ]
-
-
-@pytest.mark.parametrize("database_url", database_urls())
 async def test_plugin_storage_and_routes(
-    synapse: Synapse, tmp_path: Path, database_url: str | None
+    synapse: Synapse, tmp_path: Path, database_url: str
 ) -> None:
     instance = unique("hello")
     async for world in make_world(

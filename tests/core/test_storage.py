@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -15,24 +13,9 @@ from botkit.state import StateStore
 from botkit.storage import Storage, create_engine, migrate
 
 
-def urls() -> list[object]:
-    pg = os.environ.get("BOTKIT_TEST_POSTGRES_URL")
-    return [
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param(
-            pg,
-            id="postgresql",
-            marks=pytest.mark.skipif(not pg, reason="BOTKIT_TEST_POSTGRES_URL is not set"),
-        ),
-    ]
-
-
-@pytest.fixture(params=urls())
-async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    url = request.param
-    if url == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
-    eng = create_engine(url)
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = create_engine(database_url)
     yield eng
     await eng.dispose()
 

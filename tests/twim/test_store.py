@@ -2,46 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 from mautrix.types import EventID, RoomID
-from sqlalchemy import text
 
-from botkit.storage import Storage, create_engine, migrate
+from botkit.testing.databases import scratch_storage
 from plugins.twim.store import MIGRATIONS, PublishedWeek, TwimStore
 from tests.twim.stored import ALICE, EDITOR, ROOM, Room
 
-POSTGRES_URL_VAR = "BOTKIT_TEST_POSTGRES_URL"
-TABLES = ("messages", "reactions", "redactions", "weeks", "lives", "acks")
 
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[TwimStore]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'twim.db'}"
-    else:
-        url = os.environ.get(POSTGRES_URL_VAR, "")
-        if not url:
-            pytest.skip(f"PostgreSQL tests need {POSTGRES_URL_VAR} (a SQLAlchemy asyncpg URL)")
-    engine = create_engine(url)
-    storage = Storage(engine, f"twim_test_{uuid.uuid4().hex[:12]}")
-    try:
-        await migrate(storage, MIGRATIONS)
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[TwimStore]:
+    async with scratch_storage(database_url, "twim_test", MIGRATIONS) as storage:
         yield TwimStore(storage)
-    finally:
-        async with storage.begin() as conn:
-            for table in TABLES:
-                await conn.execute(text(f"DROP TABLE IF EXISTS {storage.table(table)}"))
-            await conn.execute(
-                text("DELETE FROM botkit_schema_versions WHERE namespace = :ns"),
-                {"ns": storage.namespace},
-            )
-        await engine.dispose()
 
 
 async def test_writing_an_event_twice_changes_nothing(store: TwimStore) -> None:

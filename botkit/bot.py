@@ -24,7 +24,7 @@ from .client import BotHTTPAPI, Sender
 from .config import BotConfig, load_config
 from .errors import BotkitError, ConfigError, PluginLoadError
 from .instance import Host, InstanceState, PluginInstance
-from .loader import InstancePlan, PluginSource, discover, plan_instances
+from .loader import InstancePlan, PluginSource, check_instance, discover, plan_instances
 from .metrics import Metrics
 from .pipeline import Pipeline
 from .services import ServiceRegistry
@@ -299,11 +299,14 @@ class Bot:
         if name not in config.plugins or not config.plugins[name].enabled:
             raise BotkitError(f"no enabled plugin instance {name!r} in {config.path}")
         self.sources, _ = discover(config.plugin_dirs)
-        plans, problems = plan_instances(config, self.sources)
-        plan = next((p for p in plans if p.name == name), None)
-        if plan is None:
-            mine = [str(p) for p in problems if p.key.startswith(f"plugins.{name}")]
-            raise BotkitError("; ".join(mine) or f"{name!r} cannot be loaded")
+        source = self.sources.get(config.plugins[name].plugin)
+        if source is None:
+            raise BotkitError(f"plugin {config.plugins[name].plugin!r} is not found")
+        try:
+            # Only this instance's plugin is imported again; the others keep running as they are.
+            plan = check_instance(config, name, source)
+        except PluginLoadError as e:
+            raise BotkitError("; ".join(str(p) for p in e.problems) or str(e)) from e
         inst = self.instances.get(name)
         if inst is None:
             inst = PluginInstance(name, plan.source.id, plan.loader, plan.config, self.host)

@@ -38,7 +38,14 @@ from .errors import PluginLoadError, Problem
 from .plugin import Plugin
 from .table import HandlerTable
 
-__all__ = ["InstancePlan", "PluginSource", "discover", "plan_instances", "read_manifest"]
+__all__ = [
+    "InstancePlan",
+    "PluginSource",
+    "check_instance",
+    "discover",
+    "plan_instances",
+    "read_manifest",
+]
 
 ENTRY_POINT_GROUP = "botkit.plugins"
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")

@@ -154,3 +154,16 @@ async def test_plugin_storage_and_routes(
         assert health["connected"] is True
         assert health["plugins"][instance] == {"plugin": "hello", "state": "running", "error": None}
         assert f'botkit_messages_sent_total{{instance="{instance}"}} 2' in metrics
+
+
+async def test_a_reload_with_a_broken_config_keeps_the_running_instance(world: World) -> None:
+    text = world.config.read_text()
+    world.config.write_text(
+        text.replace(
+            "hello:\n    plugin: hello\n    enabled: true\n    config: {}",
+            "hello:\n    plugin: hello\n    enabled: true\n    config:\n      greeting: [1, 2]",
+        )
+    )
+    answer = await world.ask("!reload hello", "Reload failed")
+    assert "plugins.hello.config.greeting" in answer
+    assert "Hello" in await world.ask("!hello", "greeting number")

@@ -165,6 +165,9 @@ def parse_pong(event: MessageEvent) -> Pong | None:
     field holds an integer ``ms``, a server name ``from`` and an event ID ``ping``.
     Content comes from other people's bots, so anything malformed gives ``None``.
     """
+    # Most messages are no notices: say so before paying for serialize().
+    if getattr(event.content, "msgtype", None) != MessageType.NOTICE:
+        return None
     try:
         content: Any = event.content.serialize()
     except (AttributeError, TypeError, ValueError):

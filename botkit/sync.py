@@ -129,6 +129,14 @@ class Syncer:
 
     async def run(self) -> None:
         """Sync until :meth:`stop`. Raises only on a fatal error (a revoked token)."""
+        try:
+            await self._run()
+        except MUnknownToken:
+            log.error("the homeserver rejected the access token; stopping")
+            self.connected = False
+            raise
+
+    async def _run(self) -> None:
         filter_id: FilterID | None = None
         stored = await self.store.get("sync_token")
         token = SyncToken(stored) if stored else None
@@ -154,9 +162,7 @@ class Syncer:
                     self._poll = None
                 self.metrics.sync_seconds.inc(amount=time.monotonic() - started)
             except MUnknownToken:
-                log.error("the homeserver rejected the access token; stopping")
-                self.connected = False
-                raise
+                raise  # fatal: run() says so
             except _TRANSIENT as e:
                 failures += 1
                 self._outage(e)
@@ -177,7 +183,6 @@ class Syncer:
                 jobs = await self._jobs(data, token, recovering) if token else []
                 await self._invites(data)
             except MUnknownToken:
-                self.connected = False
                 raise
             except (*_TRANSIENT, SQLAlchemyError) as e:
                 # Nothing of this batch was queued and the token did not move:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from aiohttp import web
 from mautrix.types import EventID, UserID
 
@@ -9,7 +12,7 @@ from botkit.testing.fakehs import rooms
 from botkit.testing.fakehs.errors import bad_request, forbidden, not_found
 from botkit.testing.fakehs.routes_account import int_param
 from botkit.testing.fakehs.shared import CLIENT, FAULTS, STORE, json_object, session_of
-from botkit.testing.fakehs.state import Room, Session
+from botkit.testing.fakehs.state import Room, Session, StoredEvent
 from botkit.testing.fakehs.sync import paginate, with_room_id
 
 __all__ = ["add_routes"]
@@ -95,6 +98,35 @@ async def invite(request: web.Request) -> web.Response:
     return web.json_response({})
 
 
+async def _once(
+    request: web.Request, session: Session, room: Room, create: Callable[[Any], StoredEvent]
+) -> web.Response:
+    """Create an event at most once per (access token, transaction ID), as servers must.
+
+    Spec: https://spec.matrix.org/v1.11/client-server-api/#transaction-identifiers
+    ``create`` gets the request's JSON body. Injected faults answer before the
+    event is made, or (``after_commit``) after it, losing only the answer.
+    """
+    store = request.app[STORE]
+    txn_id = request.match_info["txn_id"]
+    store.send_attempts[txn_id] += 1
+    fault = request.app[FAULTS].take()
+    if fault is not None and not fault.after_commit:
+        return fault.response()
+    body = await json_object(request)
+    # From here to the answer nothing awaits, so two concurrent retries of one
+    # transaction cannot both create an event.
+    key = (session.token, txn_id)
+    event_id = store.txns.get(key)
+    if event_id is None:
+        stored = create(body)
+        event_id = store.txns[key] = EventID(stored.json["event_id"])
+        store.record_sent(room, stored, txn_id)
+    if fault is not None:
+        return fault.response()
+    return web.json_response({"event_id": event_id})
+
+
 async def send(request: web.Request) -> web.Response:
     """``PUT /rooms/{roomId}/send/{eventType}/{txnId}``, idempotent per token and txn id.
 
@@ -102,25 +134,14 @@ async def send(request: web.Request) -> web.Response:
     """
     session, room = _session_and_room(request)
     store = request.app[STORE]
-    txn_id = request.match_info["txn_id"]
-    store.send_attempts[txn_id] += 1
-    fault = request.app[FAULTS].take()
-    if fault is not None and not fault.after_commit:
-        return fault.response()
-    content = await json_object(request)
-    # From here to the answer nothing awaits, so two concurrent retries of one
-    # transaction cannot both create an event.
-    key = (session.token, txn_id)
-    event_id = store.txns.get(key)
-    if event_id is None:
-        event_type = request.match_info["event_type"]
+    event_type = request.match_info["event_type"]
+    key = (session.token, request.match_info["txn_id"])
+
+    def create(content: Any) -> StoredEvent:
         rooms.require_may_send(room, session.user_id, event_type, state=False)
-        stored = store.new_event(room, session.user_id, event_type, content, txn=key)
-        event_id = store.txns[key] = EventID(stored.json["event_id"])
-        store.record_sent(room, stored, txn_id)
-    if fault is not None:
-        return fault.response()
-    return web.json_response({"event_id": event_id})
+        return store.new_event(room, session.user_id, event_type, content, txn=key)
+
+    return await _once(request, session, room, create)
 
 
 async def redact(request: web.Request) -> web.Response:
@@ -130,23 +151,15 @@ async def redact(request: web.Request) -> web.Response:
     """
     session, room = _session_and_room(request)
     store = request.app[STORE]
-    txn_id = request.match_info["txn_id"]
-    store.send_attempts[txn_id] += 1
-    fault = request.app[FAULTS].take()
-    if fault is not None and not fault.after_commit:
-        return fault.response()
-    reason = (await json_object(request)).get("reason")
-    key = (session.token, txn_id)
-    event_id = store.txns.get(key)
-    if event_id is None:
-        target = EventID(request.match_info["event_id"])
+    target = EventID(request.match_info["event_id"])
+    key = (session.token, request.match_info["txn_id"])
+
+    def create(body: Any) -> StoredEvent:
+        reason = body.get("reason")
         reason = reason if isinstance(reason, str) else None
-        stored = rooms.redact(store, room, session.user_id, target, reason, txn=key)
-        event_id = store.txns[key] = EventID(stored.json["event_id"])
-        store.record_sent(room, stored, txn_id)
-    if fault is not None:
-        return fault.response()
-    return web.json_response({"event_id": event_id})
+        return rooms.redact(store, room, session.user_id, target, reason, txn=key)
+
+    return await _once(request, session, room, create)
 
 
 async def get_state(request: web.Request) -> web.Response:

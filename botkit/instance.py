@@ -206,7 +206,8 @@ class PluginInstance:
         return words
 
     async def _route_message(self, event: MessageEvent, table: HandlerTable) -> None:
-        client = PluginClient(self.host.api, self.host.sender, self.name)
+        assert self.plugin is not None  # handle() returns early without one
+        client = self.plugin.client
         body: str = event.content.body
         prefix = self.host.command_prefix
         words = self._command_words(body)

@@ -18,7 +18,13 @@ from sqlalchemy import inspect, text
 
 from ..storage import Migration, Storage, create_engine, migrate
 
-__all__ = ["ENGINES", "POSTGRES_URL_VAR", "database_url_for", "scratch_storage"]
+__all__ = [
+    "ENGINES",
+    "POSTGRES_URL_VAR",
+    "database_url_for",
+    "drop_namespace",
+    "scratch_storage",
+]
 
 POSTGRES_URL_VAR = "BOTKIT_TEST_POSTGRES_URL"
 """The environment variable with the SQLAlchemy URL of a PostgreSQL test database."""
@@ -48,13 +54,18 @@ async def scratch_storage(
         await migrate(storage, migrations)
         yield storage
     finally:
-        async with storage.begin() as conn:
-            tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
-            for table in tables:
-                if table.startswith(storage.prefix):
-                    await conn.execute(text(f"DROP TABLE {table}"))
-            await conn.execute(
-                text("DELETE FROM botkit_schema_versions WHERE namespace = :ns"),
-                {"ns": storage.namespace},
-            )
+        await drop_namespace(storage)
         await engine.dispose()
+
+
+async def drop_namespace(storage: Storage) -> None:
+    """Drop every table of ``storage``'s namespace and forget its schema version."""
+    async with storage.begin() as conn:
+        tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
+        for table in tables:
+            if table.startswith(storage.prefix):
+                await conn.execute(text(f"DROP TABLE {table}"))
+        await conn.execute(
+            text("DELETE FROM botkit_schema_versions WHERE namespace = :ns"),
+            {"ns": storage.namespace},
+        )

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from botkit.state import StateStore
 from botkit.storage import Storage, create_engine, migrate
+from botkit.testing.databases import drop_namespace
 
 
 @pytest.fixture
@@ -35,15 +36,6 @@ async def broken_step(conn: AsyncConnection, storage: Storage) -> None:
     raise RuntimeError("step 3 fails half-way")
 
 
-async def drop(engine: AsyncEngine, storage: Storage) -> None:
-    async with storage.begin() as conn:
-        await conn.execute(text(f"DROP TABLE IF EXISTS {storage.table('notes')}"))
-        await conn.execute(
-            text("DELETE FROM botkit_schema_versions WHERE namespace = :ns"),
-            {"ns": storage.namespace},
-        )
-
-
 async def test_migrations_run_once_each_in_order(engine: AsyncEngine) -> None:
     storage = Storage(engine, f"notes-{uuid.uuid4().hex[:8]}")
     try:
@@ -58,7 +50,7 @@ async def test_migrations_run_once_each_in_order(engine: AsyncEngine) -> None:
                 )
             )
     finally:
-        await drop(engine, storage)
+        await drop_namespace(storage)
 
 
 async def test_a_failing_migration_leaves_the_previous_version(engine: AsyncEngine) -> None:
@@ -71,7 +63,7 @@ async def test_a_failing_migration_leaves_the_previous_version(engine: AsyncEngi
             rows = await conn.execute(text(f"SELECT COUNT(*) FROM {storage.table('notes')}"))
             assert rows.scalar_one() == 0  # the failed step's insert was rolled back
     finally:
-        await drop(engine, storage)
+        await drop_namespace(storage)
 
 
 def test_instances_get_separate_table_names() -> None:

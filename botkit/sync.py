@@ -30,6 +30,7 @@ from mautrix.errors import (
 from mautrix.types import Event, FilterID, RoomID, SyncToken, UserID
 from sqlalchemy.exc import SQLAlchemyError
 
+from .events import parse_event
 from .instance import PluginInstance
 from .metrics import Metrics
 from .pipeline import Pipeline
@@ -321,7 +322,7 @@ class Syncer:
                 too_old += 1
                 continue
             try:
-                event = Event.deserialize(raw)
+                event = parse_event(raw)
             except Exception as e:
                 log.warning("skipping malformed event %s: %s", event_id[:80], e)
                 self.metrics.events_skipped.inc("malformed")

@@ -33,11 +33,12 @@ from urllib.parse import unquote
 from mautrix.api import HTTPAPI, Method, PathBuilder
 from mautrix.client import ClientAPI
 from mautrix.errors import make_request_error
-from mautrix.types import JSON, Event, EventID, EventType, RoomID, UserID
+from mautrix.types import JSON, EventID, EventType, RoomID, UserID
 
 from ..client import Origin, Sender, origin
 from ..config import load_defaults, merge_config
 from ..errors import PluginLoadError
+from ..events import parse_event
 from ..instance import Host, PluginInstance
 from ..loader import PluginSource, read_manifest
 from ..metrics import Metrics
@@ -297,7 +298,7 @@ class PluginHarness:
             "content": {},
             **raw,
         }
-        event = Event.deserialize(data)
+        event = parse_event(data)
         before = len(self.api.sent)
         # As in the bot's pipeline: the event seeds the transaction IDs of its answers.
         reset = origin.set(Origin(self.instance.name, event.event_id))

@@ -6,11 +6,11 @@ import asyncio
 import enum
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mautrix.client import ClientAPI
-from mautrix.types import Event, MessageEvent, MessageType, RelationType, UserID
+from mautrix.types import Event, MessageEvent, MessageType, RelationType, RoomID, UserID
 
 from .client import PluginClient, Sender
 from .commands import parse_args, split_word
@@ -49,6 +49,44 @@ class Host:
     command_prefix: str
     admins: frozenset[str]
     handler_timeout: float
+    _last_read: tuple[object, tuple[str, ...] | None] = field(
+        default=(None, None), init=False, repr=False
+    )
+
+    def command_words(self, event: MessageEvent) -> tuple[str, ...] | None:
+        """How a message may address plugins: None when it may run no handler at all.
+
+        Notices (bots answer bots with notices), the bot's own messages and edits
+        of old messages run neither commands nor passive handlers: None. Any other
+        message gives the first two words after the command prefix, lower-cased,
+        or ``()`` without the prefix. Every instance asks about the same event in
+        turn, so the last answer is remembered.
+        """
+        last, words = self._last_read
+        if last is event:
+            return words
+        try:
+            words = self._read(event)
+        except Exception:  # any field may be of any type in what the server sent
+            words = None
+        self._last_read = (event, words)
+        return words
+
+    def _read(self, event: MessageEvent) -> tuple[str, ...] | None:
+        content = event.content
+        body = getattr(content, "body", None)
+        if not isinstance(body, str):
+            return None
+        if event.sender == self.api.mxid or content.msgtype == MessageType.NOTICE:
+            return None
+        relates = getattr(content, "relates_to", None)
+        if getattr(relates, "rel_type", None) == RelationType.REPLACE:
+            return None
+        prefix = self.command_prefix
+        if not (body.startswith(prefix) and len(body) > len(prefix)):
+            return ()
+        first, rest = split_word(body[len(prefix) :])
+        return first.lower(), split_word(rest)[0].lower()
 
 
 class PluginInstance:
@@ -82,6 +120,8 @@ class PluginInstance:
         # event is dropped by a reload; it is open whenever no restart is under way.
         self.gate = asyncio.Event()
         self.gate.set()
+        # The handler each event being handled is in, by event ID.
+        self._running: dict[str, str] = {}
 
     async def start(self) -> None:
         """Create the plugin object, migrate its storage, collect handlers, start it."""
@@ -152,66 +192,79 @@ class PluginInstance:
         """Whether any handler of this instance would see ``event``.
 
         A message reaches an instance with only commands when it names one of them
-        (or a group of them): most messages concern one plugin, and a job per
-        message and instance is most of the cost of dispatch. While the instance
-        restarts its next commands are unknown, so it gets every message.
+        (or a group of them), and event and passive handlers see only the rooms the
+        plugin :meth:`~Plugin.watches`: most messages concern one plugin, and a job
+        per message and instance is most of the cost of dispatch. While the instance
+        restarts its next handlers are unknown, so it gets every message.
         """
         table = self.table
         events = table.events
-        if event.type.t in events or "*" in events:
+        watched = self._watches(event.room_id)
+        if watched and (event.type.t in events or "*" in events):
             return True
         if not (table.wants_messages and isinstance(event, MessageEvent)):
             return False
-        if table.passives or not self.gate.is_set():
+        if not self.gate.is_set():
             return True
+        words = self.host.command_words(event)
+        if words is None:
+            return False
+        if watched and table.passives:
+            return True
+        return bool(words) and (table.find(words)[0] is not None or table.has_group(words[0]))
+
+    def _watches(self, room_id: RoomID) -> bool:
+        plugin = self.plugin
+        if plugin is None:
+            return True  # restarting: the new plugin object will decide
         try:
-            words = self._command_words(event.content.body) if self._actionable(event) else None
+            return bool(plugin.watches(room_id))
         except Exception:
-            return True  # a message too odd to read here: handle() copes with it, as ever
-        return words is not None and (table.find(words)[0] is not None or table.has_group(words[0]))
+            return True
 
     async def handle(self, event: Event) -> None:
-        """Run this instance's handlers for ``event``, one after the other, each guarded."""
+        """Run this instance's handlers for ``event``, one after the other, each guarded.
+
+        Together they get ``sync.handler_timeout``: when it passes, the handler
+        running is cancelled and the ones after it are not run.
+        """
         await self.gate.wait()
         if self.plugin is None:
             return  # failed or removed: its events are not delivered
-        table = self.table
-        for func in (*table.events.get(event.type.t, ()), *table.events.get("*", ())):
-            await self._guard(event, func, event)
-        if table.wants_messages and isinstance(event, MessageEvent) and self._actionable(event):
-            await self._route_message(event, table)
+        try:
+            async with asyncio.timeout(self.host.handler_timeout):
+                await self._dispatch(event)
+        except TimeoutError:
+            self.host.metrics.handler_errors.inc(self.name)
+            self.log.error(
+                "handler %s timed out after %g s on event %s",
+                self._running.get(event.event_id, "?"),
+                self.host.handler_timeout,
+                event.event_id,
+            )
+        finally:
+            self._running.pop(event.event_id, None)
         self.host.metrics.events_handled.inc(self.name)
 
-    def _actionable(self, event: MessageEvent) -> bool:
-        # Notices never trigger commands (bots answer bots with notices), nor
-        # do the bot's own messages or edits of old messages.
-        # Any field may be missing or of the wrong type in what the server sent.
-        content = event.content
-        if not isinstance(getattr(content, "body", None), str):
-            return False
-        if event.sender == self.host.api.mxid or content.msgtype == MessageType.NOTICE:
-            return False
-        relates = getattr(content, "relates_to", None)
-        return getattr(relates, "rel_type", None) != RelationType.REPLACE
+    async def _dispatch(self, event: Event) -> None:
+        table = self.table
+        watched = self._watches(event.room_id)
+        if watched:
+            for func in (*table.events.get(event.type.t, ()), *table.events.get("*", ())):
+                await self._guard(event, func, event)
+        if table.wants_messages and isinstance(event, MessageEvent):
+            words = self.host.command_words(event)
+            if words is not None:
+                await self._route_message(event, table, words, watched)
 
-    def _command_words(self, body: str) -> list[str] | None:
-        """The first two words after the command prefix, lower-cased; None without it."""
-        prefix = self.host.command_prefix
-        if not (body.startswith(prefix) and len(body) > len(prefix)):
-            return None
-        words, rest = [], body[len(prefix) :]
-        for _ in range(2):
-            word, rest = split_word(rest)
-            words.append(word.lower())
-        return words
-
-    async def _route_message(self, event: MessageEvent, table: HandlerTable) -> None:
+    async def _route_message(
+        self, event: MessageEvent, table: HandlerTable, words: tuple[str, ...], watched: bool
+    ) -> None:
         assert self.plugin is not None  # handle() returns early without one
         client = self.plugin.client
         body: str = event.content.body
         prefix = self.host.command_prefix
-        words = self._command_words(body)
-        if words is not None:
+        if words:
             command, used = table.find(words)
             if command is not None:
                 args = body[len(prefix) :]
@@ -226,6 +279,8 @@ class PluginInstance:
                 ]
                 usage = "\n".join(f"* `{c.usage(prefix)}`: {c.spec.help}" for c in subs)
                 await MessageContext(client, event).reply(f"Subcommands:\n\n{usage}")
+        if not watched:
+            return
         for pattern, func in table.passives:
             match = pattern.search(body)
             if match:
@@ -263,22 +318,14 @@ class PluginInstance:
         **kwargs: Any,
     ) -> None:
         name = getattr(func, "__name__", repr(func))
+        self._running[event.event_id] = name  # for handle()'s timeout message
         try:
-            async with asyncio.timeout(self.host.handler_timeout):
-                await func(*args, **kwargs)
+            await func(*args, **kwargs)
         except CommandError as e:
             if reply_errors and isinstance(args[0], MessageContext):
                 await args[0].reply(str(e), markdown=False)
             else:
                 self.log.warning("%s on %s: %s", name, event.event_id, e)
-        except TimeoutError:
-            self.host.metrics.handler_errors.inc(self.name)
-            self.log.error(
-                "handler %s timed out after %g s on event %s",
-                name,
-                self.host.handler_timeout,
-                event.event_id,
-            )
         except Exception:
             self.host.metrics.handler_errors.inc(self.name)
             self.log.exception("handler %s failed on event %s", name, event.event_id)

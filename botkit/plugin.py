@@ -21,6 +21,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from mautrix.types import RoomID
+
 from .client import PluginClient
 from .scheduler import Scheduler
 from .services import Services
@@ -70,6 +72,16 @@ class Plugin:
     """Services this instance offers to others, and the ones it uses."""
     admins: frozenset[str]
     """``bot.admins`` from the main config."""
+
+    def watches(self, room_id: RoomID) -> bool:
+        """Whether this instance's event and passive handlers want ``room_id``'s events.
+
+        The host asks before it queues an event, so a plugin that listens in a few
+        rooms (twim) costs nothing in the others. Commands reach the plugin in every
+        room either way. The default watches every room. It runs for every event:
+        it must be quick, and an exception counts as True.
+        """
+        return True
 
     async def start(self) -> None:
         """Called once the collaborators are set and the migrations ran."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,7 +76,7 @@ class HandlerTable:
         seen: dict[str, BoundCommand] = {c.spec.name: c for c in self.commands.values()}
         return [seen[name] for name in sorted(seen)]
 
-    def find(self, words: list[str]) -> tuple[BoundCommand | None, int]:
+    def find(self, words: Sequence[str]) -> tuple[BoundCommand | None, int]:
         """The command named by the first one or two ``words`` and how many it used."""
         if len(words) >= 2:
             sub = self.commands.get(f"{words[0]} {words[1]}")

@@ -69,6 +69,10 @@ class TwimPlugin(Plugin):
 
     # -- what happens in the rooms --------------------------------------------------
 
+    def watches(self, room_id: RoomID) -> bool:
+        """Only the TWIM rooms' events are collected; the commands work in any room."""
+        return room_id in self.settings.rooms
+
     def _watched(self, room_id: RoomID, sender: UserID) -> bool:
         return room_id in self.settings.rooms and sender != self.client.mxid
 

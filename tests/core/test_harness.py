@@ -130,6 +130,24 @@ async def test_a_redelivered_event_reuses_its_transaction_ids(
     assert len(puts) == 2 and puts[0] == puts[1]
 
 
+async def test_handlers_see_only_the_watched_rooms_but_commands_work_anywhere(
+    plugin_harness: HarnessFactory,
+) -> None:
+    h = await plugin_harness(
+        PLUGINS / "guarded", admins=[ADMIN], config={"rooms": ["!watched:example.org"]}
+    )
+    for room in ("!other:example.org", "!watched:example.org"):
+        await h.message("thanks", room=room)
+        await h.event({"type": "m.reaction", "room_id": room, "content": {}})
+        await h.command("!secret", sender=ADMIN, room=room)
+    assert h.reactions == [("!watched:example.org", "$event4", "👍")]
+    assert [(s.room_id, s.content["body"]) for s in h.sent if "body" in s.content] == [
+        ("!other:example.org", "The secret is swordfish."),
+        ("!watched:example.org", "1 reactions so far"),
+        ("!watched:example.org", "The secret is swordfish."),
+    ]
+
+
 async def test_restart_runs_start_again_with_the_same_storage(
     plugin_harness: HarnessFactory,
 ) -> None:

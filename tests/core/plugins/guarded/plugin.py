@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from mautrix.types import EventType, ReactionEvent, UserID
+from mautrix.types import EventType, ReactionEvent, RoomID, UserID
 
 from botkit import CommandContext, MessageContext, Plugin, command, on, passive
 
@@ -22,6 +22,11 @@ class Guarded(Plugin):
     async def start(self) -> None:
         """Reactions are counted in memory: a restart forgets them."""
         self.reactions = 0
+
+    def watches(self, room_id: RoomID) -> bool:
+        """The configured ``rooms``, or every room."""
+        rooms = self.config["rooms"]
+        return not rooms or room_id in rooms
 
     @command("secret", help="Tell the secret (admins only)", allow="admins")
     async def secret(self, ctx: CommandContext) -> None:

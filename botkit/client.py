@@ -65,8 +65,18 @@ class BotHTTPAPI(HTTPAPI):
     """mautrix's HTTP API, but an error answer keeps the server's ``retry_after_ms``.
 
     mautrix builds its exception from ``errcode`` and ``error`` only, so the
-    wait the server asked for (spec: "Rate limiting") would be lost.
+    wait the server asked for (spec: "Rate limiting") would be lost. It also
+    formats a debug line before and after every request, logged or not; here
+    they are formatted only when debug logging is on.
     """
+
+    def _log_request(self, *args: Any, **kwargs: Any) -> None:
+        if self.log.isEnabledFor(logging.DEBUG):
+            super()._log_request(*args, **kwargs)
+
+    def _log_request_done(self, *args: Any, **kwargs: Any) -> None:
+        if self.log.isEnabledFor(logging.DEBUG):
+            super()._log_request_done(*args, **kwargs)
 
     async def _send(
         self,

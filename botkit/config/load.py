@@ -6,7 +6,6 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
@@ -17,13 +16,14 @@ from botkit.config.files import (
     dump_yaml,
     indentation,
     load_defaults,
+    parse_yaml,
     read_yaml,
     sample_text,
     write_atomically,
 )
 from botkit.config.model import BotConfig, build_config
 from botkit.config.schema import merge_config
-from botkit.config.upgrade import add_missing_keys
+from botkit.config.upgrade import add_missing_keys, lacks_keys
 from botkit.errors import ConfigError
 
 __all__ = ["load_config"]
@@ -48,7 +48,7 @@ def load_config(
     file = str(path)
     defaults_text = sample_text()
     defaults = load_defaults(defaults_text, SAMPLE_NAME)
-    text, document = read_yaml(path)
+    text, document = read_yaml(path, round_trip=False)
 
     merged, problems = merge_config(defaults, document, file=file)
     overrides, env_problems = read_overrides(defaults, environ)
@@ -61,15 +61,16 @@ def load_config(
     if problems:
         raise ConfigError(problems)
 
-    if upgrade:
-        _upgrade(path, text, document, defaults, defaults_text)
+    if upgrade and lacks_keys(document, defaults):
+        _upgrade(path, text, defaults_text)
     return build_config(path, merged, instances)
 
 
-def _upgrade(
-    path: Path, text: str, document: Any, defaults: CommentedMap, defaults_text: str
-) -> None:
-    """Write the keys ``document`` lacks into the file; a read-only file is only logged."""
+def _upgrade(path: Path, text: str, defaults_text: str) -> None:
+    """Write the keys the file lacks into it; a read-only file is only logged."""
+    # Read again, keeping comments and layout, now that there is something to write.
+    document = parse_yaml(text, str(path))
+    defaults = parse_yaml(defaults_text, SAMPLE_NAME)  # with the comments to copy
     style = indentation(document)
     target = document if isinstance(document, CommentedMap) else CommentedMap()
     added = add_missing_keys(target, defaults, defaults_text, indent=style[0])

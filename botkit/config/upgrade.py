@@ -18,7 +18,21 @@ from ruamel.yaml.tokens import CommentToken
 
 from botkit.config.schema import join_key, to_plain
 
-__all__ = ["add_missing_keys"]
+__all__ = ["add_missing_keys", "lacks_keys"]
+
+
+def lacks_keys(document: object, defaults: Mapping[str, Any]) -> bool:
+    """Whether :func:`add_missing_keys` would add anything to ``document``."""
+    if not isinstance(document, Mapping):
+        return bool(defaults)
+    for key, default in defaults.items():
+        if key not in document:
+            return True
+        if isinstance(default, Mapping) and default:
+            section = document[key]
+            if section is None or (isinstance(section, Mapping) and lacks_keys(section, default)):
+                return True
+    return False
 
 
 def add_missing_keys(

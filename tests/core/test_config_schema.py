@@ -33,11 +33,11 @@ feeds:
 
 
 @pytest.fixture
-def defaults() -> CommentedMap:
+def defaults() -> dict[str, Any]:
     return load_defaults(PLUGIN_DEFAULTS, "plugins/twim/config.yaml")
 
 
-def merge(defaults: CommentedMap, user: object) -> tuple[dict[str, Any], list[Problem]]:
+def merge(defaults: dict[str, Any], user: object) -> tuple[dict[str, Any], list[Problem]]:
     return merge_config(defaults, user, file="config.yaml", key_prefix="plugins.twim.config")
 
 

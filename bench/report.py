@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
-    "MAUBOT_100_EVENTS_PER_S",
+    "MAUBOT_100_OVER_RAW",
     "Summary",
     "figure_rows",
     "format_table",
@@ -16,8 +16,11 @@ __all__ = [
     "target_rows",
 ]
 
-MAUBOT_100_EVENTS_PER_S = 3737.0
-"""maubot 0.6 at 100 events per sync, max rate, on this machine (../shared/bench)."""
+MAUBOT_100_OVER_RAW = 3737 / 2438
+"""maubot 0.6 over the bare client at 100 events per sync, max rate: 3737 and 2438 events/s
+in ../shared/bench's reference run on this machine. Events/s themselves depend on the fake
+homeserver, which shares the two cores with the bot, so the target is this ratio; for
+botkit beside maubot itself, run ``bench/fakehs_botkit.sh`` with ../shared/bench."""
 MAX_PENDING = 300
 """botkit's default ``sync.max_pending``."""
 
@@ -136,8 +139,14 @@ def _at_most(limit: float, unit: str) -> _Check:
     return lambda value, raw: (value <= limit, f"{value:g} {unit} (≤ {limit:g})")
 
 
-def _at_least(limit: float, unit: str) -> _Check:
-    return lambda value, raw: (value >= limit, f"{value:.0f} {unit} (≥ {limit:g})")
+def _rate_over_raw(ratio: float) -> _Check:
+    def check(value: float, raw: dict[str, float | None]) -> tuple[bool, str]:
+        base = raw.get("events_per_s")
+        if not base:
+            return False, "no raw figure"
+        return value >= ratio * base, f"{value:.0f} ev/s, {value / base:.2f} × raw (≥ {ratio:.2f})"
+
+    return check
 
 
 def _rss_over_raw(margin: float) -> _Check:
@@ -154,7 +163,12 @@ _TARGETS = [
     _Target("CPU per event, 1 per sync", "B=1 max", "cpu_ms", _ratio(1.1)),
     _Target("CPU per event, 500 ev/s", "B=1 500/s", "cpu_ms", _ratio(1.1)),
     _Target("RSS at 500 ev/s", "B=1 500/s", "rss", _rss_over_raw(8)),
-    _Target("events/s, 100 per sync", "B=100 max", "events_per_s", _at_least(3737, "ev/s")),
+    _Target(
+        "events/s, 100 per sync, as maubot",
+        "B=100 max",
+        "events_per_s",
+        _rate_over_raw(MAUBOT_100_OVER_RAW),
+    ),
     _Target("unfinished, 100 per sync", "B=100 max", "held", _at_most(MAX_PENDING, "events")),
     _Target("latency p99, 100 per sync", "B=100 max", "p99", _at_most(200, "ms")),
     _Target("peak RSS, 100 per sync", "B=100 max", "peak_rss", _at_most(55, "MB")),

@@ -1,8 +1,9 @@
 """botkit's own tables: the sync token, the login, and which events were handled.
 
 ``botkit_handled`` holds one row per (plugin instance, event) that finished;
-together with the sync token it is written once per sync batch, in one
-transaction, so that a crash at any moment leaves a consistent record.
+together with the sync token it is written in one transaction, once per sync
+batch or, when batches come quickly, once for all those of a second, so that a
+crash at any moment leaves a consistent record.
 """
 
 from __future__ import annotations

@@ -139,10 +139,12 @@ async def _botkit(events: int, per_sync: int, command: str) -> float:
             await bot.start()
             try:
                 assert bot.syncer is not None and bot.api is not None
-                # Once the second sync waits, the first token is stored; stop cuts it short.
+                # Once the second sync waits, the first token is on its way to the
+                # database; stop cuts the sync short, flush makes sure of the token.
                 await hs.wait_for_request("GET /_matrix/client/{version}/sync", 2, timeout=60)
                 bot.syncer.stop()
                 await asyncio.gather(bot._sync_task or asyncio.sleep(0), return_exceptions=True)
+                await bot.pipeline.flush()
                 real = bot.api.api
                 api = NullAPI(batches(events, per_sync, command))
                 api.token = real.token

@@ -59,6 +59,10 @@ class Pipeline:
         self._idle.set()
         self._swept_at = 0.0
         self._spread = 0
+        # One write at a time, so that a newer token is never overwritten by an older one.
+        self._flush_lock = asyncio.Lock()
+        self._flusher: asyncio.Task[None] | None = None
+        self._flush_failing = False
 
     @property
     def pending(self) -> int:
@@ -131,16 +135,39 @@ class Pipeline:
         return finished, token
 
     async def flush(self) -> None:
-        """Write what may be committed, in one transaction."""
-        finished, token = self.take_committable()
-        if finished or token is not None:
-            try:
-                await self.store.commit(finished, token)
-            except BaseException:
-                # Not written: keep the records for the next flush. The token
-                # stays unwritten too, so at worst the batch is redelivered.
-                self._finished[:0] = finished
-                raise
+        """Write what may be committed, in one transaction (after a write under way)."""
+        async with self._flush_lock:
+            finished, token = self.take_committable()
+            if finished or token is not None:
+                try:
+                    await self.store.commit(finished, token)
+                except BaseException:
+                    # Not written: keep the records for the next flush. The token
+                    # stays unwritten too, so at worst the batch is redelivered.
+                    self._finished[:0] = finished
+                    raise
+
+    def flush_soon(self) -> None:
+        """Start :meth:`flush` in the background unless one is under way.
+
+        The sync loop goes on meanwhile: a slow database (SQLite waiting for a
+        plugin's write lock) must not hold up the next events. A failure is
+        logged once until a write succeeds again; the records wait in memory.
+        """
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_in_background(), name="botkit-flush")
+
+    async def _flush_in_background(self) -> None:
+        try:
+            await self.flush()
+        except Exception as e:
+            if not self._flush_failing:
+                log.warning("could not record handled events (%s); will retry", e)
+            self._flush_failing = True
+        else:
+            if self._flush_failing:
+                log.warning("handled events are recorded again")
+            self._flush_failing = False
 
     async def drain(self, seconds: float) -> bool:
         """Wait until nothing is pending (at most ``seconds``); True when drained."""
@@ -152,7 +179,9 @@ class Pipeline:
         return True
 
     async def close(self) -> None:
-        """Cancel every lane (after :meth:`drain`)."""
+        """Cancel every lane (after :meth:`drain`); let a background write finish."""
+        if self._flusher is not None:
+            await asyncio.gather(self._flusher, return_exceptions=True)
         tasks = [lane.task for lane in self._lanes.values() if lane.task]
         for task in tasks:
             task.cancel()

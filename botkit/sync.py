@@ -44,10 +44,11 @@ _TRANSIENT = (MatrixRequestError, MatrixConnectionError, ClientError, TimeoutErr
 _GAP_PAGE = 100
 _GAP_MAX_PAGES = 100
 # One bookkeeping transaction costs about 1 ms of CPU, as much as handling a
-# command. The handled records and the token are written when the loop asks for
-# its next sync, at most this often, so that one commit covers many batches. A
-# crash inside the window redelivers those events: the homeserver deduplicates
-# their replies by transaction ID, and plugins' own writes are idempotent.
+# command. The handled records and the token are written in the background when
+# the loop asks for its next sync, at most this often, so that one commit covers
+# many batches. A crash inside the window redelivers those events: the homeserver
+# deduplicates their replies by transaction ID, and plugins' own writes are
+# idempotent.
 _FLUSH_INTERVAL = 1.0
 
 
@@ -147,7 +148,7 @@ class Syncer:
         while not self._stopping.is_set():
             try:
                 if time.monotonic() >= flush_due:
-                    await self.pipeline.flush()
+                    self.pipeline.flush_soon()
                     flush_due = time.monotonic() + _FLUSH_INTERVAL
                 if filter_id is None:
                     filter_id = await self._filter_id()

@@ -25,6 +25,13 @@ __all__ = ["Pipeline"]
 
 log = logging.getLogger("botkit.pipeline")
 _LANE_IDLE = 30.0
+# One bookkeeping transaction costs about 1 ms of CPU, as much as handling a
+# command: the handled records and the token are written at most this often (in
+# seconds), so that one commit covers the batches that come meanwhile, and at
+# most this long after the last handler finished. A crash inside the window
+# redelivers those events: the homeserver deduplicates their replies by
+# transaction ID, and plugins' own writes are idempotent.
+FLUSH_INTERVAL = 1.0
 # Lanes per room for a plugin that does not need its events in order.
 _UNORDERED_LANES = 16
 
@@ -62,6 +69,8 @@ class Pipeline:
         # One write at a time, so that a newer token is never overwritten by an older one.
         self._flush_lock = asyncio.Lock()
         self._flusher: asyncio.Task[None] | None = None
+        self._flush_timer: asyncio.TimerHandle | None = None
+        self._flushed_at = 0.0
         self._flush_failing = False
 
     @property
@@ -125,6 +134,7 @@ class Pipeline:
                 self._slots.release()
                 if self.pending == 0:
                     self._idle.set()
+                    self.request_flush()
 
     def take_committable(self) -> tuple[list[tuple[str, str]], str | None]:
         """Finished records not yet written, and the newest token that may be stored."""
@@ -147,6 +157,24 @@ class Pipeline:
                     self._finished[:0] = finished
                     raise
 
+    def request_flush(self) -> None:
+        """Have what may be committed written in the background, within ``FLUSH_INTERVAL``.
+
+        At once when the last write started that long ago, else when it has;
+        requests meanwhile share that one write.
+        """
+        if self._flush_timer is not None:
+            return
+        delay = self._flushed_at + FLUSH_INTERVAL - time.monotonic()
+        if delay <= 0:
+            self.flush_soon()
+        else:
+            self._flush_timer = asyncio.get_running_loop().call_later(delay, self._timer_fired)
+
+    def _timer_fired(self) -> None:
+        self._flush_timer = None
+        self.flush_soon()
+
     def flush_soon(self) -> None:
         """Start :meth:`flush` in the background unless one is under way.
 
@@ -155,6 +183,7 @@ class Pipeline:
         logged once until a write succeeds again; the records wait in memory.
         """
         if self._flusher is None or self._flusher.done():
+            self._flushed_at = time.monotonic()
             self._flusher = asyncio.create_task(self._flush_in_background(), name="botkit-flush")
 
     async def _flush_in_background(self) -> None:
@@ -168,6 +197,8 @@ class Pipeline:
             if self._flush_failing:
                 log.warning("handled events are recorded again")
             self._flush_failing = False
+        if self._finished or (self._batches and self._batches[0].remaining == 0):
+            self.request_flush()  # what finished during this write, or a retry
 
     async def drain(self, seconds: float) -> bool:
         """Wait until nothing is pending (at most ``seconds``); True when drained."""
@@ -180,6 +211,9 @@ class Pipeline:
 
     async def close(self) -> None:
         """Cancel every lane (after :meth:`drain`); let a background write finish."""
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
         if self._flusher is not None:
             await asyncio.gather(self._flusher, return_exceptions=True)
         tasks = [lane.task for lane in self._lanes.values() if lane.task]

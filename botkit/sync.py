@@ -43,13 +43,6 @@ log = logging.getLogger("botkit.sync")
 _TRANSIENT = (MatrixRequestError, MatrixConnectionError, ClientError, TimeoutError, OSError)
 _GAP_PAGE = 100
 _GAP_MAX_PAGES = 100
-# One bookkeeping transaction costs about 1 ms of CPU, as much as handling a
-# command. The handled records and the token are written in the background when
-# the loop asks for its next sync, at most this often, so that one commit covers
-# many batches. A crash inside the window redelivers those events: the homeserver
-# deduplicates their replies by transaction ID, and plugins' own writes are
-# idempotent.
-_FLUSH_INTERVAL = 1.0
 
 
 @dataclass(frozen=True)
@@ -144,12 +137,9 @@ class Syncer:
         token = SyncToken(stored) if stored else None
         recovering = True
         failures = 0
-        flush_due = 0.0
         while not self._stopping.is_set():
             try:
-                if time.monotonic() >= flush_due:
-                    self.pipeline.flush_soon()
-                    flush_due = time.monotonic() + _FLUSH_INTERVAL
+                self.pipeline.request_flush()
                 if filter_id is None:
                     filter_id = await self._filter_id()
                 started = time.monotonic()
@@ -197,7 +187,7 @@ class Syncer:
             if token is None:
                 # Without a stored token a restart syncs afresh and handles nothing
                 # of that first answer: the first token is stored at once.
-                flush_due = 0.0
+                self.pipeline.flush_soon()
             token = SyncToken(next_token)
             recovering = False
             self.first_sync_done.set()

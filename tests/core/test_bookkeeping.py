@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mautrix.types import DeviceID, UserID
+from mautrix.types import DeviceID, RoomID, UserID
 
-import botkit.sync
+import botkit.pipeline
 from botkit.testing.bot import running_bot
 from botkit.testing.botconfig import write_bot_config
 from botkit.testing.fakehs import FakeHomeserver, SentEvent
 from botkit.testing.synapse import MatrixAccount
+from botkit.testing.talk import eventually
 
 pytest_plugins = ["botkit.testing.fakehs_fixtures"]
 
@@ -30,18 +31,44 @@ def answer_to(tag: str) -> Any:
     return lambda event: event.content.get("body") == f"pong {tag}"
 
 
+def pong_bot(fakehs: FakeHomeserver, tmp_path: Path, **overrides: Any) -> tuple[Path, RoomID, str]:
+    """A config for a bot with the pong plugin, its room, and a user there."""
+    bot_id = UserID(f"@bot:{fakehs.server_name}")
+    account = MatrixAccount(bot_id, fakehs.create_token("bot"), DeviceID(""), "", fakehs.url)
+    room = fakehs.create_room("alice", members=["bot"])
+    config = write_bot_config(
+        tmp_path / "config.yaml",
+        account=account,
+        plugins=["pong"],
+        plugin_dirs=[str(PLUGINS)],
+        **overrides,
+    )
+    return config, room, f"@alice:{fakehs.server_name}"
+
+
+async def test_what_was_handled_is_recorded_once_the_room_goes_quiet(tmp_path: Path) -> None:
+    # The bot's own answers do not come back in its syncs: nothing wakes its sync loop.
+    async with FakeHomeserver(echo_sends=False) as fakehs:
+        config, room, alice = pong_bot(fakehs, tmp_path, sync={"timeout": 30})
+        async with running_bot(config):
+            event_id = fakehs.inject(room, alice, text("!pong quiet"))
+            await fakehs.wait_for_sent(answer_to("quiet"))
+            # The bot's next sync waits 30 s for news; the record of this one does not.
+            with sqlite3.connect(tmp_path / "botkit.db") as db:
+
+                def recorded() -> bool:
+                    query = "SELECT 1 FROM botkit_handled WHERE event_id = ?"
+                    return db.execute(query, (event_id,)).fetchone() is not None
+
+                await eventually(recorded, timeout=10, what="the handled record")
+
+
 async def test_a_locked_database_holds_up_no_command_and_loses_no_record(
     fakehs: FakeHomeserver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Every turn of the sync loop writes its records, so that each one meets the lock.
-    monkeypatch.setattr(botkit.sync, "_FLUSH_INTERVAL", 0.0)
-    bot_id = UserID(f"@bot:{fakehs.server_name}")
-    account = MatrixAccount(bot_id, fakehs.create_token("bot"), DeviceID(""), "", fakehs.url)
-    room = fakehs.create_room("alice", members=["bot"])
-    alice = f"@alice:{fakehs.server_name}"
-    config = write_bot_config(
-        tmp_path / "config.yaml", account=account, plugins=["pong"], plugin_dirs=[str(PLUGINS)]
-    )
+    monkeypatch.setattr(botkit.pipeline, "FLUSH_INTERVAL", 0.0)
+    config, room, alice = pong_bot(fakehs, tmp_path)
     async with running_bot(config):
         # Another writer holds SQLite's write lock (the bot waits up to 30 s for it).
         # It is taken in a thread: the bot may be writing, and must go on meanwhile.
@@ -66,5 +93,5 @@ async def test_a_locked_database_holds_up_no_command_and_loses_no_record(
     def tag(event: SentEvent) -> str:
         return str(event.content.get("body", "")).removeprefix("pong ")
 
-    answers = Counter(tag(e) for e in fakehs.sent if e.sender == bot_id)
+    answers = Counter(tag(e) for e in fakehs.sent if e.sender != alice)
     assert answers == {"0": 1, "1": 1, "2": 1, "after": 1}

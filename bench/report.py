@@ -21,7 +21,7 @@ MAUBOT_100_OVER_RAW = 3737 / 2438
 in ../shared/bench's reference run on this machine. Events/s themselves depend on the fake
 homeserver, which shares the two cores with the bot, so the target is this ratio; for
 botkit beside maubot itself, run ``bench/fakehs_botkit.sh`` with ../shared/bench."""
-MAX_PENDING = 300
+MAX_PENDING = 200
 """botkit's default ``sync.max_pending``."""
 
 

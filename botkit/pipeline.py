@@ -32,6 +32,10 @@ _LANE_IDLE = 30.0
 # redelivers those events: the homeserver deduplicates their replies by
 # transaction ID, and plugins' own writes are idempotent.
 FLUSH_INTERVAL = 1.0
+# Under load, records are written once this many are waiting, however recent the
+# last write: a bigger write stalls the event loop (SQLAlchemy prepares every row
+# in it) and holds more memory.
+FLUSH_RECORDS = 256
 # Lanes per room for a plugin that does not need its events in order.
 _UNORDERED_LANES = 16
 
@@ -160,9 +164,12 @@ class Pipeline:
     def request_flush(self) -> None:
         """Have what may be committed written in the background, within ``FLUSH_INTERVAL``.
 
-        At once when the last write started that long ago, else when it has;
-        requests meanwhile share that one write.
+        At once when the last write started that long ago or ``FLUSH_RECORDS``
+        records are waiting, else when it has; requests meanwhile share that write.
         """
+        if len(self._finished) >= FLUSH_RECORDS:
+            self.flush_soon()
+            return
         if self._flush_timer is not None:
             return
         delay = self._flushed_at + FLUSH_INTERVAL - time.monotonic()

@@ -50,7 +50,7 @@ def test_a_minimal_config_gets_every_default(tmp_path: Path) -> None:
     assert config.bot.admins == ()
     assert config.bot.autojoin.enabled is True
     assert config.sync.timeout == 30.0
-    assert config.sync.max_pending == 300
+    assert config.sync.max_pending == 200
     assert config.sending.max_retries == 8
     assert config.logging.level == "INFO"
     assert config.plugins == {}

@@ -5,14 +5,18 @@ from __future__ import annotations
 import importlib.resources
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from mautrix.types import DeviceID, UserID
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
 from .synapse import MatrixAccount
 
-__all__ = ["PluginEntries", "write_bot_config"]
+if TYPE_CHECKING:
+    from .fakehs import FakeHomeserver
+
+__all__ = ["PluginEntries", "fakehs_account", "write_bot_config"]
 
 #: Plugin instances: either plugin ids (one instance each, named after the id) or
 #: instance name -> ``{"plugin": id, "enabled": bool, "config": {...}}``, where
@@ -61,6 +65,12 @@ def write_bot_config(
     with path.open("w") as f:
         yaml.dump(config, f)
     return path
+
+
+def fakehs_account(fakehs: FakeHomeserver, user: str = "bot") -> MatrixAccount:
+    """An account ``@<user>`` on the fake homeserver, for :func:`write_bot_config`."""
+    user_id = UserID(f"@{user}:{fakehs.server_name}")
+    return MatrixAccount(user_id, fakehs.create_token(user), DeviceID(""), "", fakehs.url)
 
 
 def _plugin_entries(plugins: PluginEntries) -> dict[str, dict[str, Any]]:

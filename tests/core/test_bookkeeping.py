@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mautrix.types import DeviceID, RoomID, UserID
+from mautrix.types import RoomID
 
 import botkit.pipeline
 from botkit.testing.bot import running_bot
-from botkit.testing.botconfig import write_bot_config
+from botkit.testing.botconfig import fakehs_account, write_bot_config
 from botkit.testing.fakehs import FakeHomeserver, SentEvent
-from botkit.testing.synapse import MatrixAccount
 from botkit.testing.talk import eventually
 
 pytest_plugins = ["botkit.testing.fakehs_fixtures"]
@@ -33,12 +32,10 @@ def answer_to(tag: str) -> Any:
 
 def pong_bot(fakehs: FakeHomeserver, tmp_path: Path, **overrides: Any) -> tuple[Path, RoomID, str]:
     """A config for a bot with the pong plugin, its room, and a user there."""
-    bot_id = UserID(f"@bot:{fakehs.server_name}")
-    account = MatrixAccount(bot_id, fakehs.create_token("bot"), DeviceID(""), "", fakehs.url)
     room = fakehs.create_room("alice", members=["bot"])
     config = write_bot_config(
         tmp_path / "config.yaml",
-        account=account,
+        account=fakehs_account(fakehs),
         plugins=["pong"],
         plugin_dirs=[str(PLUGINS)],
         **overrides,

@@ -19,12 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from mautrix.types import DeviceID, UserID
 
 from botkit.testing.bot import running_bot
-from botkit.testing.botconfig import write_bot_config
+from botkit.testing.botconfig import fakehs_account, write_bot_config
 from botkit.testing.fakehs import FakeHomeserver, SentEvent
-from botkit.testing.synapse import MatrixAccount
 from tests.core.hostile import HostileEvents
 
 pytest_plugins = ["botkit.testing.fakehs_fixtures"]
@@ -54,8 +52,8 @@ async def test_hostile_events_neither_stop_the_bot_nor_cost_it_a_command(
     seed = int(os.environ.get("BOTKIT_FUZZ_SEED") or random.randrange(2**32))
     rng = random.Random(seed)
     print(f"fuzz seed {seed}")
-    bot_id = UserID(f"@bot:{fakehs.server_name}")
-    account = MatrixAccount(bot_id, fakehs.create_token("bot"), DeviceID(""), "", fakehs.url)
+    account = fakehs_account(fakehs)
+    bot_id = account.user_id
     room = fakehs.create_room("alice", members=["bot"])
     config = write_bot_config(
         tmp_path / "config.yaml",

@@ -109,7 +109,5 @@ def _str_or_none(value: object) -> bool:
 
 def _keep_unrecognized(obj: Any, data: dict[str, Any], known: frozenset[str]) -> None:
     # As mautrix does: keys it has no field for are kept in ``unrecognized_``.
-    if len(data) > len(known) or not known.issuperset(data):
-        extra = {k: v for k, v in data.items() if k not in known}
-        if extra:
-            obj.unrecognized_ = extra
+    if not known.issuperset(data):
+        obj.unrecognized_ = {k: v for k, v in data.items() if k not in known}

@@ -140,10 +140,13 @@ class Pipeline:
                     self._idle.set()
                     self.request_flush()
 
+    def _oldest_batch_done(self) -> bool:
+        return bool(self._batches) and self._batches[0].remaining == 0
+
     def take_committable(self) -> tuple[list[tuple[str, str]], str | None]:
         """Finished records not yet written, and the newest token that may be stored."""
         token = None
-        while self._batches and self._batches[0].remaining == 0:
+        while self._oldest_batch_done():
             token = self._batches.popleft().token
         finished, self._finished = self._finished, []
         return finished, token
@@ -204,7 +207,7 @@ class Pipeline:
             if self._flush_failing:
                 log.warning("handled events are recorded again")
             self._flush_failing = False
-        if self._finished or (self._batches and self._batches[0].remaining == 0):
+        if self._finished or self._oldest_batch_done():
             self.request_flush()  # what finished during this write, or a retry
 
     async def drain(self, seconds: float) -> bool:

@@ -74,7 +74,7 @@ class TwimPlugin(Plugin):
         return room_id in self.settings.rooms
 
     def _watched(self, room_id: RoomID, sender: UserID) -> bool:
-        return room_id in self.settings.rooms and sender != self.client.mxid
+        return self.watches(room_id) and sender != self.client.mxid
 
     @on(EventType.ROOM_MESSAGE)
     async def on_message(self, evt: MessageEvent) -> None:

@@ -52,7 +52,7 @@ from botkit.testing.synapse import Synapse, free_ports
 from botkit.testing.synapse_venv import default_venv_dir
 from botkit.testing.talk import eventually, wait_joined
 
-__all__ = ["LoadResult", "markdown_table", "measure", "run"]
+__all__ = ["LoadResult", "markdown_table", "measure"]
 
 ROOT = Path(__file__).resolve().parent.parent
 _POLL = 0.05
@@ -363,30 +363,6 @@ async def _load(
     return _figures(tally, sender, crasher, params, duration)
 
 
-def run(
-    *,
-    n: int = 200,
-    rate: float = 5.0,
-    concurrency: int = 1,
-    kill_at: Sequence[int] = (),
-    deadline: float = 60.0,
-    default_ratelimits: bool = False,
-    work_dir: Path | None = None,
-) -> LoadResult:
-    """:func:`measure` from synchronous code (it starts its own event loop)."""
-    return asyncio.run(
-        measure(
-            n=n,
-            rate=rate,
-            concurrency=concurrency,
-            kill_at=kill_at,
-            deadline=deadline,
-            default_ratelimits=default_ratelimits,
-            work_dir=work_dir,
-        )
-    )
-
-
 def _kill_points(text: str) -> list[int]:
     return [int(k) for k in text.split(",") if k.strip()]
 
@@ -407,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     add("--default-ratelimits", action="store_true", help="keep Synapse's rate limits")
     add("--work-dir", type=Path, help="keep Synapse's and the bot's files here")
     args = parser.parse_args(argv)
-    result = run(
+    run = measure(
         n=args.n,
         rate=args.rate,
         concurrency=args.concurrency,
@@ -416,6 +392,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         default_ratelimits=args.default_ratelimits,
         work_dir=args.work_dir,
     )
+    result = asyncio.run(run)
     print(markdown_table([result]))
     print()
     details = result.as_dict()

@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -40,13 +41,13 @@ from mautrix.types import (
     RelatesTo,
     RelationType,
     RoomID,
-    TextMessageEventContent,
     UserID,
 )
 from mautrix.util.markdown import render as render_markdown
 
 from .errors import SendError
 from .metrics import Metrics
+from .relations import mentions
 
 __all__ = ["BotHTTPAPI", "Origin", "PluginClient", "Sender", "origin"]
 
@@ -211,29 +212,62 @@ class PluginClient:
         content: EventContent | dict[str, Any],
         event_type: EventType = EventType.ROOM_MESSAGE,
     ) -> EventID:
-        """Send an event of ``event_type`` (a message by default) to ``room_id``."""
+        """Send an event of ``event_type`` (a message by default) to ``room_id``.
+
+        A message without ``m.mentions`` gets an empty one: it mentions nobody, and
+        clients that support intentional mentions (spec v1.7) do not guess from its body.
+        """
         raw = content if isinstance(content, dict) else content.serialize()
         body = cast(dict[str, Any], raw)
+        if event_type == EventType.ROOM_MESSAGE and "m.mentions" not in body:
+            body = {**body, "m.mentions": {}}
         return await self._sender.send(self.instance, room_id, event_type, body)
 
     async def send_text(
-        self, room_id: RoomID, text: str, *, html: str | None = None, notice: bool = True
+        self,
+        room_id: RoomID,
+        text: str,
+        *,
+        html: str | None = None,
+        notice: bool = True,
+        relates_to: dict[str, Any] | None = None,
+        mention: Iterable[str] = (),
     ) -> EventID:
-        """Send plain text (and optionally its HTML), as a notice unless ``notice=False``."""
-        content = TextMessageEventContent(
-            msgtype=MessageType.NOTICE if notice else MessageType.TEXT, body=text
-        )
+        """Send plain text (and optionally its HTML), as a notice unless ``notice=False``.
+
+        ``relates_to`` is the message's ``m.relates_to`` (see :mod:`botkit.relations`);
+        ``mention`` the users it mentions (``m.mentions``), none by default.
+        """
+        content: dict[str, Any] = {
+            "msgtype": (MessageType.NOTICE if notice else MessageType.TEXT).value,
+            "body": text,
+        }
         if html is not None:
-            content.format = "org.matrix.custom.html"  # type: ignore[assignment]
-            content.formatted_body = html
+            content["format"] = "org.matrix.custom.html"
+            content["formatted_body"] = html
+        content["m.mentions"] = mentions(mention)
+        if relates_to:
+            content["m.relates_to"] = relates_to
         return await self.send(room_id, content)
 
     async def send_markdown(
-        self, room_id: RoomID, markdown: str, *, notice: bool = True, allow_html: bool = False
+        self,
+        room_id: RoomID,
+        markdown: str,
+        *,
+        notice: bool = True,
+        allow_html: bool = False,
+        relates_to: dict[str, Any] | None = None,
+        mention: Iterable[str] = (),
     ) -> EventID:
-        """Send ``markdown`` rendered to HTML; raw HTML in it is escaped unless allowed."""
+        """Send ``markdown`` rendered to HTML; raw HTML in it is escaped unless allowed.
+
+        ``relates_to`` and ``mention`` as in :meth:`send_text`.
+        """
         html = render_markdown(markdown, allow_html=allow_html).rstrip("\n")
-        return await self.send_text(room_id, markdown, html=html, notice=notice)
+        return await self.send_text(
+            room_id, markdown, html=html, notice=notice, relates_to=relates_to, mention=mention
+        )
 
     async def react(self, room_id: RoomID, event_id: EventID, key: str) -> EventID:
         """Annotate ``event_id`` with the reaction ``key``."""

@@ -19,6 +19,8 @@ from mautrix.types import (
     RoomID,
 )
 
+from botkit.relations import answer_relation, thread_root
+
 __all__ = [
     "PONG_BODY",
     "PONG_REL_TYPE",
@@ -135,13 +137,22 @@ def build_pong(ping: MessageEvent, *, now_ms: int, text: str | None) -> dict[str
             f"(<a href='{ping_link}'>ping</a> {html_took} {duration} to arrive)"
         ),
         "pong": {"ms": latency, "from": pinger, "ping": ping.event_id},
-        "m.relates_to": {
-            "rel_type": PONG_REL_TYPE,
-            "event_id": ping.event_id,
-            "from": pinger,
-            "ms": latency,
-        },
+        "m.relates_to": _pong_relation(ping, pinger, latency),
+        # The body names the pinger, so the pong mentions them (spec v1.7).
+        "m.mentions": {"user_ids": [sender]},
     }
+
+
+def _pong_relation(ping: MessageEvent, pinger: str, latency: int) -> dict[str, Any]:
+    """The pong's ``m.relates_to``: it can hold one relation.
+
+    In a thread, the thread's (as maubot does), with ``from`` and ``ms`` kept in it;
+    the top-level ``pong`` field still carries the measurement for aggregators.
+    """
+    relation = answer_relation(ping) if thread_root(ping) else None
+    if relation is None:
+        relation = {"rel_type": PONG_REL_TYPE, "event_id": ping.event_id}
+    return {**relation, "from": pinger, "ms": latency}
 
 
 def _is_int(value: object) -> TypeGuard[int]:

@@ -76,7 +76,7 @@ async def test_passive_and_event_handlers(plugin_harness: HarnessFactory) -> Non
     assert reaction == ("!r:example.org", "$event1", "👍")
     relation = {"rel_type": "m.annotation", "event_id": "$x", "key": "🎉"}
     sent = await h.event({"type": "m.reaction", "content": {"m.relates_to": relation}})
-    notice = {"msgtype": "m.notice", "body": "1 reactions so far"}
+    notice = {"msgtype": "m.notice", "body": "1 reactions so far", "m.mentions": {}}
     assert sent == [("!room:example.org", "m.room.message", notice)]
 
 

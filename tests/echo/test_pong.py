@@ -83,8 +83,32 @@ def test_pong_without_text() -> None:
             "from": "example.org:8448",
             "ms": 437,
         },
+        "m.mentions": {"user_ids": ["@alice:example.org:8448"]},
     }
     assert PONG_BODY.fullmatch(content["body"])
+
+
+def test_a_pong_in_a_thread_stays_in_it_and_still_counts() -> None:
+    relation = {"rel_type": "m.thread", "event_id": "$root", "is_falling_back": True}
+    content = {"msgtype": "m.text", "body": "!ping", "m.relates_to": relation}
+    threaded = message(content, sender="@alice:example.org", event_id="$ping1", ts=1_000)
+
+    pong = build_pong(threaded, now_ms=1_437, text=None)
+
+    # One relation only: the thread's, with the measurement kept in it (as maubot does).
+    assert pong["m.relates_to"] == {
+        "rel_type": "m.thread",
+        "event_id": "$root",
+        "is_falling_back": True,
+        "m.in_reply_to": {"event_id": "$ping1"},
+        "from": "example.org",
+        "ms": 437,
+    }
+    assert pong["pong"] == {"ms": 437, "from": "example.org", "ping": "$ping1"}
+    seen = message(pong, sender="@echo:example.com", event_id="$pong", ts=1_437)
+    parsed = parse_pong(seen)
+    assert parsed is not None
+    assert (parsed.ping_event_id, parsed.latency_ms) == ("$ping1", 437)
 
 
 def test_pong_quotes_twenty_characters_escaped_in_html() -> None:

@@ -1,0 +1,1 @@
+"""A test plugin for threads, replies, mentions and emotes."""

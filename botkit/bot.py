@@ -80,6 +80,7 @@ class Bot:
             services=self.services,
             metrics=self.metrics,
             command_prefix=self.config.bot.command_prefix,
+            mention_commands=self.config.bot.mention_commands,
             admins=frozenset(self.config.bot.admins),
             handler_timeout=self.config.sync.handler_timeout,
         )

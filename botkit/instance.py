@@ -12,6 +12,7 @@ from typing import Any
 from mautrix.client import ClientAPI
 from mautrix.types import Event, MessageEvent, MessageType, RelationType, RoomID, UserID
 
+from .addressing import command_line
 from .client import PluginClient, Sender
 from .commands import parse_args, split_word
 from .context import CommandContext, MessageContext
@@ -49,44 +50,69 @@ class Host:
     command_prefix: str
     admins: frozenset[str]
     handler_timeout: float
-    _last_read: tuple[object, tuple[str, ...] | None] = field(
-        default=(None, None), init=False, repr=False
-    )
+    mention_commands: bool = True
+    """``bot.mention_commands``: whether starting with a mention of the bot makes a command."""
+    _last_read: tuple[object, _Read | None] = field(default=(None, None), init=False, repr=False)
 
-    def command_words(self, event: MessageEvent) -> tuple[str, ...] | None:
+    def command_words(self, event: MessageEvent, *, emotes: bool = False) -> tuple[str, ...] | None:
         """How a message may address plugins: None when it may run no handler at all.
 
         Notices (bots answer bots with notices), the bot's own messages and edits
         of old messages run neither commands nor passive handlers: None. Any other
-        message gives the first two words after the command prefix, lower-cased,
-        or ``()`` without the prefix. Every instance asks about the same event in
-        turn, so the last answer is remembered.
+        message gives ``()`` unless it is a command: an ``m.text`` (or, with
+        ``emotes``, an ``m.emote``) that starts with the command prefix or, see
+        :mod:`botkit.addressing`, a mention of the bot. A command gives its first
+        two words, lower-cased. Every instance asks about the same event in turn,
+        so the last reading is remembered.
         """
-        last, words = self._last_read
-        if last is event:
-            return words
-        try:
-            words = self._read(event)
-        except Exception:  # any field may be of any type in what the server sent
-            words = None
-        self._last_read = (event, words)
-        return words
+        read = self._reading(event)
+        if read is None:
+            return None
+        if read.msgtype == MessageType.TEXT or (emotes and read.msgtype == MessageType.EMOTE):
+            return read.words
+        return ()
 
-    def _read(self, event: MessageEvent) -> tuple[str, ...] | None:
+    def command_line(self, event: MessageEvent) -> str:
+        """The command in ``event`` as typed, without the prefix or mention ("hello Bob")."""
+        read = self._reading(event)
+        return read.line if read is not None else ""
+
+    def _reading(self, event: MessageEvent) -> _Read | None:
+        last, read = self._last_read
+        if last is event:
+            return read
+        try:
+            read = self._read(event)
+        except Exception:  # any field may be of any type in what the server sent
+            read = None
+        self._last_read = (event, read)
+        return read
+
+    def _read(self, event: MessageEvent) -> _Read | None:
         content = event.content
         body = getattr(content, "body", None)
         if not isinstance(body, str):
             return None
-        if event.sender == self.api.mxid or content.msgtype == MessageType.NOTICE:
+        msgtype = content.msgtype
+        if event.sender == self.api.mxid or msgtype == MessageType.NOTICE:
             return None
         relates = getattr(content, "relates_to", None)
         if getattr(relates, "rel_type", None) == RelationType.REPLACE:
             return None
-        prefix = self.command_prefix
-        if not (body.startswith(prefix) and len(body) > len(prefix)):
-            return ()
-        first, rest = split_word(body[len(prefix) :])
-        return first.lower(), split_word(rest)[0].lower()
+        line = command_line(event, self.command_prefix, self.api.mxid, self.mention_commands)
+        if line is None:
+            return _Read(msgtype, (), "")
+        first, rest = split_word(line)
+        return _Read(msgtype, (first.lower(), split_word(rest)[0].lower()), line)
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """What :meth:`Host.command_words` read off a message."""
+
+    msgtype: MessageType
+    words: tuple[str, ...]
+    line: str
 
 
 class PluginInstance:
@@ -116,6 +142,8 @@ class PluginInstance:
         self.catchup_age: float | None = None
         #: Whether a room's events are handled one at a time (see :attr:`Plugin.ordered`).
         self.ordered = True
+        #: Whether emotes may run commands (see :attr:`Plugin.emote_commands`).
+        self.emote_commands = False
         # Event handling waits on this while the instance restarts, so that no
         # event is dropped by a reload; it is open whenever no restart is under way.
         self.gate = asyncio.Event()
@@ -132,6 +160,7 @@ class PluginInstance:
             plugin = cls()
             self.catchup_age = cls.catchup_age
             self.ordered = cls.ordered
+            self.emote_commands = cls.emote_commands
             plugin.instance = self.name
             plugin.client = PluginClient(self.host.api, self.host.sender, self.name)
             plugin.config = self.config
@@ -206,7 +235,7 @@ class PluginInstance:
             return False
         if not self.gate.is_set():
             return True
-        words = self.host.command_words(event)
+        words = self.host.command_words(event, emotes=self.emote_commands)
         if words is None:
             return False
         if watched and table.passives:
@@ -253,7 +282,7 @@ class PluginInstance:
             for func in (*table.events.get(event.type.t, ()), *table.events.get("*", ())):
                 await self._guard(event, func, event)
         if table.wants_messages and isinstance(event, MessageEvent):
-            words = self.host.command_words(event)
+            words = self.host.command_words(event, emotes=self.emote_commands)
             if words is not None:
                 await self._route_message(event, table, words, watched)
 
@@ -267,7 +296,7 @@ class PluginInstance:
         if words:
             command, used = table.find(words)
             if command is not None:
-                args = body[len(prefix) :]
+                args = self.host.command_line(event)
                 for _ in range(used):
                     args = split_word(args)[1]
                 ctx = CommandContext(client, event, command.spec.name, args)

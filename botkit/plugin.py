@@ -47,6 +47,12 @@ class Plugin:
     needs to be answered at the rate it talks.
     """
 
+    emote_commands: ClassVar[bool] = False
+    """Whether ``m.emote`` messages (``/me !roll``) may run this plugin's commands.
+
+    Commands come from ``m.text`` only, as in maubot; notices never run any.
+    """
+
     catchup_age: ClassVar[float | None] = None
     """How old (seconds) an event may be and still reach this plugin after downtime.
 

@@ -57,6 +57,7 @@ class BotSettings:
     """How users talk to the bot: command prefix, admins, invites."""
 
     command_prefix: str
+    mention_commands: bool
     admins: tuple[UserID, ...]
     autojoin: AutojoinConfig
 
@@ -143,6 +144,7 @@ def build_config(
         web=WebConfig(host=merged["web"]["host"], port=merged["web"]["port"]),
         bot=BotSettings(
             command_prefix=bot["command_prefix"],
+            mention_commands=bool(bot["mention_commands"]),
             admins=tuple(UserID(a) for a in bot["admins"]),
             autojoin=AutojoinConfig(
                 enabled=bot["autojoin"]["enabled"], allow=tuple(bot["autojoin"]["allow"])

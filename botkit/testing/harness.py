@@ -332,6 +332,7 @@ class HarnessOptions(TypedDict, total=False):
     database_url: str | None
     admins: Iterable[str]
     command_prefix: str
+    mention_commands: bool
     bot_user_id: str
     handler_timeout: float
 
@@ -354,6 +355,7 @@ async def plugin_harness(
     database_url: str | None = None,
     admins: Iterable[str] = (),
     command_prefix: str = "!",
+    mention_commands: bool = True,
     bot_user_id: str = DEFAULT_BOT,
     handler_timeout: float = 10.0,
 ) -> AsyncIterator[PluginHarness]:
@@ -388,6 +390,7 @@ async def plugin_harness(
             services=ServiceRegistry(),
             metrics=metrics,
             command_prefix=command_prefix,
+            mention_commands=mention_commands,
             admins=frozenset(admins),
             handler_timeout=handler_timeout,
         )

@@ -12,7 +12,7 @@ from botkit.testing.harness import HarnessFactory, PluginHarness, Sent
 pytest_plugins = ["botkit.testing.harness_fixtures"]
 
 PLUGINS = Path(__file__).parent / "plugins"
-ANSWERS = PLUGINS / "answers"
+ANSWERS = Path(__file__).parent / "conversation_plugins" / "answers"
 HELLO = PLUGINS / "hello"
 ROOT = "$root"
 

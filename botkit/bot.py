@@ -31,6 +31,7 @@ from .services import ServiceRegistry
 from .state import StateStore
 from .storage import create_engine
 from .sync import Syncer, SyncSettings
+from .upgrades import RoomUpgrades
 from .web import PluginWeb, WebServer
 
 __all__ = ["Bot"]
@@ -84,6 +85,8 @@ class Bot:
             admins=frozenset(self.config.bot.admins),
             handler_timeout=self.config.sync.handler_timeout,
         )
+        self.upgrades = RoomUpgrades(self.api, self.store, lambda: list(self.instances.values()))
+        await self.upgrades.load()
         builtin = PluginInstance(BUILTIN, BUILTIN, lambda: Builtin, {}, self.host)
         self.instances[BUILTIN] = builtin
         Builtin.bot = self
@@ -106,6 +109,7 @@ class Bot:
             SyncSettings(sync.timeout, sync.timeline_limit, sync.max_catchup_age),
             self.metrics,
             self._on_invite,
+            self.upgrades.tombstone,
         )
         self._sync_task = asyncio.create_task(self._run_sync(), name="botkit-sync")
         self._prune_task = asyncio.create_task(self._prune_loop(), name="botkit-prune")
@@ -194,7 +198,8 @@ class Bot:
 
     async def _start_plans(self, plans: list[InstancePlan]) -> None:
         for plan in plans:
-            inst = PluginInstance(plan.name, plan.source.id, plan.loader, plan.config, self.host)
+            config = self.upgrades.follow(plan.config)
+            inst = PluginInstance(plan.name, plan.source.id, plan.loader, config, self.host)
             self.instances[plan.name] = inst
             await self._start_instance(inst)
 
@@ -309,12 +314,13 @@ class Bot:
         except PluginLoadError as e:
             raise BotkitError("; ".join(str(p) for p in e.problems) or str(e)) from e
         inst = self.instances.get(name)
+        followed = self.upgrades.follow(plan.config)
         if inst is None:
-            inst = PluginInstance(name, plan.source.id, plan.loader, plan.config, self.host)
+            inst = PluginInstance(name, plan.source.id, plan.loader, followed, self.host)
             self.instances[name] = inst
         else:
             await inst.stop(restarting=True)
-            inst.load_class, inst.config = plan.loader, plan.config
+            inst.load_class, inst.config = plan.loader, followed
         await inst.start()
         return f"{name} reloaded (plugin {plan.source.id} {plan.source.version})"
 
@@ -337,7 +343,7 @@ class Bot:
                 await self._start_plans([plan])
                 continue
             await inst.stop(restarting=True)
-            inst.load_class, inst.config = plan.loader, plan.config
+            inst.load_class, inst.config = plan.loader, self.upgrades.follow(plan.config)
             await self._start_instance(inst)
         log.info("config reloaded from %s", config.path)
 

@@ -74,6 +74,12 @@ def _check(config: BotConfig) -> int:
         return EXIT_PROBLEMS
     names = ", ".join(f"{p.name} ({p.source.id} {p.source.version})" for p in plans) or "none"
     print(f"{config.path}: OK; plugin instances: {names}")
+    from .upgrades import outdated_rooms, recorded_upgrades
+
+    upgrades = recorded_upgrades(config)
+    for plan in plans:
+        for line in outdated_rooms(plan.config, upgrades, f"plugins.{plan.name}.config"):
+            print(f"{config.path}: warning: {line}")
     return 0
 
 

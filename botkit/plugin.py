@@ -94,3 +94,11 @@ class Plugin:
 
     async def stop(self) -> None:
         """Called before the host removes what the instance registered."""
+
+    async def on_room_upgrade(self, old: RoomID, new: RoomID) -> None:
+        """The room ``old`` was upgraded to ``new`` and the bot joined it.
+
+        Called once per upgrade (again only after a crash at the wrong moment, so
+        make it idempotent), after the instance's config followed the room (see
+        :mod:`botkit.upgrades`). Move per-room data here; the default does nothing.
+        """

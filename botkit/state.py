@@ -1,4 +1,4 @@
-"""botkit's own tables: the sync token, the login, and which events were handled.
+"""botkit's own tables: the sync token, the login, which events were handled, room upgrades.
 
 ``botkit_handled`` holds one row per (plugin instance, event) that finished;
 together with the sync token it is written in one transaction, once per sync
@@ -35,6 +35,17 @@ _handled = Table(
     Column("handled_at", BigInteger, nullable=False, index=True),
 )
 
+# Its own MetaData: version 1 creates every table of ``_meta`` as it was then.
+_upgrades_meta = MetaData()
+_upgrades = Table(
+    "botkit_room_upgrades",
+    _upgrades_meta,
+    # "<owner>|<old room ID>", as the keys of botkit_state.
+    Column("old_room", String(255), primary_key=True),
+    Column("new_room", String(255), nullable=False),
+    Column("upgraded_at", BigInteger, nullable=False),
+)
+
 
 def _insert_for(dialect: str) -> Callable[[Table], Any]:
     """The dialect's INSERT with ``ON CONFLICT``, imported only for the dialect in use
@@ -52,6 +63,11 @@ async def _v1(conn: AsyncConnection, storage: Storage) -> None:
     await conn.run_sync(_meta.create_all)
 
 
+async def _v2_room_upgrades(conn: AsyncConnection, storage: Storage) -> None:
+    """Which room replaced which (``m.room.tombstone``), so that config naming old rooms works."""
+    await conn.run_sync(_upgrades_meta.create_all)
+
+
 class StateStore:
     """Reads and writes botkit's own state."""
 
@@ -63,7 +79,7 @@ class StateStore:
 
     async def setup(self) -> None:
         """Create or upgrade botkit's tables."""
-        await migrate(Storage(self.engine, "botkit"), [_v1])
+        await migrate(Storage(self.engine, "botkit"), [_v1, _v2_room_upgrades])
 
     async def get(self, key: str) -> str | None:
         """A stored value, or None."""
@@ -132,3 +148,25 @@ class StateStore:
                 delete(_handled).where(_handled.c.handled_at < older_than_ms)
             )
             return result.rowcount or 0
+
+    async def record_upgrade(self, old_room: str, new_room: str) -> bool:
+        """Record that ``new_room`` replaced ``old_room``; False if that was known already."""
+        stmt = self._insert(_upgrades).values(
+            old_room=f"{self.owner}|{old_room}",
+            new_room=new_room,
+            upgraded_at=int(time.time() * 1000),
+        )
+        async with self.engine.begin() as conn:
+            result = await conn.execute(stmt.on_conflict_do_nothing())
+            return bool(result.rowcount)
+
+    async def upgrades(self) -> dict[str, str]:
+        """Every recorded upgrade: old room ID -> the room that replaced it."""
+        prefix = f"{self.owner}|"
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(_upgrades.c.old_room, _upgrades.c.new_room).where(
+                    _upgrades.c.old_room.startswith(prefix, autoescape=True)
+                )
+            )
+            return {old.removeprefix(prefix): new for old, new in rows}

@@ -66,6 +66,7 @@ class Syncer:
         settings: SyncSettings,
         metrics: Metrics,
         on_invite: Callable[[RoomID, UserID | None], Awaitable[None]],
+        on_tombstone: Callable[[RoomID, UserID, RoomID], Awaitable[None]] | None = None,
     ) -> None:
         self.api = api
         self.store = store
@@ -74,6 +75,7 @@ class Syncer:
         self.settings = settings
         self.metrics = metrics
         self.on_invite = on_invite
+        self.on_tombstone = on_tombstone
         self.connected = False
         self.last_sync: float | None = None
         self.outage_since: float | None = None
@@ -262,6 +264,9 @@ class Syncer:
                 raw_events.extend(_with_room(gap, room_id))
                 recovering = True
             raw_events.extend(_with_room(events, room_id))
+            state = room.get("state", {}) if isinstance(room, dict) else {}
+            state_events = state.get("events", []) if isinstance(state, dict) else []
+            await self._tombstones(room_id, [*state_events, *events])
         instances = self.instances()
         now_ms = time.time() * 1000
         oldest = {inst.name: now_ms - self._age(inst) * 1000 for inst in instances}
@@ -286,6 +291,24 @@ class Syncer:
             log.info("skipped %d events handled before a restart", len(already))
             self.metrics.events_skipped.inc("already handled", len(already))
         return jobs
+
+    async def _tombstones(self, room_id: str, events: list[Any]) -> None:
+        """Hand each ``m.room.tombstone`` naming a replacement to ``on_tombstone``."""
+        if self.on_tombstone is None:
+            return
+        for raw in events:
+            if not (isinstance(raw, dict) and raw.get("type") == "m.room.tombstone"):
+                continue
+            content, sender = raw.get("content"), raw.get("sender")
+            new = content.get("replacement_room") if isinstance(content, dict) else None
+            if (
+                raw.get("state_key") == ""
+                and isinstance(new, str)
+                and new.startswith("!")
+                and len(new) <= 255
+                and isinstance(sender, str)
+            ):
+                await self.on_tombstone(RoomID(room_id), UserID(sender), RoomID(new))
 
     def _age(self, inst: PluginInstance) -> float:
         return inst.catchup_age or self.settings.max_catchup_age_s

@@ -1,0 +1,1 @@
+"""A test plugin for room upgrades: per-room data and a room list in the config."""

@@ -25,6 +25,7 @@ from .config import BotConfig, load_config
 from .errors import BotkitError, ConfigError, PluginLoadError
 from .instance import Host, InstanceState, PluginInstance
 from .loader import InstancePlan, PluginSource, check_instance, discover, plan_instances
+from .membership import RoomAccess
 from .metrics import Metrics
 from .pipeline import Pipeline
 from .services import ServiceRegistry
@@ -73,6 +74,7 @@ class Bot:
             self.metrics,
             max_retries=self.config.sending.max_retries,
             max_backoff=self.config.sending.max_backoff,
+            access=RoomAccess(self.api.mxid),
         )
         self.host = Host(
             api=self.api,
@@ -110,6 +112,7 @@ class Bot:
             self.metrics,
             self._on_invite,
             self.upgrades.tombstone,
+            sender.access,
         )
         self._sync_task = asyncio.create_task(self._run_sync(), name="botkit-sync")
         self._prune_task = asyncio.create_task(self._prune_loop(), name="botkit-prune")

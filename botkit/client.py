@@ -46,6 +46,7 @@ from mautrix.types import (
 from mautrix.util.markdown import render as render_markdown
 
 from .errors import SendError
+from .membership import RoomAccess
 from .metrics import Metrics
 from .relations import mentions
 
@@ -141,7 +142,15 @@ class Sender:
     metrics: Metrics
     max_retries: int = 8
     max_backoff: float = 60.0
+    access: RoomAccess | None = None
+    """The rooms the bot is banned from: nothing is sent there (see :mod:`botkit.membership`)."""
     _rand: random.Random = field(default_factory=random.Random)
+
+    def check_room(self, room_id: RoomID) -> None:
+        """Raise :class:`SendError` if the bot may not send to ``room_id``."""
+        why = self.access.banned(room_id) if self.access is not None else None
+        if why is not None:
+            raise SendError(f"not sent to {room_id}: the bot was {why}")
 
     def txn_id(self) -> str:
         """The transaction ID for the next send in the current context."""
@@ -181,6 +190,7 @@ class Sender:
         self, instance: str, room_id: RoomID, event_type: EventType, content: dict[str, Any]
     ) -> EventID:
         """Send one event; the same handler reaching the same send reuses its transaction ID."""
+        self.check_room(room_id)
         txn_id = self.txn_id()
         path = Path.v3.rooms[room_id].send[event_type.t][txn_id]
         resp = await self.request(instance, "send", Method.PUT, path, content)
@@ -280,6 +290,7 @@ class PluginClient:
         self, room_id: RoomID, event_id: EventID, reason: str | None = None
     ) -> EventID:
         """Redact ``event_id`` (spec: "Redactions"), with the same retries as a send."""
+        self._sender.check_room(room_id)
         txn_id = self._sender.txn_id()
         path = Path.v3.rooms[room_id].redact[event_id][txn_id]
         body: dict[str, Any] = {"reason": reason} if reason else {}

@@ -32,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .events import parse_event
 from .instance import PluginInstance
+from .membership import RoomAccess
 from .metrics import Metrics
 from .pipeline import Pipeline
 from .state import StateStore
@@ -67,6 +68,7 @@ class Syncer:
         metrics: Metrics,
         on_invite: Callable[[RoomID, UserID | None], Awaitable[None]],
         on_tombstone: Callable[[RoomID, UserID, RoomID], Awaitable[None]] | None = None,
+        access: RoomAccess | None = None,
     ) -> None:
         self.api = api
         self.store = store
@@ -76,6 +78,7 @@ class Syncer:
         self.metrics = metrics
         self.on_invite = on_invite
         self.on_tombstone = on_tombstone
+        self.access = access
         self.connected = False
         self.last_sync: float | None = None
         self.outage_since: float | None = None
@@ -267,6 +270,8 @@ class Syncer:
             state = room.get("state", {}) if isinstance(room, dict) else {}
             state_events = state.get("events", []) if isinstance(state, dict) else []
             await self._tombstones(room_id, [*state_events, *events])
+            self._note_membership(room_id, [*state_events, *events])
+        raw_events.extend(self._left_rooms(data))
         instances = self.instances()
         now_ms = time.time() * 1000
         oldest = {inst.name: now_ms - self._age(inst) * 1000 for inst in instances}
@@ -291,6 +296,23 @@ class Syncer:
             log.info("skipped %d events handled before a restart", len(already))
             self.metrics.events_skipped.inc("already handled", len(already))
         return jobs
+
+    def _left_rooms(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        """The events of rooms the bot left, was kicked or banned from: plugins see them too."""
+        found: list[dict[str, Any]] = []
+        left = data.get("rooms", {}).get("leave", {})
+        for room_id, room in left.items() if isinstance(left, dict) else ():
+            timeline = room.get("timeline", {}) if isinstance(room, dict) else {}
+            events = timeline.get("events", []) if isinstance(timeline, dict) else []
+            if isinstance(events, list):
+                self._note_membership(room_id, events)
+                found.extend(_with_room(events, room_id))
+        return found
+
+    def _note_membership(self, room_id: str, events: list[Any]) -> None:
+        if self.access is not None:
+            for raw in events:
+                self.access.note(room_id, raw)
 
     async def _tombstones(self, room_id: str, events: list[Any]) -> None:
         """Hand each ``m.room.tombstone`` naming a replacement to ``on_tombstone``."""

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from botkit import CommandContext, Plugin, command
+from mautrix.types import EventType, RoomID, StateEvent
+
+from botkit import CommandContext, Plugin, command, on
+from botkit.membership import Change, membership_change
 
 
 class Answers(Plugin):
     """Each command answers in another way; emotes may run them."""
 
     emote_commands = True
+
+    async def start(self) -> None:
+        """Begin with no membership changes seen."""
+        #: (room, member, change) of every membership event seen, oldest first.
+        self.changes: list[tuple[RoomID, str, Change | None]] = []
+
+    @on(EventType.ROOM_MEMBER)
+    async def on_member(self, evt: StateEvent) -> None:
+        """Note what the membership event did."""
+        self.changes.append((evt.room_id, evt.state_key, membership_change(evt)))
 
     @command("where", help="Say which thread the command was sent in")
     async def where(self, ctx: CommandContext) -> None:

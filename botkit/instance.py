@@ -150,6 +150,8 @@ class PluginInstance:
         self.gate.set()
         # The handler each event being handled is in, by event ID.
         self._running: dict[str, str] = {}
+        # Events queued as a room's history (see botkit.history): they run no commands.
+        self._history: set[str] = set()
 
     async def start(self) -> None:
         """Create the plugin object, migrate its storage, collect handlers, start it."""
@@ -242,6 +244,27 @@ class PluginInstance:
             return True
         return bool(words) and (table.find(words)[0] is not None or table.has_group(words[0]))
 
+    def wants_history(self, event: Event) -> bool:
+        """Whether event or passive handlers of this instance would see ``event`` as history.
+
+        Only a plugin with a catch-up age of its own gets a room's history, and no
+        command runs from it (see :mod:`botkit.history`).
+        """
+        if self.catchup_age is None or not self._watches(event.room_id):
+            return False
+        events = self.table.events
+        if event.type.t in events or "*" in events:
+            return True
+        return (
+            bool(self.table.passives)
+            and isinstance(event, MessageEvent)
+            and self.host.command_words(event) is not None
+        )
+
+    def mark_history(self, event_id: str) -> None:
+        """Have ``event_id``, queued for this instance, handled as history: no commands."""
+        self._history.add(event_id)
+
     def _watches(self, room_id: RoomID) -> bool:
         plugin = self.plugin
         if plugin is None:
@@ -273,6 +296,7 @@ class PluginInstance:
             )
         finally:
             self._running.pop(event.event_id, None)
+            self._history.discard(event.event_id)
         self.host.metrics.events_handled.inc(self.name)
 
     async def _dispatch(self, event: Event) -> None:
@@ -284,7 +308,8 @@ class PluginInstance:
         if table.wants_messages and isinstance(event, MessageEvent):
             words = self.host.command_words(event, emotes=self.emote_commands)
             if words is not None:
-                await self._route_message(event, table, words, watched)
+                history = event.event_id in self._history
+                await self._route_message(event, table, () if history else words, watched)
 
     async def _route_message(
         self, event: MessageEvent, table: HandlerTable, words: tuple[str, ...], watched: bool

@@ -125,15 +125,21 @@ class Pipeline:
             inst, event, batch = await lane.queue.get()
             lane.busy = True
             reset = origin.set(Origin(inst.name, event.event_id))
+            finished = True
             try:
                 await inst.handle(event)
+            except asyncio.CancelledError:
+                # Cut off by a stop: not handled, so a restart delivers it again.
+                finished = False
+                raise
             except Exception:  # handle() guards each handler; this is a bug in botkit
                 log.exception("handling %s in %s failed", event.event_id, inst.name)
             finally:
                 origin.reset(reset)
                 lane.busy = False
                 lane.last_used = time.monotonic()
-                self._finished.append((inst.name, event.event_id))
+                if finished:
+                    self._finished.append((inst.name, event.event_id))
                 batch.remaining -= 1
                 self._slots.release()
                 if self.pending == 0:

@@ -31,6 +31,7 @@ from mautrix.types import Event, FilterID, RoomID, SyncToken, UserID
 from sqlalchemy.exc import SQLAlchemyError
 
 from .events import parse_event
+from .history import last_own_join, page_back
 from .instance import PluginInstance
 from .membership import RoomAccess
 from .metrics import Metrics
@@ -177,7 +178,7 @@ class Syncer:
                 log.warning("sync answer without next_batch; retrying")
                 continue
             try:
-                jobs = await self._jobs(data, token, recovering) if token else []
+                jobs = await self._jobs(data, token, recovering)
                 await self._invites(data)
             except MUnknownToken:
                 raise
@@ -253,22 +254,33 @@ class Syncer:
             )
 
     async def _jobs(
-        self, data: dict[str, Any], since: str, recovering: bool
+        self, data: dict[str, Any], since: str | None, recovering: bool
     ) -> list[tuple[PluginInstance, Event]]:
+        """The handler work of one sync answer; ``since`` is None on a first start."""
         raw_events: list[dict[str, Any]] = []
+        raw_history: list[dict[str, Any]] = []
         joined = data.get("rooms", {}).get("join", {})
         for room_id, room in joined.items() if isinstance(joined, dict) else ():
             timeline = room.get("timeline", {}) if isinstance(room, dict) else {}
             events = timeline.get("events", [])
             if not isinstance(events, list):
                 continue
-            if timeline.get("limited") and isinstance(timeline.get("prev_batch"), str):
-                gap = await self._fill_gap(room_id, timeline["prev_batch"], since)
-                raw_events.extend(_with_room(gap, room_id))
-                recovering = True
-            raw_events.extend(_with_room(events, room_id))
             state = room.get("state", {}) if isinstance(room, dict) else {}
             state_events = state.get("events", []) if isinstance(state, dict) else []
+            if not isinstance(state_events, list):
+                state_events = []
+            if since is None or last_own_join([*state_events, *events], self.api.mxid) is not None:
+                # A room new to the bot: see botkit.history.
+                before, after = await self._new_room(room_id, timeline, events, since is None)
+                raw_history.extend(_with_room(before, room_id))
+                raw_events.extend(_with_room(after, room_id))
+                recovering = True
+            else:
+                if timeline.get("limited") and isinstance(timeline.get("prev_batch"), str):
+                    gap = await self._fill_gap(room_id, timeline["prev_batch"], since)
+                    raw_events.extend(_with_room(gap, room_id))
+                    recovering = True
+                raw_events.extend(_with_room(events, room_id))
             await self._tombstones(room_id, [*state_events, *events])
             self._note_membership(room_id, [*state_events, *events])
         raw_events.extend(self._left_rooms(data))
@@ -276,11 +288,26 @@ class Syncer:
         now_ms = time.time() * 1000
         oldest = {inst.name: now_ms - self._age(inst) * 1000 for inst in instances}
         events = self._parse(raw_events, min(oldest.values(), default=now_ms))
+        collectors = [inst for inst in instances if inst.catchup_age is not None]
+        history = self._parse(
+            raw_history, min((oldest[inst.name] for inst in collectors), default=now_ms)
+        )
         already: set[tuple[str, str]] = set()
-        if recovering and events:
-            already = await self.store.handled_among(e.event_id for e in events)
+        if recovering and (events or history):
+            already = await self.store.handled_among(e.event_id for e in [*history, *events])
         jobs = []
         too_old = 0
+        # History first: each lane handles a room's events in order.
+        for event in history:
+            for inst in collectors:
+                if (inst.name, event.event_id) in already or not inst.wants_history(event):
+                    continue
+                ts = event.timestamp
+                if isinstance(ts, int) and ts < oldest[inst.name]:
+                    too_old += 1
+                    continue
+                inst.mark_history(event.event_id)
+                jobs.append((inst, event))
         for event in events:
             for inst in instances:
                 if not inst.wants(event) or (inst.name, event.event_id) in already:
@@ -296,6 +323,28 @@ class Syncer:
             log.info("skipped %d events handled before a restart", len(already))
             self.metrics.events_skipped.inc("already handled", len(already))
         return jobs
+
+    async def _new_room(
+        self, room_id: str, timeline: dict[str, Any], events: list[Any], first: bool
+    ) -> tuple[list[Any], list[Any]]:
+        """A new room's events: (history before the bot's join, events from the join on)."""
+        older: list[Any] = []
+        prev_batch = timeline.get("prev_batch")
+        if timeline.get("limited") and isinstance(prev_batch, str):
+            ages = [self._age(inst) for inst in self.instances()]
+            oldest = (time.time() - max(ages, default=self.settings.max_catchup_age_s)) * 1000
+            older = await page_back(
+                self.api, room_id, prev_batch, oldest, self.api.mxid, until_join=not first
+            )
+        chronological = [*older, *events]
+        if first:
+            # No stored position: nothing is known to have come after a join.
+            return chronological, []
+        joined_at = last_own_join(chronological, self.api.mxid)
+        if joined_at is None:
+            # The join is older than all of these (it was in the state section).
+            return [], chronological
+        return chronological[:joined_at], chronological[joined_at:]
 
     def _left_rooms(self, data: dict[str, Any]) -> list[dict[str, Any]]:
         """The events of rooms the bot left, was kicked or banned from: plugins see them too."""

@@ -32,6 +32,7 @@ from .services import ServiceRegistry
 from .state import StateStore
 from .storage import create_engine
 from .sync import Syncer, SyncSettings
+from .tokens import LoginTokens, TokenRefresher, password_login, store_login, stored_login
 from .upgrades import RoomUpgrades
 from .web import PluginWeb, WebServer
 
@@ -62,6 +63,8 @@ class Bot:
         self._prune_task: asyncio.Task[None] | None = None
         self.started_at = time.time()
         self.stopped = asyncio.Event()
+        #: Why the bot's token no longer works (a device logged out), for the health page.
+        self.token_problem: str | None = None
 
     # -- start and stop -------------------------------------------------
 
@@ -139,11 +142,19 @@ class Bot:
         hs = self.config.homeserver
         token, device_id = hs.access_token, ""
         if not token:
-            token = await self.store.get("access_token")
+            stored = await stored_login(self.store)
+            token = stored.access_token if stored else None
             device_id = await self.store.get("device_id") or ""
+            if stored is not None:
+                self._refresh_with(api, stored)
         # A token stored by an earlier password login may have been logged out
         # since; with the password at hand, botkit logs in again.
         may_log_in = not hs.access_token and bool(hs.password)
+        if not token and not hs.password:
+            raise BotkitError(
+                f"no access token for {hs.user_id}: run `botkit login -c {self.config.path}`, "
+                "or set homeserver.access_token (BOTKIT_HOMESERVER__ACCESS_TOKEN)"
+            )
         if not token:
             token, device_id = await self._password_login(api)
             may_log_in = False
@@ -172,25 +183,37 @@ class Bot:
         api.device_id = whoami.device_id or DeviceID(device_id)
 
     async def _password_login(self, api: ClientAPI) -> tuple[str, str]:
-        """Log in with ``homeserver.password`` (spec: "Login"), keeping the new token."""
+        """Log in with ``homeserver.password`` (spec: "Login"), keeping the new tokens."""
         hs = self.config.homeserver
+        assert hs.password is not None  # only called with one
+        password = hs.password
         log.info("logging in as %s with the configured password", hs.user_id)
         try:
-            resp = await _until_answered(
-                lambda: api.login(
-                    identifier=UserID(hs.user_id),
-                    password=hs.password,
-                    device_name=hs.device_name,
-                    store_access_token=False,
-                ),
+            tokens, device_id = await _until_answered(
+                lambda: password_login(api.api, hs.user_id, password, hs.device_name),
                 "log in",
                 hs.url,
             )
         except MatrixRequestError as e:
             raise BotkitError(f"the homeserver {hs.url} refused to log in {hs.user_id}: {e}") from e
-        await self.store.put("access_token", resp.access_token)
-        await self.store.put("device_id", resp.device_id)
-        return resp.access_token, resp.device_id
+        await store_login(self.store, tokens, device_id)
+        self.token_problem = None
+        self._refresh_with(api, tokens)
+        return tokens.access_token, device_id
+
+    def _refresh_with(self, api: ClientAPI, tokens: LoginTokens) -> None:
+        """Renew ``tokens`` when they expire (if the homeserver gave a refresh token)."""
+        http = api.api
+        if isinstance(http, BotHTTPAPI) and tokens.refresh_token:
+            http.refresher = TokenRefresher(http, self.store, tokens, on_revoked=self._revoked)
+
+    def _revoked(self, reason: str) -> None:
+        if self.token_problem is None:
+            self.token_problem = (
+                f"the homeserver logged the bot's device out ({reason}); run "
+                f"`botkit login -c {self.config.path}` or set a new homeserver.access_token"
+            )
+            log.error("%s", self.token_problem)
 
     def _plan(self, config: BotConfig) -> list[InstancePlan]:
         self.sources, problems = discover(config.plugin_dirs)
@@ -219,8 +242,8 @@ class Bot:
             await self.syncer.run()
         except asyncio.CancelledError:
             raise
-        except MUnknownToken:
-            pass  # the syncer said why; a token is no bug to trace back
+        except MUnknownToken as e:
+            self._revoked(f"{e.errcode}: {e.message}")  # no bug to trace back
         except Exception:
             log.exception("the sync loop stopped")
         self.stopped.set()
@@ -278,6 +301,7 @@ class Bot:
         return {
             **sync,
             "user_id": self.api.mxid if self.api else None,
+            "token_problem": self.token_problem,
             "uptime": time.time() - self.started_at,
             "plugins": {
                 name: {"plugin": inst.plugin_id, "state": inst.state.value, "error": inst.error}

@@ -1,4 +1,4 @@
-"""The ``botkit`` command: ``init``, ``check`` and ``run``."""
+"""The ``botkit`` command: ``init``, ``check``, ``login`` and ``run``."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (
         ("check", "validate the config and load every enabled plugin without connecting"),
         ("run", "run the bot until SIGINT or SIGTERM (SIGHUP reloads the config)"),
+        ("login", "log in with the bot's password (asked for) and keep the device in the database"),
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("-c", "--config", default="config.yaml", type=Path)
@@ -53,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_PROBLEMS
     if args.command == "check":
         return _check(config)
+    if args.command == "login":
+        return _login(config)
     _setup_logging(config)
     try:
         asyncio.run(_run(config))
@@ -81,6 +84,48 @@ def _check(config: BotConfig) -> int:
         for line in outdated_rooms(plan.config, upgrades, f"plugins.{plan.name}.config"):
             print(f"{config.path}: warning: {line}")
     return 0
+
+
+def _login(config: BotConfig) -> int:
+    """Create the bot's device with its password: the config needs neither token nor password."""
+    import getpass
+
+    hs = config.homeserver
+    password = hs.password or getpass.getpass(f"Password of {hs.user_id}: ")
+    try:
+        device = asyncio.run(_create_device(config, password))
+    except BotkitError as e:
+        print(f"botkit login: {e}", file=sys.stderr)
+        return 1
+    print(f"logged in as {hs.user_id} (device {device}); its tokens are in the database")
+    if hs.access_token:
+        print("note: homeserver.access_token in the config is used instead; remove it")
+    return 0
+
+
+async def _create_device(config: BotConfig, password: str) -> str:
+    from mautrix.errors import MatrixError
+
+    from .client import BotHTTPAPI
+    from .state import StateStore
+    from .storage import create_engine
+    from .tokens import password_login, store_login
+
+    hs = config.homeserver
+    engine = create_engine(config.database_url)
+    http = BotHTTPAPI(hs.url)
+    try:
+        store = StateStore(engine, hs.user_id)
+        await store.setup()
+        try:
+            tokens, device = await password_login(http, hs.user_id, password, hs.device_name)
+        except MatrixError as e:
+            raise BotkitError(f"the homeserver {hs.url} refused to log in {hs.user_id}: {e}") from e
+        await store_login(store, tokens, device)
+        return device
+    finally:
+        await http.session.close()
+        await engine.dispose()
 
 
 def _setup_logging(config: BotConfig) -> None:

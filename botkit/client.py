@@ -19,7 +19,7 @@ import logging
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from aiohttp import ClientError, ClientResponse
 from mautrix.api import HTTPAPI, Method, Path
@@ -28,6 +28,7 @@ from mautrix.errors import (
     MatrixConnectionError,
     MatrixRequestError,
     MLimitExceeded,
+    MUnknownToken,
     make_request_error,
 )
 from mautrix.types import (
@@ -50,6 +51,9 @@ from .membership import RoomAccess
 from .metrics import Metrics
 from .relations import mentions
 
+if TYPE_CHECKING:
+    from .tokens import TokenRefresher
+
 __all__ = ["BotHTTPAPI", "Origin", "PluginClient", "Sender", "origin"]
 
 log = logging.getLogger("botkit.send")
@@ -71,6 +75,26 @@ class BotHTTPAPI(HTTPAPI):
     formats a debug line before and after every request, logged or not; here
     they are formatted only when debug logging is on.
     """
+
+    refresher: TokenRefresher | None = None
+    """Renews an expiring access token (see :mod:`botkit.tokens`); None: it does not expire."""
+
+    async def request(self, *args: Any, **kwargs: Any) -> JSON:
+        """As mautrix's, but an expiring token is renewed before, or when refused, and resent."""
+        refresher = self.refresher
+        if refresher is None:
+            return await super().request(*args, **kwargs)
+        if refresher.due():
+            await refresher.refresh()
+        token = self.token
+        try:
+            return await super().request(*args, **kwargs)
+        except MUnknownToken as e:
+            if not (getattr(e, "soft_logout", False) and refresher.active):
+                raise
+            if not await refresher.refresh(refused=token):
+                raise
+        return await super().request(*args, **kwargs)
 
     def _log_request(self, *args: Any, **kwargs: Any) -> None:
         if self.log.isEnabledFor(logging.DEBUG):
@@ -107,6 +131,8 @@ class BotHTTPAPI(HTTPAPI):
                 errcode=data.get("errcode"),
                 message=data.get("error"),
             )
+            # An expired token of a device that may refresh it (spec: "Soft logout").
+            error.soft_logout = data.get("soft_logout") is True  # type: ignore[attr-defined]
             retry_after = data.get("retry_after_ms")
             if isinstance(error, MLimitExceeded) or response.status == 429:
                 ms = retry_after if isinstance(retry_after, int) else None

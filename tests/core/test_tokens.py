@@ -1,0 +1,95 @@
+"""Refresh tokens: a homeserver whose access tokens expire in seconds, across a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from botkit.bot import Bot
+from botkit.cli import main
+from botkit.config import load_config, write_sample
+from botkit.errors import BotkitError
+from botkit.testing.bot import running_bot
+from botkit.testing.factories import SynapseFactory
+from botkit.testing.matrix import TestClient
+from botkit.testing.talk import answers_from, ask, wait_joined
+from botkit.tokens import LoginTokens
+from tests.core.conversation_world import bot_config, unique
+
+LIFETIME_S = 4
+
+
+async def test_without_token_password_or_login_the_bot_says_what_to_do(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    write_sample(config)
+    bot = Bot(load_config(config, environ={}, upgrade=False))
+    try:
+        with pytest.raises(BotkitError, match=r"no access token .*run `botkit login -c "):
+            await bot.start()
+    finally:
+        await bot.stop()
+
+
+def test_a_login_answer_gives_the_renewal_time_before_the_expiry() -> None:
+    before = time.time()
+    tokens = LoginTokens.from_response(
+        {"access_token": "a", "refresh_token": "r", "expires_in_ms": 10_000}
+    )
+    assert tokens.expires_at is not None and tokens.renew_at is not None
+    assert before + 10 <= tokens.expires_at < before + 11
+    # A fifth of the lifetime before the expiry (capped at a minute).
+    assert tokens.expires_at - tokens.renew_at == 2
+    kept = LoginTokens.from_response({"access_token": "b"}, "r")
+    assert (kept.refresh_token, kept.expires_at) == ("r", None)
+
+
+async def test_commands_flow_through_refreshes_and_a_restart(
+    synapse_factory: SynapseFactory, tmp_path: Path
+) -> None:
+    server = synapse_factory(extra_config={"refreshable_access_token_lifetime": f"{LIFETIME_S}s"})
+    bot_account = server.register(unique("bot"))
+    async with TestClient(server.register(unique("alice"))) as alice:
+        # No token, no password in the config: botkit login creates the device.
+        config = bot_config(
+            tmp_path,
+            bot_account,
+            alice.user_id,
+            homeserver={"access_token": None, "password": None},
+            plugins={"hello": {}},
+        )
+        env_password = {"BOTKIT_HOMESERVER__PASSWORD": bot_account.password}
+        assert await asyncio.to_thread(_login, config, env_password) == 0
+        room = await alice.create_room(invite=[bot_account.user_id])
+        asked: list[str] = []
+        devices = []
+        for run in range(2):
+            async with running_bot(config) as bot:
+                assert bot.api is not None
+                devices.append(bot.api.device_id)
+                if run == 0:
+                    await wait_joined(alice, room, bot_account.user_id)
+                deadline = time.monotonic() + 2.5 * LIFETIME_S
+                while time.monotonic() < deadline:
+                    name = f"n{len(asked)}"
+                    asked.append(name)
+                    await ask(alice, room, bot_account.user_id, f"!hello {name}", f"{name}!")
+                    await asyncio.sleep(0.5)
+                refresher = getattr(bot.api.api, "refresher", None)
+                assert refresher is not None and refresher.refreshes >= 2
+        answers = answers_from(alice, room, bot_account.user_id)
+        assert sorted(answers) == sorted(f"Hello, {n}! (greeting number 1)" for n in asked)
+        assert devices[0] == devices[1]  # the restart refreshed; it did not log in again
+
+
+def _login(config: Path, env: dict[str, str]) -> int:
+    import os
+
+    os.environ.update(env)
+    try:
+        return main(["login", "-c", str(config)])
+    finally:
+        for key in env:
+            os.environ.pop(key, None)

@@ -26,7 +26,7 @@ from typing import Any
 from mautrix.api import Method, Path
 from mautrix.client import ClientAPI
 
-__all__ = ["is_own_join", "last_own_join", "page_back"]
+__all__ = ["is_own_join", "last_own_join", "page_back", "split_at_join"]
 
 log = logging.getLogger("botkit.history")
 _PAGE = 100
@@ -89,3 +89,31 @@ async def page_back(
     log.info("read %d events of history in %s", len(collected), room_id)
     collected.reverse()
     return collected
+
+
+async def split_at_join(
+    api: ClientAPI,
+    room_id: str,
+    timeline: dict[str, Any],
+    events: list[Any],
+    first: bool,
+    oldest_ms: float,
+) -> tuple[list[Any], list[Any]]:
+    """A new room's events: (history before the bot's join, events from the join on).
+
+    ``timeline`` is the room's part of a sync answer and ``events`` its events;
+    a limited timeline is extended back to ``oldest_ms``. On a ``first`` start
+    everything is history: nothing is known to have come after a join.
+    """
+    older: list[Any] = []
+    prev_batch = timeline.get("prev_batch")
+    if timeline.get("limited") and isinstance(prev_batch, str):
+        older = await page_back(api, room_id, prev_batch, oldest_ms, api.mxid, until_join=not first)
+    chronological = [*older, *events]
+    if first:
+        return chronological, []
+    joined_at = last_own_join(chronological, api.mxid)
+    if joined_at is None:
+        # The join is older than all of these (it was in the state section).
+        return [], chronological
+    return chronological[:joined_at], chronological[joined_at:]

@@ -11,11 +11,12 @@ logged once, when it is seen.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from mautrix.types import StateEvent
 
-__all__ = ["Change", "RoomAccess", "membership_change"]
+__all__ = ["Change", "RoomAccess", "left_timelines", "membership_change"]
 
 log = logging.getLogger("botkit.membership")
 
@@ -75,3 +76,13 @@ class RoomAccess:
         elif membership in ("join", "invite") and room_id in self._banned:
             del self._banned[room_id]
             log.warning("the bot is no longer banned in %s", room_id)
+
+
+def left_timelines(data: dict[str, Any]) -> Iterator[tuple[str, list[Any]]]:
+    """(room ID, timeline events) of each room in a sync answer's ``leave`` section."""
+    left = data.get("rooms", {}).get("leave", {})
+    for room_id, room in left.items() if isinstance(left, dict) else ():
+        timeline = room.get("timeline", {}) if isinstance(room, dict) else {}
+        events = timeline.get("events", []) if isinstance(timeline, dict) else []
+        if isinstance(events, list):
+            yield room_id, events

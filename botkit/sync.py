@@ -31,12 +31,13 @@ from mautrix.types import Event, FilterID, RoomID, SyncToken, UserID
 from sqlalchemy.exc import SQLAlchemyError
 
 from .events import parse_event
-from .history import last_own_join, page_back
+from .history import last_own_join, split_at_join
 from .instance import PluginInstance
-from .membership import RoomAccess
+from .membership import RoomAccess, left_timelines
 from .metrics import Metrics
 from .pipeline import Pipeline
 from .state import StateStore
+from .upgrades import replacement_of
 
 __all__ = ["SyncSettings", "Syncer"]
 
@@ -328,34 +329,16 @@ class Syncer:
         self, room_id: str, timeline: dict[str, Any], events: list[Any], first: bool
     ) -> tuple[list[Any], list[Any]]:
         """A new room's events: (history before the bot's join, events from the join on)."""
-        older: list[Any] = []
-        prev_batch = timeline.get("prev_batch")
-        if timeline.get("limited") and isinstance(prev_batch, str):
-            ages = [self._age(inst) for inst in self.instances()]
-            oldest = (time.time() - max(ages, default=self.settings.max_catchup_age_s)) * 1000
-            older = await page_back(
-                self.api, room_id, prev_batch, oldest, self.api.mxid, until_join=not first
-            )
-        chronological = [*older, *events]
-        if first:
-            # No stored position: nothing is known to have come after a join.
-            return chronological, []
-        joined_at = last_own_join(chronological, self.api.mxid)
-        if joined_at is None:
-            # The join is older than all of these (it was in the state section).
-            return [], chronological
-        return chronological[:joined_at], chronological[joined_at:]
+        ages = [self._age(inst) for inst in self.instances()]
+        oldest = (time.time() - max(ages, default=self.settings.max_catchup_age_s)) * 1000
+        return await split_at_join(self.api, room_id, timeline, events, first, oldest)
 
     def _left_rooms(self, data: dict[str, Any]) -> list[dict[str, Any]]:
         """The events of rooms the bot left, was kicked or banned from: plugins see them too."""
         found: list[dict[str, Any]] = []
-        left = data.get("rooms", {}).get("leave", {})
-        for room_id, room in left.items() if isinstance(left, dict) else ():
-            timeline = room.get("timeline", {}) if isinstance(room, dict) else {}
-            events = timeline.get("events", []) if isinstance(timeline, dict) else []
-            if isinstance(events, list):
-                self._note_membership(room_id, events)
-                found.extend(_with_room(events, room_id))
+        for room_id, events in left_timelines(data):
+            self._note_membership(room_id, events)
+            found.extend(_with_room(events, room_id))
         return found
 
     def _note_membership(self, room_id: str, events: list[Any]) -> None:
@@ -365,21 +348,11 @@ class Syncer:
 
     async def _tombstones(self, room_id: str, events: list[Any]) -> None:
         """Hand each ``m.room.tombstone`` naming a replacement to ``on_tombstone``."""
-        if self.on_tombstone is None:
-            return
-        for raw in events:
-            if not (isinstance(raw, dict) and raw.get("type") == "m.room.tombstone"):
-                continue
-            content, sender = raw.get("content"), raw.get("sender")
-            new = content.get("replacement_room") if isinstance(content, dict) else None
-            if (
-                raw.get("state_key") == ""
-                and isinstance(new, str)
-                and new.startswith("!")
-                and len(new) <= 255
-                and isinstance(sender, str)
-            ):
-                await self.on_tombstone(RoomID(room_id), UserID(sender), RoomID(new))
+        if self.on_tombstone is not None:
+            for raw in events:
+                found = replacement_of(raw)
+                if found is not None:
+                    await self.on_tombstone(RoomID(room_id), *found)
 
     def _age(self, inst: PluginInstance) -> float:
         return inst.catchup_age or self.settings.max_catchup_age_s

@@ -36,9 +36,28 @@ from .instance import PluginInstance
 from .state import StateStore
 from .storage import create_engine
 
-__all__ = ["RoomUpgrades", "follow_config", "outdated_rooms", "recorded_upgrades"]
+__all__ = [
+    "RoomUpgrades",
+    "follow_config",
+    "outdated_rooms",
+    "recorded_upgrades",
+    "replacement_of",
+]
 
 log = logging.getLogger("botkit.upgrades")
+
+
+def replacement_of(raw: Any) -> tuple[UserID, RoomID] | None:
+    """(sender, replacement room) of ``raw`` if it is an ``m.room.tombstone`` naming one."""
+    if not (isinstance(raw, dict) and raw.get("type") == "m.room.tombstone"):
+        return None
+    content, sender = raw.get("content"), raw.get("sender")
+    new = content.get("replacement_room") if isinstance(content, dict) else None
+    if raw.get("state_key") != "" or not isinstance(sender, str) or not isinstance(new, str):
+        return None
+    if not new.startswith("!") or len(new) > 255:
+        return None
+    return UserID(sender), RoomID(new)
 
 
 def _latest(room: str, upgrades: Mapping[str, str]) -> str:

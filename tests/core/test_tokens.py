@@ -5,13 +5,18 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from mautrix.api import Method
+from mautrix.api import Path as ApiPath
 
 from botkit.bot import Bot
 from botkit.cli import main
 from botkit.config import load_config, write_sample
 from botkit.errors import BotkitError
+from botkit.state import StateStore
+from botkit.storage import create_engine
 from botkit.testing.bot import running_bot
 from botkit.testing.factories import SynapseFactory
 from botkit.testing.matrix import TestClient
@@ -93,3 +98,37 @@ def _login(config: Path, env: dict[str, str]) -> int:
     finally:
         for key in env:
             os.environ.pop(key, None)
+
+
+async def test_a_refused_token_is_renewed_and_a_logged_out_device_reported(
+    synapse_factory: SynapseFactory, tmp_path: Path
+) -> None:
+    server = synapse_factory(extra_config={"refreshable_access_token_lifetime": f"{LIFETIME_S}s"})
+    bot_account = server.register(unique("bot"))
+    async with TestClient(server.register(unique("alice"))) as alice:
+        config = bot_config(
+            tmp_path,
+            bot_account,
+            alice.user_id,
+            homeserver={"access_token": None, "password": None},
+            plugins={"hello": {}},
+        )
+        env_password = {"BOTKIT_HOMESERVER__PASSWORD": bot_account.password}
+        assert await asyncio.to_thread(_login, config, env_password) == 0
+        # Forget when to renew: only the homeserver's soft logout can tell.
+        engine = create_engine(load_config(config, environ={}, upgrade=False).database_url)
+        await StateStore(engine, bot_account.user_id).put("token_renew_at", "")
+        await engine.dispose()
+        room = await alice.create_room(invite=[bot_account.user_id])
+        async with running_bot(config) as bot:
+            await wait_joined(alice, room, bot_account.user_id)
+            await asyncio.sleep(LIFETIME_S + 1)  # the token is expired now
+            await ask(alice, room, bot_account.user_id, "!hello late", "late!")
+            refresher: Any = getattr(bot.api.api, "refresher", None) if bot.api else None
+            assert refresher is not None and refresher.refreshes >= 1
+            # Now the device is logged out for good: said once, shown on the health page.
+            await refresher.http.request(Method.POST, ApiPath.v3.logout)
+            async with asyncio.timeout(60):
+                await bot.stopped.wait()
+            problem = bot.health()["token_problem"]
+            assert problem is not None and "botkit login -c" in problem

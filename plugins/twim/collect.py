@@ -84,11 +84,12 @@ def suggestions(text: str, projects: Iterable[Project]) -> list[Project]:
 
 
 def refusal(
-    target: MessageRow | None, *, redacted: bool, cutoff_ts: int, bot: UserID
+    target: MessageRow | None, *, redacted: bool, cutoff_seq: int, bot: UserID
 ) -> str | None:
     """Why an editor's reaction on ``target`` cannot put it in the post, or None.
 
-    ``cutoff_ts`` is when the last post was written: older messages belong to it.
+    ``cutoff_seq`` is the last post's command in the order of arrival: messages
+    received before it belong to that post.
     """
     if target is None:
         return "I have not seen that message, or it is in a room I do not watch"
@@ -98,7 +99,7 @@ def refusal(
         return "it was deleted"
     if target.sender == bot:
         return "it is one of my own messages"
-    if target.ts <= cutoff_ts:
+    if target.seq <= cutoff_seq:
         return "it was sent before the last post was published, so its week is over"
     if target.msgtype not in TEXT_TYPES and target.msgtype not in MEDIA_TYPES:
         return "only text, images and videos can go into the post"
@@ -142,7 +143,7 @@ class _Collector:
         sections = {fold(s.emoji): s.key for s in self.settings.sections}
         projects = {project_key(p.name): p.name for p in self.settings.projects}
         marks: dict[EventID, _Marks] = {}
-        for reaction in sorted(reactions, key=lambda r: (r.ts, r.event_id)):
+        for reaction in sorted(reactions, key=lambda r: (r.seq, r.ts, r.event_id)):
             if reaction.sender not in self.settings.editors or reaction.target not in self.messages:
                 continue
             mark = marks.setdefault(reaction.target, _Marks())
@@ -156,7 +157,7 @@ class _Collector:
         return marks
 
     async def run(self) -> Week:
-        ordered = sorted(self.messages.values(), key=lambda m: (m.ts, m.event_id))
+        ordered = sorted(self.messages.values(), key=lambda m: (m.seq, m.ts, m.event_id))
         notes = [m for m in ordered if self._is_note(m)]
         noted = {m.event_id for m in notes}
         candidates = [m for m in ordered if m.event_id not in noted]
@@ -174,7 +175,7 @@ class _Collector:
                 if entry is not None:
                     entries[message.event_id] = entry
             elif not message.is_media:
-                reason = refusal(message, redacted=False, cutoff_ts=-1, bot=self.bot)
+                reason = refusal(message, redacted=False, cutoff_seq=-1, bot=self.bot)
                 self._issue("empty", message, reason or "it cannot go into the post")
         owners = {**entries, **self._attach_media(candidates, entries)}
         for note in notes:

@@ -8,6 +8,7 @@ gives the sends of a re-run the same transaction ids, so nothing is said twice.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -89,10 +90,10 @@ class TwimPlugin(Plugin):
         row = message_row(evt, name)
         if row is None:
             return
-        await self.store.add_message(row)
+        seq = await self.store.add_message(row)
         if row.replaces is not None or row.msgtype not in TEXT_TYPES or row.msgtype == "m.notice":
             return
-        if row.ts > await self._cutoff():
+        if seq > await self._cutoff():
             for project in suggestions(row.body, self.settings.projects)[:_MAX_SUGGESTIONS]:
                 await self.client.react(row.room_id, row.event_id, f"{project.name} ?")
 
@@ -121,7 +122,7 @@ class TwimPlugin(Plugin):
         reason = refusal(
             target,
             redacted=await self.store.is_redacted(target_id),
-            cutoff_ts=await self._cutoff(),
+            cutoff_seq=await self._cutoff(),
             bot=self.client.mxid,
         )
         if reason is not None:
@@ -164,9 +165,9 @@ class TwimPlugin(Plugin):
         if not isinstance(event, MessageEvent) or event.sender == self.client.mxid:
             return None
         row = message_row(event, await self._display_name(room_id, event.sender))
-        if row is not None:
-            await self.store.add_message(row)
-        return row
+        if row is None:
+            return None
+        return replace(row, seq=await self.store.add_message(row))
 
     async def _acknowledge(self, room_id: RoomID, target: EventID) -> None:
         """Show that ``target`` is included, or take that back when it no longer is."""
@@ -233,7 +234,10 @@ class TwimPlugin(Plugin):
     async def _publish(self, ctx: CommandContext, day: date) -> PublishedWeek:
         if await self.store.week(day=day) is not None:
             raise CommandError(f"The post of {day} was already published; give another date.")
-        draft = await self._draft(day)
+        # The week holds what the bot received before this command, whatever the
+        # senders' clocks say; a report received later goes to the next week.
+        seq = await self.store.receive(ctx.event.event_id)
+        draft = await self._draft(day, upto=seq)
         keys = {section.key for section in draft.post.sections}
         if not any(entry.section in keys for entry in draft.post.entries):
             raise CommandError("Nothing to publish: no included report has a section yet.")
@@ -243,7 +247,7 @@ class TwimPlugin(Plugin):
             )
         except PublishError as e:
             raise CommandError(f"The post was not published: {e}") from e
-        week = PublishedWeek(ctx.event.event_id, day, ctx.event.timestamp, str(written.post))
+        week = PublishedWeek(ctx.event.event_id, day, ctx.event.timestamp, str(written.post), seq)
         await self.store.add_week(week)
         self.log.info("published %s with %d images", written.post, len(written.images))
         return week
@@ -255,10 +259,10 @@ class TwimPlugin(Plugin):
 
     async def _cutoff(self) -> int:
         last = await self.store.last_week()
-        return last.cutoff_ts if last else 0
+        return last.cutoff_seq if last else 0
 
-    async def _draft(self, day: date) -> Draft:
-        return await build_draft(self.store, self.settings, self.client.mxid, day, self._ping)
+    async def _draft(self, day: date, upto: int | None = None) -> Draft:
+        return await build_draft(self.store, self.settings, self.client.mxid, day, self._ping, upto)
 
     async def _ping(self) -> str | None:
         """The Dept of Ping table of the ping room, from the echo plugin if it runs."""

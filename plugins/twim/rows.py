@@ -7,7 +7,7 @@ simply by leaving its row out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mautrix.types import (
     ContentURI,
@@ -32,6 +32,9 @@ class MessageRow:
 
     ``body``, ``formatted_body`` and ``format`` are the text without a reply fallback;
     an edit holds its new content. Media messages have ``media_url`` and ``filename``.
+    ``seq`` is the place in the order the bot received events in (see
+    :meth:`plugins.twim.store.TwimStore.receive`), 0 until the row is stored; it is the
+    bot's bookkeeping, not part of the event, so two rows of one event compare equal.
     """
 
     event_id: EventID
@@ -48,6 +51,7 @@ class MessageRow:
     mimetype: str | None = None
     reply_to: EventID | None = None
     replaces: EventID | None = None
+    seq: int = field(default=0, compare=False)
 
     @property
     def is_media(self) -> bool:
@@ -57,7 +61,7 @@ class MessageRow:
 
 @dataclass(frozen=True, kw_only=True)
 class ReactionRow:
-    """A reaction (``m.annotation``) with its key as sent."""
+    """A reaction (``m.annotation``) with its key as sent; ``seq`` as for a message."""
 
     event_id: EventID
     room_id: RoomID
@@ -65,6 +69,7 @@ class ReactionRow:
     sender: UserID
     key: str
     ts: int
+    seq: int = field(default=0, compare=False)
 
 
 def message_row(event: MessageEvent, sender_name: str) -> MessageRow | None:

@@ -257,6 +257,7 @@ def message(**fields: object) -> MessageRow:
         "sender": ALICE,
         "sender_name": "Alice",
         "ts": 2000,
+        "seq": 2000,
         "msgtype": "m.text",
         "body": "news",
     }
@@ -265,12 +266,12 @@ def message(**fields: object) -> MessageRow:
 
 def test_refusals_say_why() -> None:
     def why(target: MessageRow | None, redacted: bool = False) -> str | None:
-        return refusal(target, redacted=redacted, cutoff_ts=1000, bot=BOT)
+        return refusal(target, redacted=redacted, cutoff_seq=1000, bot=BOT)
 
     assert why(message()) is None
     assert why(message(msgtype="m.image", media_url="mxc://a/b")) is None
     assert why(message(body="  ")) == "it is empty"
-    assert why(message(ts=999)) == (
+    assert why(message(seq=999)) == (
         "it was sent before the last post was published, so its week is over"
     )
     assert why(message(), redacted=True) == "it was deleted"

@@ -1,0 +1,47 @@
+"""What goes into a published post cannot be altered, duplicated or broken from outside.
+
+A whole bot runs twim against the fake homeserver, which stamps events as a test asks
+and passes on what a careless server would (a redaction by anyone).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from botkit.testing.bot import running_bot
+from botkit.testing.fakehs import FakeHomeserver
+from tests.twim.fakeroom import fake_room, now_ms
+
+pytest_plugins = ["botkit.testing.fakehs_fixtures"]
+
+FIRST, SECOND = "2024-05-03", "2024-05-10"
+FAST = "Synapse 1.99 is out, stamped by a server whose clock is five minutes fast"
+SLOW = "Conduit 0.7 is out, stamped by a server whose clock is ten minutes slow"
+
+
+def post(output: Path, day: str) -> str:
+    return (output / f"{day}-this-week-in-matrix-{day}.md").read_text(encoding="utf-8")
+
+
+async def test_each_report_is_in_exactly_one_post_whatever_the_senders_clock(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    w = fake_room(fakehs, tmp_path)
+    async with running_bot(w.config):
+        fast = w.say("alice", FAST, ts=now_ms() + 5 * 60_000)
+        w.include(fast, "🏢")
+        await w.acked(fast)
+        assert "Published" in await w.ask(f"!twim publish {FIRST}", "ublished")
+
+        since = len(fakehs.sent)
+        slow = w.say("bob", SLOW, ts=now_ms() - 10 * 60_000)
+        w.include(slow, "🏢")
+        await w.acked(slow, since=since)
+        status = await w.ask("!twim status", "This Week in Matrix")
+        assert ": 1 entry since the post of 2024-05-03" in status
+        assert "Published" in await w.ask(f"!twim publish {SECOND}", "ublished")
+
+    assert FAST in post(w.output, FIRST)
+    assert SLOW not in post(w.output, FIRST)
+    assert SLOW in post(w.output, SECOND)
+    assert FAST not in post(w.output, SECOND)

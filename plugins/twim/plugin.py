@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from mautrix.errors import MatrixRequestError
+from mautrix.errors import MatrixRequestError, MNotFound
 from mautrix.types import (
     EventID,
     EventType,
@@ -21,6 +21,7 @@ from mautrix.types import (
     MediaMessageEventContent,
     MessageEvent,
     MessageType,
+    PowerLevelStateEventContent,
     ReactionEvent,
     RedactionEvent,
     RelationType,
@@ -135,15 +136,43 @@ class TwimPlugin(Plugin):
 
     @on(EventType.ROOM_REDACTION)
     async def on_redaction(self, evt: RedactionEvent) -> None:
-        """Forget what was redacted; take back the acknowledgement of an entry now gone."""
+        """Forget what was redacted; take back the acknowledgement of an entry now gone.
+
+        Only a redaction by the event's sender, a moderator of the room or an editor
+        counts: a homeserver passes on others too (it cannot always check them), and a
+        client must not apply them.
+        """
         redacts = evt.redacts or getattr(evt.content, "redacts", None)
         if not self._watched(evt.room_id, evt.sender) or not redacts:
             return
+        message = await self.store.message(redacts)
+        reaction = None if message is not None else await self.store.reaction(redacts)
+        redacted = message or reaction
+        if redacted is None or redacted.room_id != evt.room_id:
+            return  # nothing the post is made of
+        if not await self._may_redact(evt.room_id, evt.sender, redacted.sender):
+            self.log.info(
+                "ignoring %s's redaction of %s: not its sender, a moderator or an editor",
+                evt.sender,
+                redacts,
+            )
+            return
         await self.store.add_redaction(redacts, evt.event_id, evt.timestamp)
-        reaction = await self.store.reaction(redacts)
         target = reaction.target if reaction is not None else redacts
         if await self.store.ack(target) is not None:
             await self._acknowledge(evt.room_id, target)
+
+    async def _may_redact(self, room_id: RoomID, redactor: UserID, sender: UserID) -> bool:
+        """Whether ``redactor`` may redact ``sender``'s event (spec: "Redactions")."""
+        if redactor == sender or redactor in self.settings.editors:
+            return True
+        try:
+            levels = await self.client.api.get_state_event(room_id, EventType.ROOM_POWER_LEVELS)
+        except MNotFound:
+            levels = PowerLevelStateEventContent()
+        if not isinstance(levels, PowerLevelStateEventContent):
+            return False
+        return levels.get_user_level(redactor) >= levels.redact
 
     def _meaningful(self, key: str) -> bool:
         folded = fold(key)

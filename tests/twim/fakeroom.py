@@ -9,6 +9,7 @@ it has handled the room's earlier events (one lane per room, in order).
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ def now_ms() -> int:
 
 @dataclass
 class FakeRoom:
-    """The TWIM room with its people: ``editor``, ``alice`` and ``bob`` (localparts)."""
+    """The TWIM room with its people: ``editor``, ``alice``, ``bob``, ``mod`` (localparts)."""
 
     hs: FakeHomeserver
     config: Path
@@ -73,8 +74,20 @@ class FakeRoom:
         return self.hs.inject(self.room, sender, content, type="m.reaction")
 
     def redact(self, sender: str, target: EventID) -> EventID:
-        """A redaction as the server passed it on, whoever sent it (no power check)."""
-        return self.hs.inject(self.room, sender, {"redacts": target}, type="m.room.redaction")
+        """A redaction as a server passed it on, whoever sent it (no power check)."""
+        event_id = EventID(f"$redaction{uuid.uuid4().hex}")
+        self.hs.inject_raw(
+            self.room,
+            {
+                "type": "m.room.redaction",
+                "event_id": event_id,
+                "sender": self.user(sender),
+                "origin_server_ts": now_ms(),
+                "redacts": target,
+                "content": {"redacts": target},
+            },
+        )
+        return event_id
 
     def include(self, target: EventID, *keys: str) -> None:
         """The editor includes ``target`` and reacts with each of ``keys``."""
@@ -115,10 +128,13 @@ class FakeRoom:
 
 
 def fake_room(hs: FakeHomeserver, tmp_path: Path, **twim: Any) -> FakeRoom:
-    """The room (editor, alice, bob and the bot joined) and a config for the bot."""
-    for name in ("editor", "alice", "bob"):
+    """The room (editor, alice, bob, mod and the bot joined) and a config for the bot.
+
+    ``mod`` is a member like the others until a test gives it a power level.
+    """
+    for name in ("editor", "alice", "bob", "mod"):
         hs.create_user(name, displayname=name.capitalize())
-    room = hs.create_room("editor", members=["alice", "bob", "bot"])
+    room = hs.create_room("editor", members=["alice", "bob", "mod", "bot"])
     output = tmp_path / "out"
     config = write_bot_config(
         tmp_path / "config.yaml",

@@ -45,3 +45,34 @@ async def test_each_report_is_in_exactly_one_post_whatever_the_senders_clock(
     assert SLOW not in post(w.output, FIRST)
     assert SLOW in post(w.output, SECOND)
     assert FAST not in post(w.output, SECOND)
+
+
+async def test_only_the_sender_a_moderator_or_an_editor_can_take_a_report_out(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    w = fake_room(fakehs, tmp_path)
+    levels = {"users": {w.user("editor"): 100, w.user("mod"): 50}, "redact": 50}
+    fakehs.inject_state(w.room, "editor", "m.room.power_levels", levels)
+    async with running_bot(w.config):
+        reports = [
+            w.say(who, f"{who}'s news of the week, long enough")
+            for who in ("alice", "alice", "bob")
+        ]
+        acks = []
+        for report in reports:
+            w.include(report)
+            acks.append(await w.acked(report))
+        own_report, reaction_target, moderated = reports
+        reaction = w.react("editor", reaction_target, "🏢")
+
+        w.redact("bob", own_report)
+        w.redact("bob", reaction)
+        w.redact("mod", moderated)
+        await w.bot_sends(lambda sent: sent.content.get("redacts") == acks[2].event_id)
+        status = await w.ask("!twim status", "This Week in Matrix")
+        assert ": 2 entries" in status
+        assert "Dept of Servers 🏢: 1" in status
+
+        w.redact("alice", own_report)
+        await w.bot_sends(lambda sent: sent.content.get("redacts") == acks[0].event_id)
+        assert ": 1 entry" in await w.ask("!twim status", "This Week in Matrix")

@@ -28,7 +28,7 @@ from mautrix.types import EventID, MessageType, RoomID, UserID
 
 from .htmlmd import message_markdown, split_heading
 from .model import Attachment, Entry, Project
-from .rows import MEDIA_TYPES, MessageRow, ReactionRow
+from .rows import MEDIA_TYPES, MessageRow, ReactionRow, valid_mxc
 from .sanitize import sanitize_markdown
 from .settings import Settings, fold, project_key
 from .store import WeekRows
@@ -38,9 +38,13 @@ __all__ = ["SHORT_REPORT", "Issue", "IssueKind", "Week", "collect", "refusal", "
 SHORT_REPORT = 30
 """Reports with fewer characters than this get a warning: usually a slip of the hand."""
 
+_BAD_MEDIA = "its file's address is not a valid mxc:// URI, so the post leaves it out"
+
 TEXT_TYPES = frozenset({MessageType.TEXT.value, MessageType.NOTICE.value, MessageType.EMOTE.value})
 
-IssueKind = Literal["empty", "no_section", "unconfirmed_project", "short", "not_included"]
+IssueKind = Literal[
+    "empty", "bad_media", "no_section", "unconfirmed_project", "short", "not_included"
+]
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,8 @@ def refusal(
         return "only text, images and videos can go into the post"
     if target.msgtype in MEDIA_TYPES and target.media_url is None:
         return "its file is encrypted or missing"
+    if target.msgtype in MEDIA_TYPES and not valid_mxc(target.media_url or ""):
+        return _BAD_MEDIA
     if target.msgtype in TEXT_TYPES and not target.body.strip():
         return "it is empty"
     return None
@@ -232,6 +238,9 @@ class _Collector:
             for i, message in enumerate(run):
                 mark = self.marks.get(message.event_id, _Marks())
                 if not message.is_media or not mark.included:
+                    continue
+                if not valid_mxc(message.media_url or ""):
+                    self._issue("bad_media", message, _BAD_MEDIA)
                     continue
                 attachment = _attachment(message)
                 before = _host(run, i, range(i - 1, -1, -1), entries)

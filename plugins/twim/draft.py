@@ -29,6 +29,7 @@ _ISSUE_TITLES: dict[IssueKind, str] = {
     "short": "Very short reports",
     "not_included": "Filed under a section or project but not included",
     "empty": "Included but unusable",
+    "bad_media": "Included but its file cannot be fetched",
 }
 _VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{11}")
 _YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "youtube-nocookie.com"}

@@ -254,13 +254,19 @@ class TwimPlugin(Plugin):
     async def publish(self, ctx: CommandContext, day: str = "") -> None:
         """Write the post (dated today or YYYY-MM-DD) and its images, and start a new week"""
         done = await self.store.week(command_id=ctx.event.event_id)
+        left_out: tuple[str, ...] = ()
         if done is None:
-            done = await self._publish(ctx, _parse_day(day) if day else self._today())
-        await ctx.reply(
-            f"Published the post of {done.post_date} to `{done.path}`. A new week begins now."
-        )
+            done, left_out = await self._publish(ctx, _parse_day(day) if day else self._today())
+        answer = f"Published the post of {done.post_date} to `{done.path}`. A new week begins now."
+        if left_out:
+            # Plain text: the reasons quote addresses and names from the senders.
+            answer += "\n\nLeft out, because the homeserver could not give the file:\n"
+            answer += "\n".join(f"- {why}" for why in left_out)
+        await ctx.reply(answer, markdown=not left_out)
 
-    async def _publish(self, ctx: CommandContext, day: date) -> PublishedWeek:
+    async def _publish(
+        self, ctx: CommandContext, day: date
+    ) -> tuple[PublishedWeek, tuple[str, ...]]:
         if await self.store.week(day=day) is not None:
             raise CommandError(f"The post of {day} was already published; give another date.")
         # The week holds what the bot received before this command, whatever the
@@ -278,8 +284,13 @@ class TwimPlugin(Plugin):
             raise CommandError(f"The post was not published: {e}") from e
         week = PublishedWeek(ctx.event.event_id, day, ctx.event.timestamp, str(written.post), seq)
         await self.store.add_week(week)
-        self.log.info("published %s with %d images", written.post, len(written.images))
-        return week
+        self.log.info(
+            "published %s with %d images, %d left out",
+            written.post,
+            len(written.images),
+            len(written.left_out),
+        )
+        return week, written.left_out
 
     # -- the draft --------------------------------------------------------------------
 

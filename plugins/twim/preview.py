@@ -27,7 +27,7 @@ from mautrix.errors import MatrixError
 from botkit import PluginWeb
 
 from .draft import Draft, issues_markdown
-from .publish import Download
+from .publish import Download, is_missing
 from .render import image_name
 
 __all__ = ["PreviewSite", "page_html"]
@@ -112,7 +112,9 @@ class PreviewSite:
                 if attachment.event_id == wanted and entry.section in keys:
                     try:
                         data = await self.download(attachment.url)
-                    except (MatrixError, ClientError, TimeoutError) as e:
+                    except (MatrixError, ClientError, TimeoutError, ValueError) as e:
+                        if is_missing(e):
+                            raise web.HTTPNotFound(text="the homeserver has no such file") from e
                         raise web.HTTPBadGateway(text=f"the homeserver did not give it: {e}") from e
                     return web.Response(
                         body=data,

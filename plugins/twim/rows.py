@@ -7,6 +7,7 @@ simply by leaving its row out.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from mautrix.types import (
@@ -20,10 +21,20 @@ from mautrix.types import (
     UserID,
 )
 
-__all__ = ["MEDIA_TYPES", "MessageRow", "ReactionRow", "message_row"]
+__all__ = ["MEDIA_TYPES", "MessageRow", "ReactionRow", "message_row", "valid_mxc"]
 
 MEDIA_TYPES = frozenset({MessageType.IMAGE.value, MessageType.VIDEO.value})
 """Message types whose file can be shown in the post."""
+
+# Spec, appendices "Server Name" and "Matrix Content (mxc://) URIs".
+_MXC = re.compile(
+    r"mxc://(?:[A-Za-z0-9.-]{1,255}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?/[A-Za-z0-9_-]+"
+)
+
+
+def valid_mxc(url: str) -> bool:
+    """Whether ``url`` is ``mxc://<server name>/<media id>`` as the spec allows."""
+    return _MXC.fullmatch(url) is not None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import aiohttp
+
 from botkit.testing.bot import running_bot
 from botkit.testing.fakehs import FakeHomeserver
 from tests.twim.fakeroom import fake_room, now_ms
+from tests.twim.world import png
 
 pytest_plugins = ["botkit.testing.fakehs_fixtures"]
 
@@ -76,3 +79,43 @@ async def test_only_the_sender_a_moderator_or_an_editor_can_take_a_report_out(
         w.redact("alice", own_report)
         await w.bot_sends(lambda sent: sent.content.get("redacts") == acks[0].event_id)
         assert ": 1 entry" in await w.ask("!twim status", "This Week in Matrix")
+
+
+async def test_an_image_that_cannot_be_fetched_is_a_warning_and_left_out(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    w = fake_room(fakehs, tmp_path)
+    async with running_bot(w.config) as bot:
+        report = w.say("alice", "Element X now sends images, see the screenshots")
+        good = w.image("alice", w.upload(png(4, 4, (0, 90, 200)), "good.png"), "good.png")
+        malformed = w.image("alice", "mxc://a/b/c", "bad.png")
+        gone = w.image("alice", f"mxc://{fakehs.server_name}/nosuchfile", "gone.png")
+        w.include(report, "📱")
+        for image in (good, malformed, gone):
+            w.include(image)
+        refused = await w.bot_sends(lambda sent: "not a valid mxc://" in str(sent.content))
+        assert refused.content["body"].startswith("@editor:")
+        await w.acked(gone)
+
+        status = await w.ask("!twim status", "This Week in Matrix")
+        assert "Included but its file cannot be fetched" in status
+        assert "not a valid mxc:// URI" in status
+        assert bot.web is not None
+        media = f"http://127.0.0.1:{bot.web.port}/_botkit/plugins/twim/media"
+        async with aiohttp.ClientSession() as http:
+            for image, status_code in ((good, 200), (malformed, 404), (gone, 404)):
+                async with http.get(media, params={"event": image}) as resp:
+                    assert resp.status == status_code, image
+
+        answer = await w.ask(f"!twim publish {FIRST}", "ublished")
+        assert answer.startswith(f"Published the post of {FIRST}")
+        assert "gone.png" in answer and "Left out" in answer
+
+    text = post(w.output, FIRST)
+    saved = sorted(path.name for path in (w.output / "img").iterdir())
+    assert saved == [f"{FIRST}-{good[1:6]}-good.png"]
+    assert saved[0] in text and "gone.png" not in text and "bad.png" not in text
+    assert sorted(path.name for path in w.output.iterdir()) == [
+        f"{FIRST}-this-week-in-matrix-{FIRST}.md",
+        "img",
+    ]

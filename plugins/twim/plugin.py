@@ -64,7 +64,9 @@ class TwimPlugin(Plugin):
         """Read the settings, serve the draft, schedule the weekly preview."""
         self.settings = Settings.from_config(self.config)
         self.store = TwimStore(self.storage)
-        PreviewSite(self.web, self._draft, self._today, self.client.download).register()
+        PreviewSite(
+            self.web, self._draft, self._today, self.client.download, self.settings.draft_token
+        ).register()
         self.scheduler.at(
             self.settings.schedule.next_run, self._scheduled_preview, name="weekly preview"
         )

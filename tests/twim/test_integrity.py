@@ -19,6 +19,7 @@ pytest_plugins = ["botkit.testing.fakehs_fixtures"]
 
 FIRST, SECOND = "2024-05-03", "2024-05-10"
 FAST = "Synapse 1.99 is out, stamped by a server whose clock is five minutes fast"
+TOKEN = "s3cret-draft-token-0123456789"
 SLOW = "Conduit 0.7 is out, stamped by a server whose clock is ten minutes slow"
 
 
@@ -119,3 +120,43 @@ async def test_an_image_that_cannot_be_fetched_is_a_warning_and_left_out(
         f"{FIRST}-this-week-in-matrix-{FIRST}.md",
         "img",
     ]
+
+
+async def test_the_draft_pages_want_the_token_when_one_is_set(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    w = fake_room(fakehs, tmp_path, draft_token=TOKEN)
+    async with running_bot(w.config) as bot:
+        report = w.say("alice", "Secret news, not for readers before Friday")
+        shot = w.image("alice", w.upload(png(2, 2, (9, 9, 9)), "s.png"), "s.png")
+        w.include(report, "🏢")
+        w.include(shot)
+        await w.acked(shot)
+        assert bot.web is not None
+        base = f"http://127.0.0.1:{bot.web.port}/_botkit/plugins/twim/"
+        media = {"event": shot}
+
+        async with aiohttp.ClientSession() as http:
+            for path, params, headers in (
+                ("draft.md", {}, {}),
+                ("draft.md", {"token": TOKEN[:-1] + "x"}, {}),
+                ("", {}, {"Authorization": "Bearer nope"}),
+                ("media", media, {}),
+            ):
+                async with http.get(base + path, params=params, headers=headers) as resp:
+                    assert resp.status == 401, (path, params, headers)
+                    assert "Secret news" not in await resp.text()
+            async with http.get(base + "draft.md", params={"token": TOKEN}) as resp:
+                assert resp.status == 200
+                assert "Secret news" in await resp.text()
+            bearer = {"Authorization": f"Bearer {TOKEN}"}
+            async with http.get(base + "draft.md", headers=bearer) as resp:
+                assert resp.status == 200
+        # A browser opens the page with the token; its images come with the cookie
+        # (which aiohttp's jar takes from an IP address only when told to).
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+            async with browser.get(base, params={"token": TOKEN}) as resp:
+                assert resp.status == 200
+                assert "Secret news" in await resp.text()
+            async with browser.get(base + "media", params=media) as resp:
+                assert resp.status == 200

@@ -6,6 +6,9 @@ text, and a redacted message, reaction or edit simply stops counting.
 
 The rules, in the order they apply:
 
+- A message reads as its sender last edited it, except that an edit received after an
+  editor's latest ⭕ waits for approval (:mod:`.review`): the post keeps the approved
+  version, and the edit is a warning.
 - Only editors' reactions count, and never the bot's own. The notice emoji includes a
   message; a section's emoji files it there; a project's name (or the bot's suggestion
   ``name ?``) tags it. When an editor reacts twice the same way, the latest reaction
@@ -21,13 +24,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 from mautrix.types import EventID, MessageType, RoomID, UserID
 
 from .htmlmd import message_markdown, split_heading
 from .model import Attachment, Entry, Project
+from .review import REAPPROVE, approval, split_edits
 from .rows import MEDIA_TYPES, MessageRow, ReactionRow, valid_mxc
 from .sanitize import sanitize_markdown
 from .settings import Settings, fold, project_key
@@ -43,7 +47,7 @@ _BAD_MEDIA = "its file's address is not a valid mxc:// URI, so the post leaves i
 TEXT_TYPES = frozenset({MessageType.TEXT.value, MessageType.NOTICE.value, MessageType.EMOTE.value})
 
 IssueKind = Literal[
-    "empty", "bad_media", "no_section", "unconfirmed_project", "short", "not_included"
+    "edited", "empty", "bad_media", "no_section", "unconfirmed_project", "short", "not_included"
 ]
 
 
@@ -127,22 +131,38 @@ class _Collector:
         self.bot = bot
         self.week = Week()
         gone = rows.redacted
-        self.messages = {
+        originals = {
             m.event_id: m
             for m in rows.messages
             if m.replaces is None and m.event_id not in gone and m.sender != bot
         }
+        # Only the sender edits their message; rows come in order of arrival.
+        edits: dict[EventID, list[MessageRow]] = {}
         for edit in rows.messages:
-            original = self.messages.get(edit.replaces) if edit.replaces else None
-            # Only the sender edits their message; rows come oldest first, so the last
-            # edit applied is the latest.
+            original = originals.get(edit.replaces) if edit.replaces else None
             if (
                 original is not None
                 and edit.event_id not in gone
                 and edit.sender == original.sender
             ):
-                self.messages[original.event_id] = _edited(original, edit)
-        self.marks = self._marks(r for r in rows.reactions if r.event_id not in gone)
+                edits.setdefault(original.event_id, []).append(edit)
+        reactions = [r for r in rows.reactions if r.event_id not in gone]
+        approvals: dict[EventID, list[ReactionRow]] = {}
+        for reaction in reactions:
+            approvals.setdefault(reaction.target, []).append(reaction)
+        self.messages: dict[EventID, MessageRow] = {}
+        self.pending: dict[EventID, MessageRow] = {}
+        for event_id, original in originals.items():
+            approved = approval(
+                approvals.get(event_id, ()), settings.editors, settings.notice_emoji
+            )
+            current, pending = split_edits(
+                original, edits.get(event_id, []), approved, settings.editors
+            )
+            self.messages[event_id] = current
+            if pending is not None:
+                self.pending[event_id] = pending
+        self.marks = self._marks(reactions)
 
     def _marks(self, reactions: Iterable[ReactionRow]) -> dict[EventID, _Marks]:
         notice = fold(self.settings.notice_emoji)
@@ -172,6 +192,9 @@ class _Collector:
         entries: dict[EventID, Entry] = {}
         for message in candidates:
             mark = self.marks.get(message.event_id, _Marks())
+            pending = self.pending.get(message.event_id)
+            if pending is not None and mark.included:
+                self._issue("edited", pending, f"the post keeps the approved version; {REAPPROVE}")
             if not mark.included:
                 if mark.tagged:
                     self._issue("not_included", message, "it has a section or project")
@@ -317,17 +340,3 @@ def _attachment(message: MessageRow) -> Attachment:
     assert message.media_url is not None
     kind: Literal["image", "video"] = "video" if message.msgtype == "m.video" else "image"
     return Attachment(message.event_id, message.filename or message.body, message.media_url, kind)
-
-
-def _edited(original: MessageRow, edit: MessageRow) -> MessageRow:
-    """The original as its sender last edited it: new text, the file kept unless replaced."""
-    return replace(
-        original,
-        msgtype=edit.msgtype,
-        body=edit.body,
-        formatted_body=edit.formatted_body,
-        format=edit.format,
-        media_url=edit.media_url or original.media_url,
-        filename=edit.filename or original.filename,
-        mimetype=edit.mimetype or original.mimetype,
-    )

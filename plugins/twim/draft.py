@@ -24,6 +24,7 @@ from .store import PublishedWeek, TwimStore
 __all__ = ["Draft", "build_draft", "issues_markdown", "status_markdown", "youtube_id"]
 
 _ISSUE_TITLES: dict[IssueKind, str] = {
+    "edited": "Edited after inclusion, waiting for approval",
     "no_section": "Included but no section",
     "unconfirmed_project": "Project suggested but not confirmed",
     "short": "Very short reports",

@@ -19,6 +19,8 @@ pytest_plugins = ["botkit.testing.fakehs_fixtures"]
 
 FIRST, SECOND = "2024-05-03", "2024-05-10"
 FAST = "Synapse 1.99 is out, stamped by a server whose clock is five minutes fast"
+APPROVED = "Nheko 0.12 is out, with threads and a new settings page"
+SPAM = "Nheko 0.12 is out; buy cheap watches at example.com"
 TOKEN = "s3cret-draft-token-0123456789"
 SLOW = "Conduit 0.7 is out, stamped by a server whose clock is ten minutes slow"
 
@@ -160,3 +162,48 @@ async def test_the_draft_pages_want_the_token_when_one_is_set(
                 assert "Secret news" in await resp.text()
             async with browser.get(base + "media", params=media) as resp:
                 assert resp.status == 200
+
+
+async def test_an_edit_after_inclusion_waits_for_an_editor_and_the_editors_see_the_diff(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    editors_room = fakehs.create_room("editor", members=["bot"])
+    w = fake_room(fakehs, tmp_path, editor_room=editors_room)
+    old_png, new_png = png(2, 2, (1, 1, 1)), png(3, 3, (2, 2, 2))
+    async with running_bot(w.config) as bot:
+        report = w.say("alice", APPROVED)
+        shot = w.image("alice", w.upload(old_png, "shot.png"), "shot.png")
+        w.include(report, "🏢")
+        w.include(shot)
+        await w.acked(shot)
+
+        since = len(fakehs.sent)
+        w.edit("alice", report, SPAM)
+        notice = await w.bot_sends(lambda sent: sent.room_id == editors_room, since=since)
+        assert "Alice edited a report after it was included" in notice.content["body"]
+        assert f"-{APPROVED}\n+{SPAM}" in notice.content["body"]
+        since = len(fakehs.sent)
+        swapped = w.upload(new_png, "other.png")
+        w.edit("alice", shot, "other.png", msgtype="m.image", url=swapped)
+        notice = await w.bot_sends(lambda sent: sent.room_id == editors_room, since=since)
+        assert f"→ other.png ({swapped})" in notice.content["body"]
+
+        status = await w.ask("!twim status", "This Week in Matrix")
+        assert "Edited after inclusion, waiting for approval" in status
+        assert bot.web is not None
+        base = f"http://127.0.0.1:{bot.web.port}/_botkit/plugins/twim/"
+        async with aiohttp.ClientSession() as http:
+            async with http.get(base + "draft.md") as resp:
+                draft = await resp.text()
+            async with http.get(base + "media", params={"event": shot}) as resp:
+                assert await resp.read() == old_png
+        assert APPROVED in draft and SPAM not in draft
+
+        w.react("editor", report, "⭕")
+        status = await w.ask("!twim status", "This Week in Matrix")
+        assert status.count(" approved version") == 1  # only the image still waits
+        await w.ask(f"!twim publish {FIRST}", "ublished")
+
+    published = post(w.output, FIRST)
+    assert SPAM in published and APPROVED not in published
+    assert "shot.png" in published and "other.png" not in published

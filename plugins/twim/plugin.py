@@ -37,7 +37,7 @@ from .draft import Draft, build_draft, issues_markdown, status_markdown, youtube
 from .preview import PreviewSite
 from .publish import PublishError, write_post
 from .render import post_filename
-from .review import approval, edit_diff, edited, review_notice, split_edits
+from .review import approval, edit_diff, edited, report_id, review_notice, split_edits
 from .rows import MessageRow, ReactionRow, message_row
 from .settings import Settings, fold, project_key
 from .store import MIGRATIONS, PublishedWeek, TwimStore
@@ -282,6 +282,35 @@ class TwimPlugin(Plugin):
             raise CommandError(f"{video} is not a YouTube video URL or id.")
         await self.store.set_live(ctx.event.event_id, ctx.event.timestamp, video_id)
         await ctx.reply(f"Matrix Live: {video_id}." if video_id else "Matrix Live: none.")
+
+    @command("twim approve", allow=is_editor)
+    async def approve(self, ctx: CommandContext, report: str) -> None:
+        """Include a report as it reads now, edits and all (its event ID or matrix.to link)"""
+        event_id = report_id(report)
+        target = await self.store.message(event_id) if event_id else None
+        if target is None or target.room_id not in self.settings.rooms:
+            raise CommandError(f"I have not seen {report} in a TWIM room.")
+        reason = refusal(
+            target,
+            redacted=await self.store.is_redacted(target.event_id),
+            cutoff_seq=await self._cutoff(),
+            bot=self.client.mxid,
+        )
+        if reason is not None:
+            raise CommandError(f"I cannot use that message in the post: {reason}.")
+        # Kept as the editor's ⭕ would be, received now: it approves every edit before it.
+        await self.store.add_reaction(
+            ReactionRow(
+                event_id=ctx.event.event_id,
+                room_id=target.room_id,
+                target=target.event_id,
+                sender=ctx.sender,
+                key=self.settings.notice_emoji,
+                ts=ctx.event.timestamp,
+            )
+        )
+        await self._acknowledge(target.room_id, target.event_id)
+        await ctx.reply("Approved: the post shows that report as it reads now.")
 
     @command("twim publish", allow=is_editor)
     async def publish(self, ctx: CommandContext, day: str = "") -> None:

@@ -3,8 +3,9 @@
 An editor's ⭕ approves a report as it reads when the bot receives the reaction. An
 edit the sender makes afterwards (new text, or another image) is not in the post
 until an editor approves again, by reacting ⭕ once more (in most clients: take the
-⭕ away and add it again); until then the post prints the version that was approved,
-which is what the editor read and chose. Edits by an editor need no approval.
+⭕ away and add it again) or with ``!twim approve <event>``; until then the post
+prints the version that was approved, which is what the editor read and chose.
+Edits by an editor need no approval.
 
 Which edit came after which approval is decided by the order the bot received them
 in, not by their timestamps (see :mod:`.schema`).
@@ -16,7 +17,7 @@ import difflib
 import html
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from mautrix.types import EventID, Format, MessageType, RoomID, TextMessageEventContent, UserID
 
@@ -24,9 +25,9 @@ from .htmlmd import message_markdown
 from .rows import MessageRow, ReactionRow
 from .settings import fold
 
-__all__ = ["approval", "edit_diff", "edited", "review_notice", "split_edits"]
+__all__ = ["approval", "edit_diff", "edited", "report_id", "review_notice", "split_edits"]
 
-REAPPROVE = "react ⭕ to it again (take your ⭕ away and add it back)"
+REAPPROVE = "react ⭕ to it again (take your ⭕ away and add it back) or say !twim approve"
 """How an editor approves an edit, as the bot tells them."""
 
 
@@ -88,14 +89,24 @@ async def edit_diff(before: MessageRow, after: MessageRow) -> str:
     return "\n".join(lines) or "(no visible change)"
 
 
+def report_id(text: str) -> EventID | None:
+    """The event ID in ``text``: a bare ``$id`` or a matrix.to link to an event."""
+    text = text.strip().strip("<>")
+    if "matrix.to/#/" in text:
+        path = text.split("matrix.to/#/", 1)[1].split("?", 1)[0]
+        text = unquote(path.rstrip("/").rsplit("/", 1)[-1])
+    return EventID(text) if text.startswith("$") and len(text) > 1 else None
+
+
 def review_notice(
     sender_name: str, room_id: RoomID, event_id: EventID, diff: str
 ) -> TextMessageEventContent:
     """The notice that tells the editors an approved report was edited, with the diff."""
     link = f"https://matrix.to/#/{quote(room_id)}/{quote(event_id)}"
+    approve = f"!twim approve {event_id}"
     intro = (
         f"{sender_name} edited a report after it was included ({link}). The post keeps "
-        f"the approved version until an editor approves the edit: {REAPPROVE}."
+        f"the approved version until an editor approves the edit: {REAPPROVE} ({approve})."
     )
     return TextMessageEventContent(
         msgtype=MessageType.NOTICE,
@@ -104,7 +115,8 @@ def review_notice(
         formatted_body=(
             f"<p>{html.escape(sender_name)} edited "
             f'<a href="{html.escape(link)}">a report</a> after it was included. The post '
-            f"keeps the approved version until an editor approves the edit: {REAPPROVE}.</p>"
+            f"keeps the approved version until an editor approves the edit: {REAPPROVE} "
+            f"(<code>{html.escape(approve)}</code>).</p>"
             f"<pre><code>{html.escape(diff)}</code></pre>"
         ),
     )

@@ -7,6 +7,7 @@ and passes on what a careless server would (a redaction by anyone).
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 import aiohttp
 
@@ -202,8 +203,16 @@ async def test_an_edit_after_inclusion_waits_for_an_editor_and_the_editors_see_t
         w.react("editor", report, "⭕")
         status = await w.ask("!twim status", "This Week in Matrix")
         assert status.count(" approved version") == 1  # only the image still waits
+        link = f"https://matrix.to/#/{quote(w.room)}/{quote(shot)}?via=x"
+        assert await w.ask(f"!twim approve {link}", "pprove") == (
+            "Approved: the post shows that report as it reads now."
+        )
+        assert "approved version" not in await w.ask("!twim status", "This Week in Matrix")
+        refused = await w.ask("!twim approve $nosuchevent", "seen")
+        assert refused == "I have not seen $nosuchevent in a TWIM room."
         await w.ask(f"!twim publish {FIRST}", "ublished")
 
     published = post(w.output, FIRST)
     assert SPAM in published and APPROVED not in published
-    assert "shot.png" in published and "other.png" not in published
+    assert "other.png" in published and "shot.png" not in published
+    assert (w.output / "img" / f"{FIRST}-{shot[1:6]}-other.png").read_bytes() == new_png

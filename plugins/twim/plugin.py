@@ -37,7 +37,7 @@ from .draft import Draft, build_draft, issues_markdown, status_markdown, youtube
 from .preview import PreviewSite
 from .publish import PublishError, write_post
 from .render import post_filename
-from .review import approval, edit_diff, edited, report_id, review_notice, split_edits
+from .review import edit_notice, report_id
 from .rows import MessageRow, ReactionRow, message_row
 from .settings import Settings, fold, project_key
 from .store import MIGRATIONS, PublishedWeek, TwimStore
@@ -106,30 +106,12 @@ class TwimPlugin(Plugin):
 
     async def _review(self, edit: MessageRow) -> None:
         """Tell the editors, with the diff, when an approved report of the week was edited."""
-        editors = self.settings.editors
-        original = await self.store.message(edit.replaces) if edit.replaces else None
-        if original is None or original.sender != edit.sender or edit.sender in editors:
-            return
-        if original.seq <= await self._cutoff() or await self.store.is_redacted(original.event_id):
-            return
-        reactions = await self.store.reactions_to(original.event_id)
-        approved = approval(reactions, editors, self.settings.notice_emoji)
-        if approved is None or approved > edit.seq:
-            return
-        earlier = [
-            e
-            for e in await self.store.edits(original.event_id)
-            if e.sender == original.sender and e.seq < edit.seq
-        ]
-        kept, pending = split_edits(original, earlier, approved, editors)
-        diff = await edit_diff(kept, edited(pending or kept, edit))
+        notice = await edit_notice(self.store, self.settings, edit, await self._cutoff())
         room = self.settings.preview_room()
-        if room is None:
+        if notice is not None and room is None:
             self.log.warning("an approved report was edited, and there is no room to say so")
-            return
-        await self.client.send(
-            room, review_notice(original.sender_name, original.room_id, original.event_id, diff)
-        )
+        elif notice is not None and room is not None:
+            await self.client.send(room, notice)
 
     @on(EventType.REACTION)
     async def on_reaction(self, evt: ReactionEvent) -> None:

@@ -23,9 +23,18 @@ from mautrix.types import EventID, Format, MessageType, RoomID, TextMessageEvent
 
 from .htmlmd import message_markdown
 from .rows import MessageRow, ReactionRow
-from .settings import fold
+from .settings import Settings, fold
+from .store import TwimStore
 
-__all__ = ["approval", "edit_diff", "edited", "report_id", "review_notice", "split_edits"]
+__all__ = [
+    "approval",
+    "edit_diff",
+    "edit_notice",
+    "edited",
+    "report_id",
+    "review_notice",
+    "split_edits",
+]
 
 REAPPROVE = "react ⭕ to it again (take your ⭕ away and add it back) or say !twim approve"
 """How an editor approves an edit, as the bot tells them."""
@@ -120,3 +129,27 @@ def review_notice(
             f"<pre><code>{html.escape(diff)}</code></pre>"
         ),
     )
+
+
+async def edit_notice(
+    store: TwimStore, settings: Settings, edit: MessageRow, cutoff_seq: int
+) -> TextMessageEventContent | None:
+    """The notice for the editors if ``edit`` (stored) changes an approved report of the
+    week (one received after ``cutoff_seq``), else None."""
+    editors = settings.editors
+    original = await store.message(edit.replaces) if edit.replaces else None
+    if original is None or original.sender != edit.sender or edit.sender in editors:
+        return None
+    if original.seq <= cutoff_seq or await store.is_redacted(original.event_id):
+        return None
+    approved = approval(await store.reactions_to(original.event_id), editors, settings.notice_emoji)
+    if approved is None or approved > edit.seq:
+        return None
+    earlier = [
+        e
+        for e in await store.edits(original.event_id)
+        if e.sender == original.sender and e.seq < edit.seq
+    ]
+    kept, pending = split_edits(original, earlier, approved, editors)
+    diff = await edit_diff(kept, edited(pending or kept, edit))
+    return review_notice(original.sender_name, original.room_id, original.event_id, diff)

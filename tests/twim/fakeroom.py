@@ -111,7 +111,11 @@ class FakeRoom:
 
         def ack(sent: SentEvent) -> bool:
             relates = sent.content.get("m.relates_to") or {}
-            return sent.type == "m.reaction" and relates.get("event_id") == target
+            return (
+                sent.type == "m.reaction"
+                and relates.get("event_id") == target
+                and relates.get("key") == "⭕"
+            )
 
         return await self.bot_sends(ack, since=since)
 

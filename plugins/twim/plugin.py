@@ -271,7 +271,7 @@ class TwimPlugin(Plugin):
         event_id = report_id(report)
         target = await self.store.message(event_id) if event_id else None
         if target is None or target.room_id not in self.settings.rooms:
-            raise CommandError(f"I have not seen {report} in a TWIM room.")
+            raise CommandError("I have not seen that message in a TWIM room.")
         reason = refusal(
             target,
             redacted=await self.store.is_redacted(target.event_id),

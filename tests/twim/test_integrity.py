@@ -209,7 +209,7 @@ async def test_an_edit_after_inclusion_waits_for_an_editor_and_the_editors_see_t
         )
         assert "approved version" not in await w.ask("!twim status", "This Week in Matrix")
         refused = await w.ask("!twim approve $nosuchevent", "seen")
-        assert refused == "I have not seen $nosuchevent in a TWIM room."
+        assert refused == "I have not seen that message in a TWIM room."
         await w.ask(f"!twim publish {FIRST}", "ublished")
 
     published = post(w.output, FIRST)

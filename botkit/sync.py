@@ -329,7 +329,11 @@ class Syncer:
         self, room_id: str, timeline: dict[str, Any], events: list[Any], first: bool
     ) -> tuple[list[Any], list[Any]]:
         """A new room's events: (history before the bot's join, events from the join on)."""
-        ages = [self._age(inst) for inst in self.instances()]
+        instances = self.instances()
+        if first and not any(inst.catchup_age is not None for inst in instances):
+            # Only collectors get history, and on a first start all is history.
+            return [], []
+        ages = [self._age(inst) for inst in instances]
         oldest = (time.time() - max(ages, default=self.settings.max_catchup_age_s)) * 1000
         return await split_at_join(self.api, room_id, timeline, events, first, oldest)
 

@@ -104,3 +104,21 @@ async def _seen_after_restart(
             return dict(await collector(bot).seen())
         await ask(alice, room, bot_id, "!hello", "greeting number 1")
     return seen
+
+
+async def test_an_invite_accepted_at_start_up_follows_the_same_rule(
+    synapse: Synapse, tmp_path: Path
+) -> None:
+    bot_account = synapse.register(unique("bot"))
+    async with TestClient(synapse.register(unique("alice"))) as alice:
+        config = bot_config(tmp_path, bot_account, alice.user_id, plugins=PLUGINS)
+        async with running_bot(config):
+            pass  # a sync position is stored
+        room = await alice.create_room(invite=[bot_account.user_id])
+        bodies = await history(alice, room, 60)
+        async with running_bot(config) as bot:
+            await wait_joined(alice, room, bot_account.user_id)
+            seen = await until(collector(bot).seen, lambda s: set(bodies) <= set(s))
+            await ask(alice, room, bot_account.user_id, "!hello", "greeting number 1")
+        assert all(seen[b] == 1 for b in bodies)
+        assert not [a for a in answers_from(alice, room, bot_account.user_id) if "reload" in a]

@@ -56,10 +56,13 @@ class MessageContext:
         * ``"plain"``: a message in the room's main timeline, related to nothing.
 
         ``mention`` lists the users the answer mentions (``m.mentions``); name them
-        in the text too. By default it mentions nobody.
+        in the text too. By default it mentions the sender if the text names them
+        (their user ID), and nobody else.
         """
         relates_to = answer_relation(self.event, mode)
-        users = [*mention, self.sender] if mode == "reply" else list(mention)
+        users = list(mention)
+        if mode == "reply" or self.sender in text:
+            users.append(self.sender)
         if html is not None or not markdown:
             return await self.client.send_text(
                 self.room_id, text, html=html, notice=notice, relates_to=relates_to, mention=users

@@ -113,6 +113,12 @@ async def test_every_message_carries_mentions_empty_unless_asked(
     [greet] = await h.command("!greet", sender="@carol:x")
     assert where.content["m.mentions"] == {}
     assert greet.content["m.mentions"] == {"user_ids": ["@carol:x"]}
+    # An answer that names its sender mentions them; one naming someone else does not.
+    hello = await plugin_harness(HELLO)
+    [named] = await hello.command("!hello", sender="@dan:x")
+    [other] = await hello.command("!hello @erin:x", sender="@dan:x")
+    assert named.content["m.mentions"] == {"user_ids": ["@dan:x"]}
+    assert other.content["m.mentions"] == {}
     # A raw send without m.mentions gets an empty one; one with it keeps it.
     client = h.plugin.client
     room = RoomID("!r:x")

@@ -171,12 +171,21 @@ class RoomUpgrades:
             return
         via = _servers(sender, new, old)
         try:
-            await self.api.join_room(new, servers=via)
+            # No retries inside mautrix: they would hold up the sync loop; a failure
+            # that may pass is raised, and the batch with the tombstone comes again.
+            await self.api.join_room(new, servers=via, max_retries=0)
             log.info("%s was upgraded to %s; joined it via %s", old, new, ", ".join(via))
         except MatrixRequestError as e:
             if e.http_status >= 500 or e.http_status == 429:
                 raise
-            log.warning("%s was upgraded to %s, which the bot cannot join: %s", old, new, e)
+            # An invite-only room: whoever upgraded it must invite the bot (Element
+            # offers to invite the members); the invite is then accepted as any other.
+            log.warning(
+                "%s was upgraded to %s, which the bot cannot join (%s); invite it there",
+                old,
+                new,
+                e,
+            )
         self.known[old] = new
         for inst in self.instances():
             await self._tell(inst, old, new)

@@ -54,15 +54,27 @@ async def upgrade(client: TestClient, room: RoomID, version: str) -> RoomID:
     return RoomID(resp["replacement_room"])
 
 
-@pytest.mark.parametrize("version", ["10", "12"])
+@pytest.mark.parametrize(
+    ("version", "preset"),
+    [
+        ("10", RoomCreatePreset.PUBLIC),
+        ("12", RoomCreatePreset.PUBLIC),
+        # Invite-only: the bot cannot join until invited, as Element invites the members.
+        ("12", RoomCreatePreset.PRIVATE),
+    ],
+)
 async def test_an_upgraded_room_is_followed_with_its_config_and_data(
-    synapse: Synapse, tmp_path: Path, version: str, capsys: pytest.CaptureFixture[str]
+    synapse: Synapse,
+    tmp_path: Path,
+    version: str,
+    preset: RoomCreatePreset,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     bot_account = synapse.register(unique("bot"))
     alice_account = synapse.register(unique("alice"))
     bot = bot_account.user_id
     async with TestClient(alice_account) as alice:
-        old = await alice.create_room(invite=[bot], preset=RoomCreatePreset.PUBLIC)
+        old = await alice.create_room(invite=[bot], preset=preset)
         config = bot_config(
             tmp_path,
             bot_account,
@@ -76,6 +88,8 @@ async def test_an_upgraded_room_is_followed_with_its_config_and_data(
             await ask(alice, old, bot, "!count", "2 messages, watched")
 
             new = await upgrade(alice, old, version)
+            if preset == RoomCreatePreset.PRIVATE:
+                await alice.invite(new, bot)
 
             await wait_joined(alice, new, bot)
             await alice.send_text(new, "three")

@@ -94,6 +94,12 @@ class StateStore:
         async with self.engine.begin() as conn:
             await self._put(conn, key, value)
 
+    async def put_many(self, values: dict[str, str]) -> None:
+        """Store several values at once: all of them or, after a crash, none."""
+        async with self.engine.begin() as conn:
+            for key, value in values.items():
+                await self._put(conn, key, value)
+
     async def _put(self, conn: AsyncConnection, key: str, value: str) -> None:
         key = f"{self.owner}|{key}"
         stmt = self._insert(_state).values(key=key, value=value)

@@ -82,13 +82,20 @@ async def password_login(
 
 
 async def store_login(store: StateStore, tokens: LoginTokens, device_id: str | None) -> None:
-    """Keep the pair (and the device) in the database, for the next start."""
-    await store.put("access_token", tokens.access_token)
-    await store.put("refresh_token", tokens.refresh_token or "")
-    await store.put("token_expires_at", str(tokens.expires_at or ""))
-    await store.put("token_renew_at", str(tokens.renew_at or ""))
+    """Keep the pair (and the device) in the database, for the next start.
+
+    In one transaction: a refresh token is used up by its refresh, so a new access
+    token stored without its refresh token would lose the device at the next one.
+    """
+    values = {
+        "access_token": tokens.access_token,
+        "refresh_token": tokens.refresh_token or "",
+        "token_expires_at": str(tokens.expires_at or ""),
+        "token_renew_at": str(tokens.renew_at or ""),
+    }
     if device_id is not None:
-        await store.put("device_id", device_id)
+        values["device_id"] = device_id
+    await store.put_many(values)
 
 
 async def stored_login(store: StateStore) -> LoginTokens | None:

@@ -21,7 +21,7 @@ from botkit.testing.bot import running_bot
 from botkit.testing.factories import SynapseFactory
 from botkit.testing.matrix import TestClient
 from botkit.testing.talk import answers_from, ask, wait_joined
-from botkit.tokens import LoginTokens
+from botkit.tokens import LoginTokens, store_login, stored_login
 from tests.core.conversation_world import bot_config, unique
 
 LIFETIME_S = 4
@@ -132,3 +132,22 @@ async def test_a_refused_token_is_renewed_and_a_logged_out_device_reported(
                 await bot.stopped.wait()
             problem = bot.health()["token_problem"]
             assert problem is not None and "botkit login -c" in problem
+
+
+async def test_the_pair_is_stored_and_read_back(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        store = StateStore(engine, f"@{unique('bot')}:x")
+        await store.setup()
+        assert await stored_login(store) is None
+        tokens = LoginTokens.from_response(
+            {"access_token": "a1", "refresh_token": "r1", "expires_in_ms": 60_000}
+        )
+        await store_login(store, tokens, "DEVICE")
+        assert await stored_login(store) == tokens
+        assert await store.get("device_id") == "DEVICE"
+        forever = LoginTokens.from_response({"access_token": "a2"})
+        await store_login(store, forever, None)
+        assert await stored_login(store) == forever
+    finally:
+        await engine.dispose()

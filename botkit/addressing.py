@@ -10,6 +10,8 @@ start by naming the bot, the ways clients write that:
   that starts with a name and a colon, as clients write a mention of a display name.
 
 The command after a mention may carry the prefix too (``@bot:example.org !help``).
+A reply's fallback quote (``> <@alice:example.org> ...`` lines, which older
+clients put before the text; spec: "Rich replies") is not part of the command.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ _SEPARATORS = ":,"
 def command_line(event: MessageEvent, prefix: str, bot: str, by_mention: bool = True) -> str | None:
     """The command ``event``'s body holds, without prefix or mention; None for no command."""
     body: str = event.content.body
+    relates = getattr(event.content, "relates_to", None)
+    if body.startswith("> ") and getattr(relates, "in_reply_to", None):
+        body = _without_fallback(body)
     if body.startswith(prefix):
         return body[len(prefix) :] or None
     if not by_mention:
@@ -47,6 +52,15 @@ def command_line(event: MessageEvent, prefix: str, bot: str, by_mention: bool = 
     rest = rest.lstrip(_SEPARATORS).lstrip()
     rest = rest.removeprefix(prefix)
     return rest or None
+
+
+def _without_fallback(body: str) -> str:
+    """``body`` without the quoted lines a reply starts with, and the blank line after."""
+    lines = body.split("\n")
+    quoted = 0
+    while quoted < len(lines) and lines[quoted].startswith(">"):
+        quoted += 1
+    return "\n".join(lines[quoted:]).lstrip("\n")
 
 
 def _after_mention(event: MessageEvent, body: str, bot: str) -> str | None:

@@ -68,3 +68,14 @@ async def test_only_text_runs_commands_unless_the_plugin_takes_emotes(
     answers = await plugin_harness(ANSWERS)
     assert await greetings(answers, "!where", msgtype="m.emote") == ["thread None"]
     assert await greetings(answers, "!where", msgtype="m.notice") == []
+
+
+async def test_a_reply_s_fallback_quote_is_not_part_of_the_command(
+    plugin_harness: HarnessFactory,
+) -> None:
+    h = await plugin_harness(HELLO)
+    reply = {"m.relates_to": {"m.in_reply_to": {"event_id": "$bot"}}}
+    body = "> <@bot:example.org> Hello, you!\n> second line\n\n!hello Quinn"
+    assert await greetings(h, body, **reply) == ["Hello, Quinn! (greeting number 1)"]
+    # Without the reply relation, a quote is a quote.
+    assert await greetings(h, body) == []

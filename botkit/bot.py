@@ -8,6 +8,7 @@ web server, sync loop. A plugin that fails to start is logged and shown as
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -27,6 +28,7 @@ from .instance import Host, InstanceState, PluginInstance
 from .loader import InstancePlan, PluginSource, check_instance, discover, plan_instances
 from .metrics import Metrics
 from .pipeline import Pipeline
+from .retry import RetrySettings
 from .services import ServiceRegistry
 from .state import StateStore
 from .storage import create_engine
@@ -39,6 +41,8 @@ log = logging.getLogger("botkit")
 T = TypeVar("T")
 _CONNECT_FIRST_DELAY = 1.0
 _CONNECT_MAX_DELAY = 60.0
+# How often a running bot looks for events `botkit replay` brought back.
+REPLAY_POLL = 5.0
 
 
 class Bot:
@@ -50,14 +54,24 @@ class Bot:
         self.services = ServiceRegistry()
         self.engine = create_engine(config.database_url)
         self.store = StateStore(self.engine, config.homeserver.user_id)
-        self.pipeline = Pipeline(self.store, config.sync.max_pending)
         self.instances: dict[str, PluginInstance] = {}
+        sync = config.sync
+        self.pipeline = Pipeline(
+            self.store,
+            sync.max_pending,
+            retry=RetrySettings(
+                sync.retry_attempts, sync.retry_delay, sync.retry_max_delay, sync.max_catchup_age
+            ),
+            instances=self.instances.get,
+            metrics=self.metrics,
+        )
         self.sources: dict[str, PluginSource] = {}
         self.api: ClientAPI | None = None
         self.syncer: Syncer | None = None
         self.web: WebServer | None = None
         self._sync_task: asyncio.Task[None] | None = None
         self._prune_task: asyncio.Task[None] | None = None
+        self._replay_task: asyncio.Task[None] | None = None
         self.started_at = time.time()
         self.stopped = asyncio.Event()
 
@@ -88,6 +102,9 @@ class Bot:
         Builtin.bot = self
         await builtin.start()
         await self._start_plans(self._plan(self.config))
+        pending = await self.pipeline.load_pending()
+        if pending:
+            log.info("retrying %d events that were pending when the bot stopped", pending)
         self.web = WebServer(
             self.config.web.host,
             self.config.web.port,
@@ -108,6 +125,7 @@ class Bot:
         )
         self._sync_task = asyncio.create_task(self._run_sync(), name="botkit-sync")
         self._prune_task = asyncio.create_task(self._prune_loop(), name="botkit-prune")
+        self._replay_task = asyncio.create_task(self._replay_loop(), name="botkit-replay")
         log.info("botkit running as %s, web on %s:%s", self.api.mxid, self.web.host, self.web.port)
 
     async def _connect(self) -> ClientAPI:
@@ -203,6 +221,33 @@ class Bot:
             log.info("started %s (plugin %s)", inst.name, inst.plugin_id)
         except PluginLoadError as e:
             log.error("%s", e, exc_info=e.__cause__)
+        else:
+            self.pipeline.retries.wake(inst.name)
+
+    async def _restart(
+        self, inst: PluginInstance, loader: Callable[[], type[Any]], config: dict[str, Any]
+    ) -> None:
+        """Restart ``inst`` with a new plugin class and config; back to the old on failure.
+
+        A config that passes its checks may still fail in ``start()`` (a time zone
+        that does not exist): the instance then runs on as it was, rather than
+        stopping, and the error is logged (and raised for ``!reload`` to show).
+        """
+        old, was_running = (inst.load_class, inst.config), inst.state is InstanceState.RUNNING
+        await inst.stop(restarting=True)
+        inst.load_class, inst.config = loader, config
+        try:
+            await inst.start()
+        except PluginLoadError as e:
+            if not was_running:
+                log.error("%s", e, exc_info=e.__cause__)
+                raise
+            log.error("%s; %s goes on with its previous config", e, inst.name)
+            await inst.stop(restarting=True)
+            inst.load_class, inst.config = old
+            await self._start_instance(inst)
+            raise
+        self.pipeline.retries.wake(inst.name)
 
     async def _run_sync(self) -> None:
         assert self.syncer is not None
@@ -227,6 +272,16 @@ class Bot:
                 log.exception("pruning handled events failed")
             await asyncio.sleep(3600)
 
+    async def _replay_loop(self) -> None:
+        while True:
+            await asyncio.sleep(REPLAY_POLL)
+            try:
+                taken = await self.pipeline.pick_up_replays()
+                if taken:
+                    log.info("replaying %d dead letters", taken)
+            except Exception as e:
+                log.warning("could not look for replayed events: %s", e)
+
     async def stop(self, drain_timeout: float = 10.0) -> None:
         """Stop syncing, let running handlers finish, record them, stop the plugins."""
         if self.syncer is not None and self._sync_task is not None:
@@ -236,9 +291,10 @@ class Bot:
                     await asyncio.gather(self._sync_task, return_exceptions=True)
             except TimeoutError:
                 self._sync_task.cancel()
-        if self._prune_task is not None:
-            self._prune_task.cancel()
-            await asyncio.gather(self._prune_task, return_exceptions=True)
+        for task in (self._prune_task, self._replay_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         if not await self.pipeline.drain(drain_timeout):
             log.warning("handlers still running after %g s; they are cancelled", drain_timeout)
         await self.pipeline.close()
@@ -264,17 +320,35 @@ class Bot:
         return inst.web
 
     def health(self) -> dict[str, Any]:
-        """The body of ``GET /_botkit/health``."""
+        """The body of ``GET /_botkit/health``.
+
+        An instance's ``state`` is ``degraded`` while it runs but has events
+        waiting for a retry or dead letters; ``degraded`` lists every instance
+        that is not simply running.
+        """
         sync = self.syncer.health() if self.syncer else {"connected": False}
+        retries = self.pipeline.retries
+        plugins = {}
+        for name, inst in self.instances.items():
+            if name == BUILTIN:
+                continue
+            retrying, dead = retries.count(name), retries.dead_letters.get(name, 0)
+            state = inst.state.value
+            if inst.state is InstanceState.RUNNING and (retrying or dead):
+                state = "degraded"
+            plugins[name] = {
+                "plugin": inst.plugin_id,
+                "state": state,
+                "error": inst.error,
+                "retrying": retrying,
+                "dead_letters": dead,
+            }
         return {
             **sync,
             "user_id": self.api.mxid if self.api else None,
             "uptime": time.time() - self.started_at,
-            "plugins": {
-                name: {"plugin": inst.plugin_id, "state": inst.state.value, "error": inst.error}
-                for name, inst in self.instances.items()
-                if name != BUILTIN
-            },
+            "degraded": sorted(n for n, p in plugins.items() if p["state"] != "running"),
+            "plugins": plugins,
         }
 
     async def _on_invite(self, room_id: RoomID, inviter: UserID | None) -> None:
@@ -311,10 +385,10 @@ class Bot:
         if inst is None:
             inst = PluginInstance(name, plan.source.id, plan.loader, plan.config, self.host)
             self.instances[name] = inst
+            await inst.start()
+            self.pipeline.retries.wake(name)
         else:
-            await inst.stop(restarting=True)
-            inst.load_class, inst.config = plan.loader, plan.config
-        await inst.start()
+            await self._restart(inst, plan.loader, plan.config)
         return f"{name} reloaded (plugin {plan.source.id} {plan.source.version})"
 
     async def reload_all(self) -> None:
@@ -327,7 +401,13 @@ class Bot:
         self.config = config
         plans = self._plan(config)
         wanted = {p.name: p for p in plans}
+        configured = {n for n, p in config.plugins.items() if p.enabled}
         for name in [n for n in self.instances if n != BUILTIN and n not in wanted]:
+            if name in configured:
+                # Its entry is there but cannot be used (the reason was logged by
+                # _plan): a typo must not stop an instance that works.
+                log.error("%s keeps running with its previous config (see the errors above)", name)
+                continue
             await self.instances.pop(name).stop()
             log.info("stopped %s (removed from the config)", name)
         for plan in plans:
@@ -335,9 +415,8 @@ class Bot:
             if inst is None:
                 await self._start_plans([plan])
                 continue
-            await inst.stop(restarting=True)
-            inst.load_class, inst.config = plan.loader, plan.config
-            await self._start_instance(inst)
+            with contextlib.suppress(PluginLoadError):  # logged; the old one runs on
+                await self._restart(inst, plan.loader, plan.config)
         log.info("config reloaded from %s", config.path)
 
 

@@ -56,6 +56,14 @@ class Metrics:
         self.handler_errors = Counter(
             "botkit_handler_errors_total", "Handlers that raised or timed out."
         )
+        self.events_retried = Counter(
+            "botkit_events_retried_total",
+            "Failed handling of an event, to be retried, per plugin instance.",
+        )
+        self.dead_letters = Counter(
+            "botkit_dead_letters_total",
+            "Events given up on after every try (see `botkit replay`), per plugin instance.",
+        )
         self.messages_sent = Counter(
             "botkit_messages_sent_total", "Messages sent, per plugin instance."
         )
@@ -76,6 +84,8 @@ class Metrics:
                 self.events_skipped,
                 self.events_handled,
                 self.handler_errors,
+                self.events_retried,
+                self.dead_letters,
                 self.messages_sent,
                 self.send_retries,
                 self.syncs,

@@ -1,4 +1,4 @@
-"""The ``botkit`` command: ``init``, ``check`` and ``run``."""
+"""The ``botkit`` command: ``init``, ``check``, ``run`` and ``replay``."""
 
 from __future__ import annotations
 
@@ -30,6 +30,16 @@ def _parser() -> argparse.ArgumentParser:
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("-c", "--config", default="config.yaml", type=Path)
+    replay = sub.add_parser(
+        "replay",
+        help="retry the dead letters of a plugin instance (once its plugin is fixed)",
+        description="Move an instance's dead letters (all, or one event) back to the "
+        "events it has to handle. A running bot retries them within seconds, a "
+        "stopped one when it starts.",
+    )
+    replay.add_argument("-c", "--config", default="config.yaml", type=Path)
+    replay.add_argument("instance", help="the plugin instance, as named in the config")
+    replay.add_argument("event_id", nargs="?", help="only this event")
     return parser
 
 
@@ -53,6 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_PROBLEMS
     if args.command == "check":
         return _check(config)
+    if args.command == "replay":
+        return asyncio.run(_replay(config, args.instance, args.event_id))
     _setup_logging(config)
     try:
         asyncio.run(_run(config))
@@ -74,6 +86,40 @@ def _check(config: BotConfig) -> int:
         return EXIT_PROBLEMS
     names = ", ".join(f"{p.name} ({p.source.id} {p.source.version})" for p in plans) or "none"
     print(f"{config.path}: OK; plugin instances: {names}")
+    return 0
+
+
+async def _replay(config: BotConfig, instance: str, event_id: str | None) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .state import StateStore
+    from .storage import create_engine
+
+    engine = create_engine(config.database_url)
+    store = StateStore(engine, config.homeserver.user_id)
+    try:
+        await store.setup()
+        replayed = await store.replay(instance, event_id)
+        others = await store.dead_letter_counts() if not replayed else {}
+    except SQLAlchemyError as e:
+        print(f"botkit replay: cannot use the database: {e}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    if not replayed:
+        which = f"event {event_id} of {instance}" if event_id else instance
+        known = ", ".join(f"{n} ({c})" for n, c in sorted(others.items())) or "none"
+        print(
+            f"botkit replay: no dead letters of {which}; instances with some: {known}",
+            file=sys.stderr,
+        )
+        return 1
+    for replayed_id in replayed:
+        print(replayed_id)
+    print(
+        f"{len(replayed)} events of {instance} will be retried: within seconds by a "
+        "running bot, else when it starts"
+    )
     return 0
 
 

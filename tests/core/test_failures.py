@@ -1,0 +1,246 @@
+"""Failure is not success: an event whose handler failed is retried, parked, replayed.
+
+Whole bots on the fake homeserver with the ``flaky`` plugin (``tests/core/faulty``),
+whose commands fail the ways plugins fail: a database that refuses writes, a
+send that gives up, a handler that hangs, a bug, a start that fails. Each test
+counts the answers: every command is answered exactly once, in order, however
+often its handler failed first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mautrix.types import RoomID
+
+import botkit.bot
+from botkit.bot import Bot
+from botkit.cli import main
+from botkit.testing.bot import running_bot
+from botkit.testing.botconfig import fakehs_account, write_bot_config
+from botkit.testing.fakehs import FakeHomeserver, SentEvent
+from botkit.testing.synapse import MatrixAccount
+from botkit.testing.talk import eventually
+
+pytest_plugins = ["botkit.testing.fakehs_fixtures"]
+
+FAULTY = Path(__file__).parent / "faulty"
+PLUGINS = Path(__file__).parent / "plugins"
+# A SQLite trigger makes the plugin's table refuse writes, as a full disk would.
+REFUSE = (
+    "CREATE TRIGGER refuse BEFORE INSERT ON p_flaky_entries "
+    "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+)
+
+
+@dataclass
+class Setup:
+    """A bot account, its config file, a room and a user there."""
+
+    fakehs: FakeHomeserver
+    tmp_path: Path
+    account: MatrixAccount
+    room: RoomID
+    alice: str
+    sync: dict[str, Any] = field(default_factory=dict)
+    sending: dict[str, Any] = field(default_factory=dict)
+
+    def write(self, **flaky: Any) -> Path:
+        """(Re)write the config, with ``flaky`` as the flaky instance's config."""
+        return write_bot_config(
+            self.tmp_path / "config.yaml",
+            account=self.account,
+            plugins={"flaky": {"config": flaky}, "pong": {}},
+            plugin_dirs=[str(FAULTY), str(PLUGINS)],
+            # Quick retries, so that a test sees several; enough of them to outlast it.
+            sync={"retry_delay": 0.05, "retry_max_delay": 0.2, "retry_attempts": 1000} | self.sync,
+            sending=self.sending,
+            bot={"admins": [self.alice]},
+        )
+
+    def say(self, body: str) -> None:
+        self.fakehs.inject(self.room, self.alice, {"msgtype": "m.text", "body": body})
+
+    def answers(self) -> list[str]:
+        """The bodies the bot sent to the room, in order."""
+        return [
+            str(e.content.get("body"))
+            for e in self.fakehs.sent
+            if e.sender == self.account.user_id and e.type == "m.room.message"
+        ]
+
+    async def answer(self, body: str, timeout: float = 20) -> SentEvent:  # noqa: ASYNC109
+        return await self.fakehs.wait_for_sent(
+            lambda e: e.content.get("body") == body, timeout=timeout
+        )
+
+    def db(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.tmp_path / "botkit.db", isolation_level=None)
+
+
+def make_setup(fakehs: FakeHomeserver, tmp_path: Path, **sync: Any) -> Setup:
+    room = fakehs.create_room("alice", members=["bot"])
+    alice = f"@alice:{fakehs.server_name}"
+    return Setup(fakehs, tmp_path, fakehs_account(fakehs), room, alice, sync)
+
+
+def flaky_health(bot: Bot) -> dict[str, Any]:
+    entry: dict[str, Any] = bot.health()["plugins"]["flaky"]
+    return entry
+
+
+async def test_a_database_that_refuses_writes_delays_the_event_and_its_lane_only(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    s = make_setup(fakehs, tmp_path)
+    async with running_bot(s.write()) as bot:
+        with s.db() as db:
+            db.execute(REFUSE)
+        s.say("!store a")
+        s.say("!say b")  # the same lane: it waits behind !store a
+        s.say("!pong c")  # another instance: it does not
+        await s.answer("pong c")
+        await eventually(lambda: bot.metrics.events_retried.values["flaky"] >= 3, what="retries")
+        health = flaky_health(bot)
+        assert (health["state"], health["retrying"]) == ("degraded", 2)
+        assert bot.health()["degraded"] == ["flaky"]
+        assert "stored a" not in s.answers() and "said b" not in s.answers()
+        with s.db() as db:
+            db.execute("DROP TRIGGER refuse")
+        await s.answer("said b")
+        await eventually(lambda: flaky_health(bot)["state"] == "running", what="recovered")
+    assert [a for a in s.answers() if a != "pong c"] == ["stored a", "said b"]
+    with s.db() as db:
+        assert db.execute("SELECT tag FROM p_flaky_entries").fetchall() == [("a",)]
+
+
+async def test_a_send_that_gave_up_is_retried_with_the_same_transaction_id(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    s = make_setup(fakehs, tmp_path)
+    s.sending = {"max_retries": 0}
+    async with running_bot(s.write()) as bot:
+        fakehs.fail_next(3, 500)  # each send gives up at once: three failed handlings
+        s.say("!say once")
+        await s.answer("said once")
+        assert bot.metrics.events_retried.values["flaky"] == 3
+    assert s.answers().count("said once") == 1
+    # Every try used the same transaction ID, so that one lost answer is never doubled.
+    assert sorted(fakehs.send_attempts.values()) == [4]
+
+
+async def test_a_handler_cut_off_by_the_timeout_is_tried_again(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    s = make_setup(fakehs, tmp_path, handler_timeout=0.3)
+    async with running_bot(s.write()) as bot:
+        s.say("!hang h")
+        await s.answer("woke h")
+        assert bot.metrics.events_retried.values["flaky"] == 1
+    assert s.answers() == ["woke h"]
+
+
+async def test_an_instance_that_failed_to_start_handles_its_events_once_it_runs(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    s = make_setup(fakehs, tmp_path)
+    async with running_bot(s.write(broken_start=True)) as bot:
+        assert flaky_health(bot)["state"] == "failed"
+        s.say("!say late")
+        s.say("!pong meanwhile")
+        await s.answer("pong meanwhile")
+        await eventually(lambda: flaky_health(bot)["retrying"] >= 1, what="kept for flaky")
+        assert bot.health()["degraded"] == ["flaky"]
+        s.write(broken_start=False)
+        assert "reloaded" in await bot.reload_instance("flaky")
+        await s.answer("said late")
+        await eventually(lambda: flaky_health(bot)["retrying"] == 0, what="nothing left")
+    assert s.answers().count("said late") == 1
+
+
+async def test_pending_events_survive_a_restart_and_are_handled_once(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    s = make_setup(fakehs, tmp_path)
+    config = s.write()
+    async with running_bot(config) as bot:
+        s.say("!say before")
+        await s.answer("said before")
+        with s.db() as db:
+            db.execute(REFUSE)
+        s.say("!store r1")
+        s.say("!say r2")
+        await eventually(lambda: flaky_health(bot)["retrying"] == 2, what="both pending")
+    with s.db() as db:
+        db.execute("DROP TRIGGER refuse")
+        pending = db.execute("SELECT count(*) FROM botkit_pending").fetchone()
+    assert pending == (2,)
+    assert "stored r1" not in s.answers()
+    async with running_bot(config):
+        await s.answer("said r2")
+        s.say("!pong end")  # answered after anything a restart could still redo
+        await s.answer("pong end")
+    assert s.answers() == ["said before", "stored r1", "said r2", "pong end"]
+
+
+async def test_a_poison_event_is_parked_and_botkit_replay_retries_it_once_fixed(
+    fakehs: FakeHomeserver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(botkit.bot, "REPLAY_POLL", 0.05)
+    s = make_setup(fakehs, tmp_path, retry_attempts=3)
+    config = s.write(poisoned=True)
+    async with running_bot(config) as bot:
+        s.say("!poison p")
+        s.say("!say after")  # behind it in its lane, but not for ever
+        await s.answer("said after")
+        await eventually(lambda: flaky_health(bot)["retrying"] == 0, what="lane emptied")
+        health = flaky_health(bot)
+        assert (health["state"], health["dead_letters"], health["retrying"]) == ("degraded", 1, 0)
+        assert bot.metrics.dead_letters.values["flaky"] == 1
+        await bot.pipeline.flush()
+        (letter,) = await bot.store.dead_letters("flaky")
+        assert (letter.attempts, "cannot digest p" in letter.error) == (3, True)
+
+        s.write(poisoned=False)
+        await bot.reload_instance("flaky")
+        assert await asyncio.to_thread(main, ["replay", "-c", str(config), "flaky"]) == 0
+        assert letter.event_id in capsys.readouterr().out
+        await s.answer("digested p")
+        await eventually(lambda: flaky_health(bot)["state"] == "running", what="healthy")
+        # Nothing is left to replay.
+        assert await asyncio.to_thread(main, ["replay", "-c", str(config), "flaky"]) == 1
+    assert "no dead letters of flaky" in capsys.readouterr().err
+    assert s.answers() == ["said after", "digested p"]
+
+
+async def test_a_reload_with_a_broken_plugin_config_keeps_the_old_instance_running(
+    fakehs: FakeHomeserver, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="botkit")
+    s = make_setup(fakehs, tmp_path)
+    config = s.write()
+    async with running_bot(config) as bot:
+        # A typo: the instance's config has a key the plugin does not know.
+        s.write(poisned=True)
+        await bot.reload_all()
+        assert "flaky keeps running with its previous config" in caplog.text
+        assert "removed from the config" not in caplog.text
+        s.say("!say typo")
+        await s.answer("said typo")
+        # A config that passes the checks but breaks start() (a bad time zone).
+        s.write(broken_start=True)
+        await bot.reload_all()
+        assert "flaky goes on with its previous config" in caplog.text
+        assert flaky_health(bot)["state"] == "running"
+        s.say("!say start")
+        await s.answer("said start")
+    assert s.answers() == ["said typo", "said start"]

@@ -103,15 +103,14 @@ class Pipeline:
 
     async def submit(self, token: str, jobs: list[tuple[PluginInstance, Event]]) -> None:
         """Queue one sync batch; waits while ``max_pending`` events are unfinished."""
+        # Redelivered while pending (a crash before the token moved): the retry handles it.
+        jobs = [(i, e) for i, e in jobs if (i.name, e.event_id) not in self.retries]
         batch = _Batch(token, len(jobs))
         self._batches.append(batch)
         if jobs:
             self._idle.clear()
             self._sweep()
         for inst, event in jobs:
-            if (inst.name, event.event_id) in self.retries:
-                batch.remaining -= 1  # redelivered while pending: the retry handles it
-                continue
             await self._slots.acquire()
             if inst.ordered:
                 key: tuple[str, ...] = (inst.name, event.room_id)

@@ -80,8 +80,18 @@ class Setup:
             lambda e: e.content.get("body") == body, timeout=timeout
         )
 
-    def db(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.tmp_path / "botkit.db", isolation_level=None)
+    async def sql(self, statement: str) -> list[Any]:
+        """Run ``statement`` on the bot's database, in a thread: the bot may be writing,
+        and its transaction needs the event loop to finish."""
+
+        def run() -> list[Any]:
+            db = sqlite3.connect(self.tmp_path / "botkit.db", timeout=30, isolation_level=None)
+            try:
+                return db.execute(statement).fetchall()
+            finally:
+                db.close()
+
+        return await asyncio.to_thread(run)
 
 
 def make_setup(fakehs: FakeHomeserver, tmp_path: Path, **sync: Any) -> Setup:
@@ -100,8 +110,7 @@ async def test_a_database_that_refuses_writes_delays_the_event_and_its_lane_only
 ) -> None:
     s = make_setup(fakehs, tmp_path)
     async with running_bot(s.write()) as bot:
-        with s.db() as db:
-            db.execute(REFUSE)
+        await s.sql(REFUSE)
         s.say("!store a")
         s.say("!say b")  # the same lane: it waits behind !store a
         s.say("!pong c")  # another instance: it does not
@@ -111,13 +120,11 @@ async def test_a_database_that_refuses_writes_delays_the_event_and_its_lane_only
         assert (health["state"], health["retrying"]) == ("degraded", 2)
         assert bot.health()["degraded"] == ["flaky"]
         assert "stored a" not in s.answers() and "said b" not in s.answers()
-        with s.db() as db:
-            db.execute("DROP TRIGGER refuse")
+        await s.sql("DROP TRIGGER refuse")
         await s.answer("said b")
         await eventually(lambda: flaky_health(bot)["state"] == "running", what="recovered")
     assert [a for a in s.answers() if a != "pong c"] == ["stored a", "said b"]
-    with s.db() as db:
-        assert db.execute("SELECT tag FROM p_flaky_entries").fetchall() == [("a",)]
+    assert await s.sql("SELECT tag FROM p_flaky_entries") == [("a",)]
 
 
 async def test_a_send_that_gave_up_is_retried_with_the_same_transaction_id(
@@ -172,15 +179,12 @@ async def test_pending_events_survive_a_restart_and_are_handled_once(
     async with running_bot(config) as bot:
         s.say("!say before")
         await s.answer("said before")
-        with s.db() as db:
-            db.execute(REFUSE)
+        await s.sql(REFUSE)
         s.say("!store r1")
         s.say("!say r2")
         await eventually(lambda: flaky_health(bot)["retrying"] == 2, what="both pending")
-    with s.db() as db:
-        db.execute("DROP TRIGGER refuse")
-        pending = db.execute("SELECT count(*) FROM botkit_pending").fetchone()
-    assert pending == (2,)
+    await s.sql("DROP TRIGGER refuse")
+    assert await s.sql("SELECT count(*) FROM botkit_pending") == [(2,)]
     assert "stored r1" not in s.answers()
     async with running_bot(config):
         await s.answer("said r2")

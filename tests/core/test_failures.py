@@ -11,21 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from mautrix.types import RoomID
 
 import botkit.bot
 from botkit.bot import Bot
 from botkit.cli import main
-from botkit.testing.bot import running_bot
+from botkit.testing.bot import BotProcess, running_bot
 from botkit.testing.botconfig import fakehs_account, write_bot_config
 from botkit.testing.fakehs import FakeHomeserver, SentEvent
-from botkit.testing.synapse import MatrixAccount
+from botkit.testing.synapse import MatrixAccount, free_ports
 from botkit.testing.talk import eventually
 
 pytest_plugins = ["botkit.testing.fakehs_fixtures"]
@@ -50,6 +52,7 @@ class Setup:
     alice: str
     sync: dict[str, Any] = field(default_factory=dict)
     sending: dict[str, Any] = field(default_factory=dict)
+    web: dict[str, Any] = field(default_factory=dict)
 
     def write(self, **flaky: Any) -> Path:
         """(Re)write the config, with ``flaky`` as the flaky instance's config."""
@@ -61,6 +64,7 @@ class Setup:
             # Quick retries, so that a test sees several; enough of them to outlast it.
             sync={"retry_delay": 0.05, "retry_max_delay": 0.2, "retry_attempts": 1000} | self.sync,
             sending=self.sending,
+            web=self.web,
             bot={"admins": [self.alice]},
         )
 
@@ -248,3 +252,32 @@ async def test_a_reload_with_a_broken_plugin_config_keeps_the_old_instance_runni
         s.say("!say start")
         await s.answer("said start")
     assert s.answers() == ["said typo", "said start"]
+
+
+async def test_sighup_with_a_config_typo_leaves_the_old_instance_running(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    port = free_ports()[0]
+    s = make_setup(fakehs, tmp_path)
+    s.web = {"port": port}
+    log = tmp_path / "bot.log"
+    bot = BotProcess(s.write(), port, log)
+    await bot.start()
+    try:
+        s.say("!say one")
+        await s.answer("said one")
+        s.write(poisned=True)  # a typo in the instance's config
+        assert bot.proc is not None
+        bot.proc.send_signal(signal.SIGHUP)
+        await eventually(lambda: "config reloaded" in log.read_text(), what="reloaded")
+        assert "flaky keeps running with its previous config" in log.read_text()
+        s.say("!say two")
+        await s.answer("said two")
+        url = f"http://127.0.0.1:{port}/_botkit/health"
+        async with aiohttp.ClientSession() as http, http.get(url) as resp:
+            health = await resp.json()
+        assert health["plugins"]["flaky"]["state"] == "running"
+        assert health["degraded"] == []
+    finally:
+        assert await bot.stop() == 0
+    assert s.answers() == ["said one", "said two"]

@@ -60,6 +60,10 @@ class Metrics:
             "botkit_events_retried_total",
             "Failed handling of an event, to be retried, per plugin instance.",
         )
+        self.events_pending = Counter(
+            "botkit_events_pending",
+            "Events waiting for a retry, or behind one in their lane, per plugin instance.",
+        )
         self.dead_letters = Counter(
             "botkit_dead_letters_total",
             "Events given up on after every try (see `botkit replay`), per plugin instance.",
@@ -78,13 +82,14 @@ class Metrics:
     def render(self) -> str:
         """The whole exposition text."""
         parts = [
-            c.render()
+            c.render("gauge" if c is self.events_pending else "counter")
             for c in (
                 self.events_received,
                 self.events_skipped,
                 self.events_handled,
                 self.handler_errors,
                 self.events_retried,
+                self.events_pending,
                 self.dead_letters,
                 self.messages_sent,
                 self.send_retries,

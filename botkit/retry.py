@@ -93,7 +93,11 @@ class Retries:
 
     def count(self, instance: str) -> int:
         """Events of ``instance`` waiting for a retry (or behind one)."""
-        return sum(1 for i, _ in self._known if i == instance)
+        return int(self.metrics.events_pending.values.get(instance, 0))
+
+    def _forget(self, row: PendingRow) -> None:
+        self._known.discard((row.instance, row.event_id))
+        self.metrics.events_pending.inc(row.instance, -1)
 
     @staticmethod
     def lane_of(instance: str, ordered: bool, event: Event) -> LaneKey:
@@ -120,7 +124,7 @@ class Retries:
             instance.name, event.event_id, event.room_id, self._seq, raw, attempts, error
         )
         pending = _Pending(row, event, time.monotonic() + self._delay(attempts))
-        if failure is not None:
+        if failure is not None and failure.counts:
             self.metrics.events_retried.inc(instance.name)
             log.warning(
                 "%s will retry %s (%s); %d tries left",
@@ -128,6 +132,12 @@ class Retries:
                 event.event_id,
                 error,
                 self.settings.attempts - attempts,
+            )
+        elif failure is not None:
+            # One line per instance, not per event, while it is not running.
+            level = logging.DEBUG if self.count(instance.name) else logging.WARNING
+            log.log(
+                level, "%s keeps %s until it runs again (%s)", instance.name, event.event_id, error
             )
         self._put(self.lane_of(instance.name, instance.ordered, event), pending)
 
@@ -152,6 +162,7 @@ class Retries:
     def _put(self, key: LaneKey, pending: _Pending) -> None:
         row = pending.row
         self._known.add((row.instance, row.event_id))
+        self.metrics.events_pending.inc(row.instance)
         self.changes.keep(row)
         lane = self._lanes.get(key)
         if lane is None:
@@ -251,14 +262,14 @@ class Retries:
 
     def _done(self, lane: _Lane, head: _Pending) -> None:
         lane.events.popleft()
-        self._known.discard((head.row.instance, head.row.event_id))
+        self._forget(head.row)
         self.changes.done(head.row.instance, head.row.event_id)
         self.on_change()
 
     def _park(self, lane: _Lane, head: _Pending, reason: str) -> None:
         row = head.row
         lane.events.popleft()
-        self._known.discard((row.instance, row.event_id))
+        self._forget(row)
         letter = DeadLetter(
             row.instance, row.event_id, row.room_id, row.event, row.attempts, reason
         )

@@ -123,6 +123,7 @@ async def test_a_database_that_refuses_writes_delays_the_event_and_its_lane_only
         health = flaky_health(bot)
         assert (health["state"], health["retrying"]) == ("degraded", 2)
         assert bot.health()["degraded"] == ["flaky"]
+        assert 'botkit_events_pending{instance="flaky"} 2' in bot.metrics.render()
         assert "stored a" not in s.answers() and "said b" not in s.answers()
         await s.sql("DROP TRIGGER refuse")
         await s.answer("said b")

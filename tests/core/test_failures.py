@@ -282,3 +282,35 @@ async def test_sighup_with_a_config_typo_leaves_the_old_instance_running(
     finally:
         assert await bot.stop() == 0
     assert s.answers() == ["said one", "said two"]
+
+
+async def test_a_crash_with_pending_retries_neither_loses_nor_repeats_them(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    port = free_ports()[0]
+    s = make_setup(fakehs, tmp_path)
+    s.web = {"port": port}
+    bot = BotProcess(s.write(), port, tmp_path / "bot.log")
+    await bot.start()
+    try:
+        s.say("!say before")
+        await s.answer("said before")
+        await s.sql(REFUSE)
+        s.say("!store k1")
+        s.say("!say k2")
+
+        def both_pending() -> bool:
+            # The bot is another process here: reading from the event loop blocks nobody.
+            with sqlite3.connect(tmp_path / "botkit.db", timeout=30) as db:
+                return bool(db.execute("SELECT count(*) FROM botkit_pending").fetchone() == (2,))
+
+        await eventually(both_pending, what="both events pending in the database")
+        bot.kill()  # no chance to write anything more
+        await s.sql("DROP TRIGGER refuse")
+        await bot.start()
+        await s.answer("said k2")
+        s.say("!pong end")
+        await s.answer("pong end")
+    finally:
+        await bot.stop()
+    assert s.answers() == ["said before", "stored k1", "said k2", "pong end"]

@@ -133,6 +133,8 @@ class PluginInstance:
         self._running: dict[str, str] = {}
         # The first handler failure of each event being handled, by event ID.
         self._failed: dict[str, str] = {}
+        # Events being retried: their failures were traced back on the first try.
+        self._retrying: set[str] = set()
 
     async def start(self) -> None:
         """Create the plugin object, migrate its storage, collect handlers, start it."""
@@ -237,7 +239,7 @@ class PluginInstance:
         except Exception:
             return True
 
-    async def handle(self, event: Event) -> Failure | None:
+    async def handle(self, event: Event, *, retry: bool = False) -> Failure | None:
         """Run this instance's handlers for ``event``, one after the other, each guarded.
 
         Together they get ``sync.handler_timeout``: when it passes, the handler
@@ -245,11 +247,15 @@ class PluginInstance:
         when every handler finished, else why not: a handler raised (a database
         error, a send that gave up, a bug), timed out, or the instance is not
         running. A :class:`~botkit.errors.CommandError` is an answer, not a failure.
+        With ``retry``, a failure is logged in one line: the first try logged its
+        traceback.
         """
         await self.gate.wait()
         if self.plugin is None:
             return Failure(f"instance {self.name} is {self.state.value}", counts=False)
         failure: str | None = None
+        if retry:
+            self._retrying.add(event.event_id)
         try:
             async with asyncio.timeout(self.host.handler_timeout):
                 await self._dispatch(event)
@@ -261,9 +267,10 @@ class PluginInstance:
         except Exception as e:  # an answer outside the handlers' guard (usage, refusal)
             self.host.metrics.handler_errors.inc(self.name)
             failure = f"{type(e).__name__}: {e}"
-            self.log.exception("handling event %s failed", event.event_id)
+            self.log.error("handling event %s failed", event.event_id, exc_info=not retry)
         finally:
             self._running.pop(event.event_id, None)
+            self._retrying.discard(event.event_id)
             failure = self._failed.pop(event.event_id, None) or failure
         if failure is not None:
             return Failure(failure)
@@ -354,5 +361,12 @@ class PluginInstance:
             # The next handlers still run; the event is retried as a whole, and
             # sends the first try made are deduplicated by their transaction IDs.
             self.host.metrics.handler_errors.inc(self.name)
-            self.log.exception("handler %s failed on event %s", name, event.event_id)
+            retry = event.event_id in self._retrying
+            self.log.error(
+                "handler %s failed on event %s%s",
+                name,
+                event.event_id,
+                f" again: {type(e).__name__}: {e}" if retry else "",
+                exc_info=not retry,
+            )
             self._failed.setdefault(event.event_id, f"handler {name}: {type(e).__name__}: {e}")

@@ -226,7 +226,7 @@ class Retries:
             return
         reset = origin.set(Origin(inst.name, event.event_id))
         try:
-            failure = await inst.handle(event)
+            failure = await inst.handle(event, retry=bool(row.attempts))
         except Exception as e:  # handle() guards each handler; this is a bug in botkit
             log.exception("retrying %s in %s failed", event.event_id, inst.name)
             failure = Failure(f"{type(e).__name__}: {e}")

@@ -203,6 +203,7 @@ async def test_a_poison_event_is_parked_and_botkit_replay_retries_it_once_fixed(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(botkit.bot, "REPLAY_POLL", 0.05)
     s = make_setup(fakehs, tmp_path, retry_attempts=3)
@@ -218,6 +219,9 @@ async def test_a_poison_event_is_parked_and_botkit_replay_retries_it_once_fixed(
         await bot.pipeline.flush()
         (letter,) = await bot.store.dead_letters("flaky")
         assert (letter.attempts, "cannot digest p" in letter.error) == (3, True)
+        # Three failures in the log, one traceback: a retry says only what failed again.
+        failures = [r for r in caplog.records if r.name == "botkit.plugin.flaky"]
+        assert (len(failures), sum(bool(r.exc_info) for r in failures)) == (3, 1)
 
         s.write(poisoned=False)
         await bot.reload_instance("flaky")

@@ -47,7 +47,7 @@ class FakeInstance:
     def wants(self, event: Event) -> bool:
         return True
 
-    async def handle(self, event: Event) -> None:
+    async def handle(self, event: Event, *, retry: bool = False) -> None:
         self.started.append(event.event_id)
         gate = self._gates.get(event.event_id)
         if gate is not None:
@@ -56,7 +56,7 @@ class FakeInstance:
 
 
 class FailingInstance(FakeInstance):
-    async def handle(self, event: Event) -> None:
+    async def handle(self, event: Event, *, retry: bool = False) -> None:
         raise RuntimeError("a bug in botkit")
 
 

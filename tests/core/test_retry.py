@@ -29,7 +29,7 @@ class Flaky(FakeInstance):
         self.failing: set[str] = set()
         self.tries: dict[str, int] = {}
 
-    async def handle(self, event: Event) -> Failure | None:  # type: ignore[override]
+    async def handle(self, event: Event, *, retry: bool = False) -> Failure | None:  # type: ignore[override]
         self.tries[event.event_id] = self.tries.get(event.event_id, 0) + 1
         if event.event_id in self.failing:
             return Failure("the database refuses writes")

@@ -8,7 +8,6 @@ web server, sync loop. A plugin that fails to start is logged and shown as
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -20,12 +19,13 @@ from mautrix.client import ClientAPI
 from mautrix.errors import MatrixConnectionError, MatrixRequestError, MUnknownToken
 from mautrix.types import DeviceID, RoomID, UserID
 
+from . import reloading
 from .builtin import BUILTIN, Builtin
 from .client import BotHTTPAPI, Sender
-from .config import BotConfig, load_config
-from .errors import BotkitError, ConfigError, PluginLoadError
+from .config import BotConfig
+from .errors import BotkitError, PluginLoadError
 from .instance import Host, InstanceState, PluginInstance
-from .loader import InstancePlan, PluginSource, check_instance, discover, plan_instances
+from .loader import InstancePlan, PluginSource, discover, plan_instances
 from .metrics import Metrics
 from .pipeline import Pipeline
 from .retry import RetrySettings
@@ -224,31 +224,6 @@ class Bot:
         else:
             self.pipeline.retries.wake(inst.name)
 
-    async def _restart(
-        self, inst: PluginInstance, loader: Callable[[], type[Any]], config: dict[str, Any]
-    ) -> None:
-        """Restart ``inst`` with a new plugin class and config; back to the old on failure.
-
-        A config that passes its checks may still fail in ``start()`` (a time zone
-        that does not exist): the instance then runs on as it was, rather than
-        stopping, and the error is logged (and raised for ``!reload`` to show).
-        """
-        old, was_running = (inst.load_class, inst.config), inst.state is InstanceState.RUNNING
-        await inst.stop(restarting=True)
-        inst.load_class, inst.config = loader, config
-        try:
-            await inst.start()
-        except PluginLoadError as e:
-            if not was_running:
-                log.error("%s", e, exc_info=e.__cause__)
-                raise
-            log.error("%s; %s goes on with its previous config", e, inst.name)
-            await inst.stop(restarting=True)
-            inst.load_class, inst.config = old
-            await self._start_instance(inst)
-            raise
-        self.pipeline.retries.wake(inst.name)
-
     async def _run_sync(self) -> None:
         assert self.syncer is not None
         try:
@@ -365,59 +340,15 @@ class Bot:
         except Exception as e:
             log.warning("could not join %s: %s", room_id, e)
 
-    # -- reloading ---------------------------------------------------------
+    # -- reloading (see botkit.reloading) ---------------------------------
 
     async def reload_instance(self, name: str) -> str:
         """Re-read the config file and re-import one instance's plugin; returns a summary."""
-        config = load_config(self.config.path)
-        if name not in config.plugins or not config.plugins[name].enabled:
-            raise BotkitError(f"no enabled plugin instance {name!r} in {config.path}")
-        self.sources, _ = discover(config.plugin_dirs)
-        source = self.sources.get(config.plugins[name].plugin)
-        if source is None:
-            raise BotkitError(f"plugin {config.plugins[name].plugin!r} is not found")
-        try:
-            # Only this instance's plugin is imported again; the others keep running as they are.
-            plan = check_instance(config, name, source)
-        except PluginLoadError as e:
-            raise BotkitError("; ".join(str(p) for p in e.problems) or str(e)) from e
-        inst = self.instances.get(name)
-        if inst is None:
-            inst = PluginInstance(name, plan.source.id, plan.loader, plan.config, self.host)
-            self.instances[name] = inst
-            await inst.start()
-            self.pipeline.retries.wake(name)
-        else:
-            await self._restart(inst, plan.loader, plan.config)
-        return f"{name} reloaded (plugin {plan.source.id} {plan.source.version})"
+        return await reloading.reload_instance(self, name)
 
     async def reload_all(self) -> None:
         """Re-read the config (SIGHUP): restart changed instances, add new, stop removed."""
-        try:
-            config = load_config(self.config.path)
-        except ConfigError as e:
-            log.error("config not reloaded:\n%s", e)
-            return
-        self.config = config
-        plans = self._plan(config)
-        wanted = {p.name: p for p in plans}
-        configured = {n for n, p in config.plugins.items() if p.enabled}
-        for name in [n for n in self.instances if n != BUILTIN and n not in wanted]:
-            if name in configured:
-                # Its entry is there but cannot be used (the reason was logged by
-                # _plan): a typo must not stop an instance that works.
-                log.error("%s keeps running with its previous config (see the errors above)", name)
-                continue
-            await self.instances.pop(name).stop()
-            log.info("stopped %s (removed from the config)", name)
-        for plan in plans:
-            inst = self.instances.get(plan.name)
-            if inst is None:
-                await self._start_plans([plan])
-                continue
-            with contextlib.suppress(PluginLoadError):  # logged; the old one runs on
-                await self._restart(inst, plan.loader, plan.config)
-        log.info("config reloaded from %s", config.path)
+        await reloading.reload_all(self)
 
 
 async def _until_answered(call: Callable[[], Awaitable[T]], what: str, url: str) -> T:

@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 
 from mautrix.types import Event
 
+from .changes import Changes
 from .client import Origin, origin
 from .instance import Failure, PluginInstance
 from .metrics import Metrics
 from .retry import Retries, RetrySettings
-from .state import Changes, StateStore
+from .state import StateStore
 
 __all__ = ["Pipeline"]
 

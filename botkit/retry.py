@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 
 from mautrix.types import Event
 
+from .changes import Changes, DeadLetter, PendingRow
 from .client import Origin, origin
 from .events import parse_event
 from .instance import Failure, PluginInstance
 from .metrics import Metrics
-from .state import Changes, DeadLetter, PendingRow
 
 __all__ = ["Retries", "RetrySettings"]
 

@@ -4,7 +4,7 @@
 ``botkit_pending`` the events whose handling failed and waits for a retry (or
 that wait behind such an event in their lane), and ``botkit_dead_letters``
 those that failed too often. All three and the sync token are written in one
-transaction (see :class:`Changes`), once per sync batch or, when batches come
+transaction (see :class:`~botkit.changes.Changes`), once per sync batch or, when batches come
 quickly, once for all those of a second, so that a crash at any moment leaves
 a consistent record: a stored token never passes an event that is neither
 handled nor pending.
@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
@@ -36,9 +35,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from .changes import Changes, DeadLetter, PendingRow
 from .storage import Storage, migrate
 
-__all__ = ["Changes", "DeadLetter", "PendingRow", "StateStore"]
+__all__ = ["StateStore"]
 
 _meta = MetaData()
 _state = Table(
@@ -79,90 +79,6 @@ _dead = Table(
     Column("error", Text, nullable=False),
     Column("failed_at", BigInteger, nullable=False),
 )
-
-
-@dataclass(slots=True)
-class PendingRow:
-    """An event one instance has yet to handle, as stored (``event`` is its JSON)."""
-
-    instance: str
-    event_id: str
-    room_id: str
-    seq: int
-    event: str
-    attempts: int
-    error: str
-    replayed: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    """An event an instance failed on too often, parked until ``botkit replay``."""
-
-    instance: str
-    event_id: str
-    room_id: str
-    event: str
-    attempts: int
-    error: str
-    failed_at: int = 0
-
-
-Key = tuple[str, str]
-
-
-@dataclass(slots=True)
-class Changes:
-    """What the next bookkeeping transaction writes, collected as handlers finish.
-
-    For each (instance, event) only the latest news counts: an event that became
-    pending and was then handled before a write leaves a handled record and no
-    pending row.
-    """
-
-    handled: list[Key] = field(default_factory=list)
-    pending: dict[Key, PendingRow] = field(default_factory=dict)
-    resolved: set[Key] = field(default_factory=set)
-    dead: dict[Key, DeadLetter] = field(default_factory=dict)
-
-    def __bool__(self) -> bool:
-        return bool(self.handled or self.pending or self.resolved or self.dead)
-
-    def __len__(self) -> int:
-        return len(self.handled) + len(self.pending) + len(self.resolved) + len(self.dead)
-
-    def keep(self, row: PendingRow) -> None:
-        """Store ``row`` as pending (new, or with a new attempt count)."""
-        key = (row.instance, row.event_id)
-        self.resolved.discard(key)
-        self.pending[key] = row
-
-    def done(self, instance: str, event_id: str, *, handled: bool = True) -> None:
-        """The pending event is no longer pending; with ``handled``, record it as handled."""
-        key = (instance, event_id)
-        self.pending.pop(key, None)
-        self.resolved.add(key)
-        if handled:
-            self.handled.append(key)
-
-    def park(self, letter: DeadLetter) -> None:
-        """Move the pending event to the dead letters."""
-        self.done(letter.instance, letter.event_id, handled=False)
-        self.dead[(letter.instance, letter.event_id)] = letter
-
-    def take(self) -> Changes:
-        """Everything collected so far; this object starts empty again."""
-        taken = Changes(self.handled, self.pending, self.resolved, self.dead)
-        self.handled, self.pending, self.resolved, self.dead = [], {}, set(), {}
-        return taken
-
-    def restore(self, older: Changes) -> None:
-        """Put back what :meth:`take` gave when it could not be written; newer news wins."""
-        newer = self.pending.keys() | self.resolved
-        self.handled[:0] = older.handled
-        self.pending = {k: v for k, v in older.pending.items() if k not in newer} | self.pending
-        self.resolved |= {k for k in older.resolved if k not in self.pending}
-        self.dead = {k: v for k, v in older.dead.items() if k not in self.dead} | self.dead
 
 
 def _insert_for(dialect: str) -> Callable[[Table], Any]:

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from botkit.state import Changes, DeadLetter, PendingRow, StateStore
+from botkit.changes import Changes, DeadLetter, PendingRow
+from botkit.state import StateStore
 from botkit.storage import Storage, create_engine, migrate
 from botkit.testing.databases import drop_namespace
 

@@ -317,6 +317,7 @@ class Bot:
                 "error": inst.error,
                 "retrying": retrying,
                 "dead_letters": dead,
+                "last_failure": retries.last_failure.get(name) if retrying or dead else None,
             }
         return {
             **sync,

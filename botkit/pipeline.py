@@ -11,10 +11,11 @@ kept as pending for a retry (see :mod:`botkit.retry`) in the same write.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from mautrix.types import Event
@@ -85,6 +86,7 @@ class Pipeline:
             instances,
             metrics or Metrics(),
             self.request_flush,
+            self._slot,
         )
         self._idle = asyncio.Event()
         self._idle.set()
@@ -163,6 +165,19 @@ class Pipeline:
                 if self.pending == 0:
                     self._idle.set()
                     self.request_flush()
+
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        """One of the ``max_pending`` slots, for a retry: retries are bounded too."""
+        await self._slots.acquire()
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._slots.release()
+            if self.pending == 0:
+                self._idle.set()
+                self.request_flush()
 
     async def _handle(self, inst: PluginInstance, event: Event) -> Failure | None:
         reset = origin.set(Origin(inst.name, event.event_id))

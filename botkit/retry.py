@@ -15,12 +15,14 @@ older than the instance's catch-up age (then it is parked too).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 from mautrix.types import Event
@@ -75,12 +77,17 @@ class Retries:
         instances: Callable[[str], PluginInstance | None],
         metrics: Metrics,
         on_change: Callable[[], None],
+        slot: Callable[[], AbstractAsyncContextManager[None]] = contextlib.nullcontext,
     ) -> None:
         self.settings = settings
         self.changes = changes
         self.instances = instances
         self.metrics = metrics
         self.on_change = on_change
+        # Held while a retry runs: at most max_pending handlers run at once, retries included.
+        self.slot = slot
+        #: The reason of each instance's latest failed try, for the health page.
+        self.last_failure: dict[str, str] = {}
         self._lanes: dict[LaneKey, _Lane] = {}
         self._known: set[tuple[str, str]] = set()
         self._seq = time.time_ns()
@@ -124,6 +131,8 @@ class Retries:
             instance.name, event.event_id, event.room_id, self._seq, raw, attempts, error
         )
         pending = _Pending(row, event, time.monotonic() + self._delay(attempts))
+        if failure is not None:
+            self.last_failure[instance.name] = failure.reason
         if failure is not None and failure.counts:
             self.metrics.events_retried.inc(instance.name)
             log.warning(
@@ -226,7 +235,8 @@ class Retries:
             return
         reset = origin.set(Origin(inst.name, event.event_id))
         try:
-            failure = await inst.handle(event, retry=bool(row.attempts))
+            async with self.slot():
+                failure = await inst.handle(event, retry=bool(row.attempts))
         except Exception as e:  # handle() guards each handler; this is a bug in botkit
             log.exception("retrying %s in %s failed", event.event_id, inst.name)
             failure = Failure(f"{type(e).__name__}: {e}")
@@ -240,6 +250,7 @@ class Retries:
             self._done(lane, head)
             return
         row.error = failure.reason
+        self.last_failure[inst.name] = failure.reason
         if not failure.counts:
             self.changes.keep(row)
             self.on_change()

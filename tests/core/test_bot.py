@@ -164,6 +164,7 @@ async def test_plugin_storage_and_routes(
             "error": None,
             "retrying": 0,
             "dead_letters": 0,
+            "last_failure": None,
         }
         assert f'botkit_messages_sent_total{{instance="{instance}"}} 2' in metrics
 

@@ -215,6 +215,7 @@ async def test_a_poison_event_is_parked_and_botkit_replay_retries_it_once_fixed(
         await eventually(lambda: flaky_health(bot)["retrying"] == 0, what="lane emptied")
         health = flaky_health(bot)
         assert (health["state"], health["dead_letters"], health["retrying"]) == ("degraded", 1, 0)
+        assert "cannot digest p" in health["last_failure"]
         assert bot.metrics.dead_letters.values["flaky"] == 1
         await bot.pipeline.flush()
         (letter,) = await bot.store.dead_letters("flaky")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -166,3 +167,38 @@ async def test_a_version_1_state_database_is_upgraded(tmp_path: Path) -> None:
         assert await store.pending() == [] and await store.dead_letters() == []
     finally:
         await engine.dispose()
+
+
+class Busy(Flaky):
+    """A Flaky whose failures take a moment, counting how many run at once."""
+
+    def __init__(self, name: str, *, ordered: bool = True) -> None:
+        super().__init__(name, ordered=ordered)
+        self.running = 0
+        self.most = 0
+
+    async def handle(self, event: Event, *, retry: bool = False) -> Failure | None:  # type: ignore[override]
+        self.running += 1
+        self.most = max(self.most, self.running)
+        try:
+            await asyncio.sleep(0.01)  # the work a failing handler does before it fails
+            return await super().handle(event, retry=retry)
+        finally:
+            self.running -= 1
+
+
+async def test_retries_count_against_max_pending(store: StateStore) -> None:
+    pinger = Busy("echo", ordered=False)
+    events = [message(f"p{n}") for n in range(8)]
+    pinger.failing.update(e.event_id for e in events)
+    pipeline = pipeline_for(store, pinger, max_pending=2)
+    try:
+        await pipeline.submit("t1", jobs(*((pinger, e) for e in events)))
+        await eventually(lambda: all(pinger.tries.get(e.event_id, 0) >= 3 for e in events))
+        # Eight lanes retry side by side, but never more than two handlers at once.
+        assert pinger.most == 2
+        pinger.failing.clear()
+        await eventually(lambda: len(pinger.handled) == 8)
+        assert await pipeline.drain(5)
+    finally:
+        await pipeline.close()

@@ -148,6 +148,7 @@ class Pipeline:
         while True:
             inst, event, batch = await lane.queue.get()
             lane.busy = True
+            finished = False
             try:
                 if self.retries.blocks(inst, event):
                     self.retries.add(inst, event, None)  # waits behind a failed one
@@ -157,10 +158,14 @@ class Pipeline:
                         self._changes.handled.append((inst.name, event.event_id))
                     else:
                         self.retries.add(inst, event, failure)
+                finished = True
             finally:
                 lane.busy = False
                 lane.last_used = time.monotonic()
-                batch.remaining -= 1
+                # Cut off by a stop: neither handled nor pending, so its batch's
+                # token is never stored and a restart gets the event again.
+                if finished:
+                    batch.remaining -= 1
                 self._slots.release()
                 if self.pending == 0:
                     self._idle.set()

@@ -208,3 +208,16 @@ async def test_drain_gives_up_after_its_deadline(pipeline: Pipeline) -> None:
     assert pipeline.pending == 1
     inst.release("e1")
     assert await pipeline.drain(10)
+
+
+async def test_an_event_cut_off_by_closing_keeps_its_token_from_being_stored(
+    pipeline: Pipeline, store: StateStore
+) -> None:
+    inst = FakeInstance("p")
+    inst.hold("e1")
+    await pipeline.submit("t1", jobs((inst, message("e1"))))
+    await eventually(lambda: inst.started == ["e1"])
+    await pipeline.close()  # the bot stops before e1 is done
+    await pipeline.flush()
+    assert await store.get("sync_token") is None
+    assert await store.handled_among(["e1"]) == set()

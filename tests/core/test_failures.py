@@ -13,6 +13,7 @@ import asyncio
 import logging
 import signal
 import sqlite3
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,13 +54,16 @@ class Setup:
     sync: dict[str, Any] = field(default_factory=dict)
     sending: dict[str, Any] = field(default_factory=dict)
     web: dict[str, Any] = field(default_factory=dict)
+    instance: str = "flaky"
+    database_url: str | None = None
 
     def write(self, **flaky: Any) -> Path:
         """(Re)write the config, with ``flaky`` as the flaky instance's config."""
         return write_bot_config(
             self.tmp_path / "config.yaml",
             account=self.account,
-            plugins={"flaky": {"config": flaky}, "pong": {}},
+            database_url=self.database_url,
+            plugins={self.instance: {"plugin": "flaky", "config": flaky}, "pong": {}},
             plugin_dirs=[str(FAULTY), str(PLUGINS)],
             # Quick retries, so that a test sees several; enough of them to outlast it.
             sync={"retry_delay": 0.05, "retry_max_delay": 0.2, "retry_attempts": 1000} | self.sync,
@@ -98,14 +102,14 @@ class Setup:
         return await asyncio.to_thread(run)
 
 
-def make_setup(fakehs: FakeHomeserver, tmp_path: Path, **sync: Any) -> Setup:
-    room = fakehs.create_room("alice", members=["bot"])
+def make_setup(fakehs: FakeHomeserver, tmp_path: Path, user: str = "bot", **sync: Any) -> Setup:
+    room = fakehs.create_room("alice", members=[user])
     alice = f"@alice:{fakehs.server_name}"
-    return Setup(fakehs, tmp_path, fakehs_account(fakehs), room, alice, sync)
+    return Setup(fakehs, tmp_path, fakehs_account(fakehs, user), room, alice, sync)
 
 
-def flaky_health(bot: Bot) -> dict[str, Any]:
-    entry: dict[str, Any] = bot.health()["plugins"]["flaky"]
+def flaky_health(bot: Bot, instance: str = "flaky") -> dict[str, Any]:
+    entry: dict[str, Any] = bot.health()["plugins"][instance]
     return entry
 
 
@@ -201,38 +205,43 @@ async def test_pending_events_survive_a_restart_and_are_handled_once(
 async def test_a_poison_event_is_parked_and_botkit_replay_retries_it_once_fixed(
     fakehs: FakeHomeserver,
     tmp_path: Path,
+    database_url: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(botkit.bot, "REPLAY_POLL", 0.05)
-    s = make_setup(fakehs, tmp_path, retry_attempts=3)
+    # Names of its own: a PostgreSQL database is shared with other test runs.
+    tag = uuid.uuid4().hex[:8]
+    s = make_setup(fakehs, tmp_path, f"bot{tag}", retry_attempts=3)
+    name = s.instance = f"flaky{tag}"
+    s.database_url = database_url
     config = s.write(poisoned=True)
     async with running_bot(config) as bot:
         s.say("!poison p")
         s.say("!say after")  # behind it in its lane, but not for ever
         await s.answer("said after")
-        await eventually(lambda: flaky_health(bot)["retrying"] == 0, what="lane emptied")
-        health = flaky_health(bot)
+        await eventually(lambda: flaky_health(bot, name)["retrying"] == 0, what="lane emptied")
+        health = flaky_health(bot, name)
         assert (health["state"], health["dead_letters"], health["retrying"]) == ("degraded", 1, 0)
         assert "cannot digest p" in health["last_failure"]
-        assert bot.metrics.dead_letters.values["flaky"] == 1
+        assert bot.metrics.dead_letters.values[name] == 1
         await bot.pipeline.flush()
-        (letter,) = await bot.store.dead_letters("flaky")
+        (letter,) = await bot.store.dead_letters(name)
         assert (letter.attempts, "cannot digest p" in letter.error) == (3, True)
         # Three failures in the log, one traceback: a retry says only what failed again.
-        failures = [r for r in caplog.records if r.name == "botkit.plugin.flaky"]
+        failures = [r for r in caplog.records if r.name == f"botkit.plugin.{name}"]
         assert (len(failures), sum(bool(r.exc_info) for r in failures)) == (3, 1)
 
         s.write(poisoned=False)
-        await bot.reload_instance("flaky")
-        assert await asyncio.to_thread(main, ["replay", "-c", str(config), "flaky"]) == 0
+        await bot.reload_instance(name)
+        assert await asyncio.to_thread(main, ["replay", "-c", str(config), name]) == 0
         assert letter.event_id in capsys.readouterr().out
         await s.answer("digested p")
-        await eventually(lambda: flaky_health(bot)["state"] == "running", what="healthy")
+        await eventually(lambda: flaky_health(bot, name)["state"] == "running", what="healthy")
         # Nothing is left to replay.
-        assert await asyncio.to_thread(main, ["replay", "-c", str(config), "flaky"]) == 1
-    assert "no dead letters of flaky" in capsys.readouterr().err
+        assert await asyncio.to_thread(main, ["replay", "-c", str(config), name]) == 1
+    assert f"no dead letters of {name}" in capsys.readouterr().err
     assert s.answers() == ["said after", "digested p"]
 
 

@@ -7,14 +7,20 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Coroutine, Sequence
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .config import BotConfig, load_config, write_sample
 from .errors import BotkitError, ConfigError
 
+if TYPE_CHECKING:
+    from .state import StateStore
+
 __all__ = ["main"]
+
+T = TypeVar("T")
 
 EXIT_PROBLEMS = 2
 
@@ -38,7 +44,10 @@ def _parser() -> argparse.ArgumentParser:
         "stopped one when it starts.",
     )
     replay.add_argument("-c", "--config", default="config.yaml", type=Path)
-    replay.add_argument("instance", help="the plugin instance, as named in the config")
+    replay.add_argument(
+        "--list", action="store_true", help="only list the dead letters (of the instance)"
+    )
+    replay.add_argument("instance", nargs="?", help="the plugin instance, as named in the config")
     replay.add_argument("event_id", nargs="?", help="only this event")
     return parser
 
@@ -64,6 +73,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check":
         return _check(config)
     if args.command == "replay":
+        if not (args.list or args.instance):
+            print("botkit replay: name the instance to replay, or --list", file=sys.stderr)
+            return EXIT_PROBLEMS
+        if args.list:
+            return asyncio.run(_list_dead_letters(config, args.instance))
         return asyncio.run(_replay(config, args.instance, args.event_id))
     _setup_logging(config)
     try:
@@ -89,23 +103,46 @@ def _check(config: BotConfig) -> int:
     return 0
 
 
-async def _replay(config: BotConfig, instance: str, event_id: str | None) -> int:
+async def _with_state(config: BotConfig, use: Callable[[StateStore], Awaitable[T]]) -> T | None:
+    """``use`` the bot's state store; None (and a line on stderr) when the database fails."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from .state import StateStore
     from .storage import create_engine
 
     engine = create_engine(config.database_url)
-    store = StateStore(engine, config.homeserver.user_id)
     try:
+        store = StateStore(engine, config.homeserver.user_id)
         await store.setup()
-        replayed = await store.replay(instance, event_id)
-        others = await store.dead_letter_counts() if not replayed else {}
+        return await use(store)
     except SQLAlchemyError as e:
         print(f"botkit replay: cannot use the database: {e}", file=sys.stderr)
-        return 1
+        return None
     finally:
         await engine.dispose()
+
+
+async def _list_dead_letters(config: BotConfig, instance: str | None) -> int:
+    letters = await _with_state(config, lambda store: store.dead_letters(instance))
+    if letters is None:
+        return 1
+    for d in letters:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(d.failed_at / 1000))
+        print(f"{d.instance} {d.event_id} {when} after {d.attempts} tries: {d.error}")
+    if not letters:
+        print("no dead letters", file=sys.stderr)
+    return 0
+
+
+async def _replay(config: BotConfig, instance: str, event_id: str | None) -> int:
+    async def replay(store: StateStore) -> tuple[list[str], dict[str, int]]:
+        replayed = await store.replay(instance, event_id)
+        return replayed, (await store.dead_letter_counts() if not replayed else {})
+
+    result = await _with_state(config, replay)
+    if result is None:
+        return 1
+    replayed, others = result
     if not replayed:
         which = f"event {event_id} of {instance}" if event_id else instance
         known = ", ".join(f"{n} ({c})" for n, c in sorted(others.items())) or "none"

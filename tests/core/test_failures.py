@@ -233,6 +233,11 @@ async def test_a_poison_event_is_parked_and_botkit_replay_retries_it_once_fixed(
         failures = [r for r in caplog.records if r.name == f"botkit.plugin.{name}"]
         assert (len(failures), sum(bool(r.exc_info) for r in failures)) == (3, 1)
 
+        assert await asyncio.to_thread(main, ["replay", "-c", str(config), "--list"]) == 0
+        listed = capsys.readouterr().out
+        assert f"{name} {letter.event_id} " in listed and "after 3 tries" in listed
+        assert await asyncio.to_thread(main, ["replay", "-c", str(config)]) == 2
+
         s.write(poisoned=False)
         await bot.reload_instance(name)
         assert await asyncio.to_thread(main, ["replay", "-c", str(config), name]) == 0

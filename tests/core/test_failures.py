@@ -30,6 +30,7 @@ from botkit.testing.botconfig import fakehs_account, write_bot_config
 from botkit.testing.fakehs import FakeHomeserver, SentEvent
 from botkit.testing.synapse import MatrixAccount, free_ports
 from botkit.testing.talk import eventually
+from tests.twim.fakeroom import fake_room
 
 pytest_plugins = ["botkit.testing.fakehs_fixtures"]
 
@@ -333,3 +334,33 @@ async def test_a_crash_with_pending_retries_neither_loses_nor_repeats_them(
     finally:
         await bot.stop()
     assert s.answers() == ["said before", "stored k1", "said k2", "pong end"]
+
+
+async def test_a_twim_report_during_a_full_disk_is_kept_and_published(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    w = fake_room(fakehs, tmp_path)
+    text = w.config.read_text()
+    fast = text.replace("retry_delay: 2.0", "retry_delay: 0.05")
+    w.config.write_text(fast.replace("retry_max_delay: 600.0", "retry_max_delay: 0.2"))
+    db = Setup(fakehs, tmp_path, fakehs_account(fakehs), w.room, "")
+    report = "Nheko 0.12 is out, written while the bot's disk was full"
+    async with running_bot(w.config) as bot:
+        tables = await db.sql(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'p_twim_%'"
+        )
+        triggers = [f"refuse_{n}" for (n,) in tables]
+        for (name,), trigger in zip(tables, triggers, strict=True):
+            await db.sql(
+                f"CREATE TRIGGER {trigger} BEFORE INSERT ON {name} "
+                "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+            )
+        reported = w.say("alice", report)
+        w.include(reported, "🏢")
+        await eventually(lambda: bot.metrics.events_retried.values["twim"] >= 3, what="retries")
+        assert bot.health()["plugins"]["twim"]["state"] == "degraded"
+        for trigger in triggers:
+            await db.sql(f"DROP TRIGGER {trigger}")
+        await w.acked(reported)
+        assert "Published" in await w.ask("!twim publish 2024-05-03", "ublished")
+    assert report in (w.output / "2024-05-03-this-week-in-matrix-2024-05-03.md").read_text()

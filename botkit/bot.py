@@ -1,8 +1,9 @@
 """The bot: one Matrix connection, the plugin instances on it, the web server.
 
 Start-up order: database, login, plugin instances (required plugins first),
-web server, sync loop. A plugin that fails to start is logged and shown as
-``failed`` on the health page; the others run.
+the events left pending by the last run (see :mod:`botkit.retry`), web server,
+sync loop. A plugin that fails to start is logged and shown as ``failed`` on
+the health page, and its events wait for it; the others run.
 """
 
 from __future__ import annotations

@@ -202,3 +202,18 @@ async def test_retries_count_against_max_pending(store: StateStore) -> None:
         assert await pipeline.drain(5)
     finally:
         await pipeline.close()
+
+
+async def test_an_instance_that_starts_again_is_retried_at_once(store: StateStore) -> None:
+    inst = Flaky("p")
+    inst.failing.add("e1")
+    # A backoff far longer than the test: only the wake-up can retry in time.
+    pipeline = pipeline_for(store, inst, retry=RetrySettings(8, 3600.0, 3600.0))
+    try:
+        await pipeline.submit("t1", jobs((inst, message("e1"))))
+        await eventually(lambda: inst.tries.get("e1") == 1)
+        inst.failing.clear()  # fixed, and reloaded:
+        pipeline.retries.wake("p")
+        await eventually(lambda: inst.handled == ["e1"], timeout=10)
+    finally:
+        await pipeline.close()

@@ -217,7 +217,11 @@ class Retries:
                 if wait > 0:
                     await self._sleep(lane, wait)
                     continue
-                await self._try(lane, head, inst)
+                try:
+                    await self._try(lane, head, inst)
+                except Exception:  # a bug in botkit: the lane must go on all the same
+                    log.exception("retrying %s in %s failed", head.row.event_id, inst.name)
+                    head.due = time.monotonic() + self.settings.max_delay
         finally:
             if self._lanes.get(key) is lane:
                 del self._lanes[key]
@@ -238,7 +242,7 @@ class Retries:
             async with self.slot():
                 failure = await inst.handle(event, retry=bool(row.attempts))
         except Exception as e:  # handle() guards each handler; this is a bug in botkit
-            log.exception("retrying %s in %s failed", event.event_id, inst.name)
+            log.exception("handling %s in %s failed", event.event_id, inst.name)
             failure = Failure(f"{type(e).__name__}: {e}")
         finally:
             origin.reset(reset)

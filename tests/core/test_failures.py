@@ -129,6 +129,12 @@ async def test_a_database_that_refuses_writes_delays_the_event_and_its_lane_only
         assert (health["state"], health["retrying"]) == ("degraded", 2)
         assert bot.health()["degraded"] == ["flaky"]
         assert 'botkit_events_pending{instance="flaky"} 2' in bot.metrics.render()
+        assert bot.web is not None
+        url = f"http://127.0.0.1:{bot.web.port}/_botkit/health"
+        async with aiohttp.ClientSession() as http, http.get(url) as resp:
+            served = await resp.json()
+        assert served["degraded"] == ["flaky"]
+        assert "database or disk is full" in served["plugins"]["flaky"]["last_failure"]
         assert "stored a" not in s.answers() and "said b" not in s.answers()
         await s.sql("DROP TRIGGER refuse")
         await s.answer("said b")

@@ -76,6 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not (args.list or args.instance):
             print("botkit replay: name the instance to replay, or --list", file=sys.stderr)
             return EXIT_PROBLEMS
+        missing = _missing_database(config)
+        if missing:
+            # Opening it would create an empty database: say what is wrong instead.
+            print(f"botkit replay: no database at {missing}; has the bot run?", file=sys.stderr)
+            return 1
         if args.list:
             return asyncio.run(_list_dead_letters(config, args.instance))
         return asyncio.run(_replay(config, args.instance, args.event_id))
@@ -101,6 +106,16 @@ def _check(config: BotConfig) -> int:
     names = ", ".join(f"{p.name} ({p.source.id} {p.source.version})" for p in plans) or "none"
     print(f"{config.path}: OK; plugin instances: {names}")
     return 0
+
+
+def _missing_database(config: BotConfig) -> str | None:
+    """The path of a SQLite database that does not exist, else None."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(config.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        return url.database
+    return None
 
 
 async def _with_state(config: BotConfig, use: Callable[[StateStore], Awaitable[T]]) -> T | None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from mautrix.types import RoomID
+from mautrix.types import DeviceID, RoomID, UserID
 
 import botkit.bot
 from botkit.bot import Bot
@@ -370,3 +370,17 @@ async def test_a_twim_report_during_a_full_disk_is_kept_and_published(
         await w.acked(reported)
         assert "Published" in await w.ask("!twim publish 2024-05-03", "ublished")
     assert report in (w.output / "2024-05-03-this-week-in-matrix-2024-05-03.md").read_text()
+
+
+def test_botkit_replay_without_a_database_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_bot_config(
+        tmp_path / "config.yaml",
+        account=MatrixAccount(
+            UserID("@bot:example.org"), "token", DeviceID(""), "", "http://127.0.0.1:1"
+        ),
+    )
+    assert main(["replay", "-c", str(config), "twim"]) == 1
+    assert "no database at" in capsys.readouterr().err
+    assert not (tmp_path / "botkit.db").exists()

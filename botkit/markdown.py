@@ -27,9 +27,10 @@ import asyncio
 import functools
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from markdown_it import MarkdownIt
@@ -46,6 +47,7 @@ __all__ = [
     "MAX_MARKDOWN_CHARS",
     "MarkdownTooLong",
     "SyntaxTree",
+    "in_worker",
     "normalize_label",
     "parse_safe",
     "render",
@@ -71,6 +73,14 @@ IMAGE_SCHEMES = frozenset({"mxc"})
 
 THREAD_CHARS = 2_000
 """From this length on, :func:`render_async` renders in a worker thread."""
+
+RENDER_THREADS = 2
+"""How many renders :func:`render_async` and :func:`in_worker` run at once."""
+
+RENDER_THREADS = 2
+"""How many renders :func:`render_async` runs at once."""
+
+T = TypeVar("T")
 
 _MAX_NESTING = 100
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
@@ -193,7 +203,20 @@ async def render_async(
     _check_length(text, limit)
     if len(text) < THREAD_CHARS:
         return render(text, allow_html=allow_html, tables=tables, limit=limit)
-    return await asyncio.to_thread(render, text, allow_html=allow_html, tables=tables, limit=limit)
+    return await in_worker(render, text, allow_html=allow_html, tables=tables, limit=limit)
+
+
+async def in_worker(func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """``func(*args, **kwargs)`` in one of the render threads, for other long markdown work."""
+    work = functools.partial(func, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(_workers(), work)
+
+
+@functools.cache
+def _workers() -> ThreadPoolExecutor:
+    # Few threads: a render holds the GIL, and each more thread takes turns from the
+    # event loop; renders beyond these wait their turn instead.
+    return ThreadPoolExecutor(max_workers=RENDER_THREADS, thread_name_prefix="botkit-markdown")
 
 
 @dataclass(frozen=True, slots=True)

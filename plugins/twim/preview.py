@@ -13,7 +13,6 @@ takes linear time; it runs in a worker thread all the same, since a week's post 
 
 from __future__ import annotations
 
-import asyncio
 import html
 import mimetypes
 import re
@@ -25,7 +24,7 @@ from aiohttp import ClientError, web
 from mautrix.errors import MatrixError
 
 from botkit import PluginWeb
-from botkit.markdown import parse_safe, render_tokens
+from botkit.markdown import in_worker, parse_safe, render_tokens
 
 from .draft import Draft, issues_markdown
 from .publish import Download
@@ -96,7 +95,7 @@ class PreviewSite:
     async def page(self, request: web.Request) -> web.Response:
         """``GET /``: the draft as a page, images included."""
         draft = await self.drafts(self._day(request))
-        page = await asyncio.to_thread(page_html, draft, self.web.url("media"))
+        page = await in_worker(page_html, draft, self.web.url("media"))
         return web.Response(
             text=page,
             content_type="text/html",

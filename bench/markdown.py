@@ -10,7 +10,8 @@ characters, goes through:
 - ``page``: twim's draft page (:func:`~plugins.twim.preview.page_html`) of that post.
 
 Each run is a forked process stopped after ``--limit`` seconds, so a quadratic path
-shows as ``>limit`` instead of holding up the table.
+shows as ``>limit`` instead of holding up the table. Figures are CPU time (of all the
+process's threads), which on a shared machine is steadier than the wall clock.
 
     python -m bench.markdown [--size 16000] [--limit 10] [--paths echo,ping,...]
 """
@@ -36,7 +37,7 @@ from plugins.twim.preview import page_html
 from plugins.twim.render import render_post
 from plugins.twim.sanitize import sanitize_markdown
 
-__all__ = ["PATHS", "measure"]
+__all__ = ["PATHS", "measure", "slowest"]
 
 _PLUGINS = Path(__file__).resolve().parent.parent / "plugins"
 _SECTION = Section("servers", "Dept of Servers 🏢", "🏢", 1)
@@ -46,9 +47,9 @@ Path_ = Callable[[str], Coroutine[None, None, float]]
 
 async def _command(plugin: str, command: str, text: str) -> float:
     async with plugin_harness(_PLUGINS / plugin) as harness:
-        started = time.perf_counter()
+        started = time.process_time()
         await harness.command(f"{command} {text}")
-        took = time.perf_counter() - started
+        took = time.process_time() - started
         if not harness.sent or harness.errors:
             raise RuntimeError(f"{command} gave no answer: {harness.errors}")
         return took
@@ -67,9 +68,9 @@ def _post(text: str) -> Post:
 
 
 async def _timed(work: Callable[[], object]) -> float:
-    started = time.perf_counter()
+    started = time.process_time()
     work()
-    return time.perf_counter() - started
+    return time.process_time() - started
 
 
 async def _echo(text: str) -> float:
@@ -131,6 +132,27 @@ def measure(size: int, limit: float, paths: list[str]) -> Iterator[list[str]]:
     for case in PATHOLOGICAL:
         text = case.sized(size)
         yield [case.name, str(len(text)), *(_run(path, text, limit) for path in paths)]
+
+
+def slowest(size: int = 16_000, limit: float = 10.0) -> list[tuple[str, str]]:
+    """For ``python -m bench``: each path's slowest case, as (what, figure) pairs."""
+    paths = list(PATHS)
+    worst: dict[str, tuple[float, str, str]] = {}
+    for name, _, *figures in measure(size, limit, paths):
+        for path, figure in zip(paths, figures, strict=True):
+            seconds = limit + 1 if figure.startswith(">") else _seconds(figure)
+            if seconds >= worst.get(path, (-1.0, "", ""))[0]:
+                worst[path] = (seconds, figure, name)
+    count = len(PATHOLOGICAL)
+    return [
+        (f"markdown {path}, slowest of {count} cmark cases of {size:,} chars", f"{f} ({case})")
+        for path, (_, f, case) in worst.items()
+    ]
+
+
+def _seconds(figure: str) -> float:
+    number = figure.split()[0]
+    return float(number) / 1000 if number.replace(".", "").isdigit() else float("inf")
 
 
 def main() -> None:

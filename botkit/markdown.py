@@ -45,6 +45,7 @@ __all__ = [
     "IMAGE_SCHEMES",
     "LINK_SCHEMES",
     "MAX_MARKDOWN_CHARS",
+    "MAX_NESTING",
     "MarkdownTooLong",
     "SyntaxTree",
     "in_worker",
@@ -82,7 +83,9 @@ RENDER_THREADS = 2
 
 T = TypeVar("T")
 
-_MAX_NESTING = 100
+MAX_NESTING = 20
+"""How deep the parser follows nested blocks and brackets (markdown-it's default: more
+makes hostile links several times slower to parse). Deeper text is left unparsed."""
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 # Browsers drop these anywhere in a URL and strip them around it before they look at
 # the scheme, so "java\tscript:" and " javascript:" are javascript: too.
@@ -152,7 +155,7 @@ def _validate_link(url: str) -> bool:
 
 @functools.cache
 def _engine(*, allow_html: bool, tables: bool) -> MarkdownIt:
-    engine = MarkdownIt("commonmark", {"html": allow_html, "maxNesting": _MAX_NESTING})
+    engine = MarkdownIt("commonmark", {"html": allow_html, "maxNesting": MAX_NESTING})
     if tables:
         engine.enable("table")
     engine.validateLink = _validate_link  # type: ignore[method-assign]
@@ -164,7 +167,7 @@ def _engine(*, allow_html: bool, tables: bool) -> MarkdownIt:
 @functools.cache
 def _reader() -> MarkdownIt:
     # Sees what any CommonMark parser sees: raw HTML and every link, safe or not.
-    engine = MarkdownIt("commonmark", {"html": True, "maxNesting": _MAX_NESTING})
+    engine = MarkdownIt("commonmark", {"html": True, "maxNesting": MAX_NESTING})
     engine.validateLink = lambda url: True  # type: ignore[method-assign]
     return engine
 
@@ -226,8 +229,10 @@ class SyntaxTree:
     ``tokens`` are markdown-it's block tokens (an ``inline`` token's ``children`` are
     its inline tokens; ``map`` is a block's ``[first, end)`` line range, from 0);
     ``references`` maps each normalized link label the text defines to its
-    destination. ``truncated`` is true when the text nests deeper than the parser
-    follows: whatever lies deeper was not read.
+    destination. ``truncated`` is true when blocks nest deeper than the parser
+    follows (:data:`MAX_NESTING`): whatever lies deeper was not read. Brackets nested
+    that deep are not reported: the parser takes them as text, where another
+    CommonMark parser may find a link; check them yourself.
     """
 
     tokens: list[Token]
@@ -248,7 +253,7 @@ def syntax_tree(text: str, *, limit: int = MAX_MARKDOWN_CHARS) -> SyntaxTree:
         for label, reference in env.get("references", {}).items()
     }
     deepest = max((t.level for t in _all_tokens(tokens)), default=0)
-    return SyntaxTree(tokens, references, truncated=deepest >= _MAX_NESTING - 1)
+    return SyntaxTree(tokens, references, truncated=deepest >= MAX_NESTING - 1)
 
 
 def _all_tokens(tokens: list[Token]) -> list[Token]:

@@ -31,7 +31,7 @@ from urllib.parse import unquote
 
 from markdown_it.token import Token
 
-from botkit.markdown import MAX_MARKDOWN_CHARS, normalize_label, syntax_tree
+from botkit.markdown import MAX_MARKDOWN_CHARS, MAX_NESTING, normalize_label, syntax_tree
 
 __all__ = ["SAFE_SCHEMES", "escape_text", "safe_destination", "sanitize_markdown"]
 
@@ -217,6 +217,10 @@ def _unsafe_lines(text: str, reserved: set[str]) -> set[int] | None:
     """Line numbers (from 0) of blocks that still hold something unsafe; None: all."""
     if len(text) > MAX_MARKDOWN_CHARS:
         return None
+    if _bracket_depth(text) >= MAX_NESTING // 2:
+        # The parser gives up on links this deep and takes them as text; the blog's
+        # parser does not, so whatever they link to would go unchecked.
+        return None
     tree = syntax_tree(text)
     if tree.truncated:
         return None
@@ -231,6 +235,23 @@ def _unsafe_lines(text: str, reserved: set[str]) -> set[int] | None:
             first, end = token.map
             unsafe.update(range(first, end))
     return unsafe
+
+
+def _bracket_depth(text: str) -> int:
+    """How deep unescaped ``[`` nest in ``text`` at most."""
+    depth = deepest = 0
+    escaped = False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "[":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == "]" and depth:
+            depth -= 1
+    return deepest
 
 
 def _is_unsafe(token: Token) -> bool:

@@ -8,7 +8,8 @@ route cannot be used to fetch arbitrary media with the bot's account.
 The page renders the markdown with :mod:`botkit.markdown` (raw HTML shown as text, no
 ``javascript:`` links, tables as the blog has them) under a Content-Security-Policy that
 allows no scripts at all. A post is made of capped, sanitized reports, so its render
-takes linear time; it runs in a worker thread all the same, since a week's post is long.
+takes linear time; it runs in a render thread all the same (as does ``draft.md``, which
+sanitizes the reports), since a week's post is long.
 """
 
 from __future__ import annotations
@@ -85,8 +86,10 @@ class PreviewSite:
     async def markdown(self, request: web.Request) -> web.Response:
         """``GET draft.md``: the post as it would be published now."""
         draft = await self.drafts(self._day(request))
+        # Rendering sanitizes each report that is new since the last render.
+        text = await in_worker(lambda: draft.markdown)
         return web.Response(
-            text=draft.markdown,
+            text=text,
             content_type="text/markdown",
             charset="utf-8",
             headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"},

@@ -45,7 +45,8 @@ from mautrix.types import (
 
 from .errors import SendError
 from .event_size import CONTENT_BUDGET, content_size, fit_text
-from .markdown import render_async, safe_html
+from .links import safe_html
+from .markdown import render_async
 from .metrics import Metrics
 
 __all__ = ["BotHTTPAPI", "Origin", "PluginClient", "Sender", "origin"]

@@ -16,22 +16,18 @@ markdown-it-py is pure Python, so it is fast enough only for text of bounded siz
 renders user text answers "too long"), and :func:`render_async` renders long text in a
 worker thread so that the event loop (syncing, other plugins, the web server) goes on.
 
-Links and images may only use safe schemes (:data:`LINK_SCHEMES`; images must be
+Links and images may only use safe schemes (:mod:`botkit.links`; images must be
 ``mxc://``, other images become links); raw HTML is shown as text unless allowed.
-:func:`safe_html` strips unsafe URLs from HTML made anywhere else, in one linear pass.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import html
-import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import unquote
 
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml, normalizeReference
@@ -40,10 +36,9 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
 from .errors import CommandError
+from .links import IMAGE_SCHEMES, LINK_SCHEMES, safe_url
 
 __all__ = [
-    "IMAGE_SCHEMES",
-    "LINK_SCHEMES",
     "MAX_MARKDOWN_CHARS",
     "MAX_NESTING",
     "MarkdownTooLong",
@@ -54,10 +49,7 @@ __all__ = [
     "render",
     "render_async",
     "render_tokens",
-    "safe_html",
-    "safe_url",
     "syntax_tree",
-    "url_scheme",
 ]
 
 MAX_MARKDOWN_CHARS = 30_000
@@ -65,32 +57,17 @@ MAX_MARKDOWN_CHARS = 30_000
 HTML anyway (body and HTML must fit in one 64 KiB event), and the cap bounds the time a
 render takes on hostile input to well under a second."""
 
-LINK_SCHEMES = frozenset({"http", "https", "ftp", "mailto", "magnet", "matrix"})
-"""The URL schemes a link may use (the rest, such as ``javascript:`` and ``data:``, can run
-code or hide content); links without a scheme (relative, ``#anchor``) are harmless."""
-
-IMAGE_SCHEMES = frozenset({"mxc"})
-"""The URL schemes an image may use: Matrix clients show only media of the homeserver."""
-
 THREAD_CHARS = 2_000
 """From this length on, :func:`render_async` renders in a worker thread."""
 
 RENDER_THREADS = 2
 """How many renders :func:`render_async` and :func:`in_worker` run at once."""
 
-RENDER_THREADS = 2
-"""How many renders :func:`render_async` runs at once."""
-
 T = TypeVar("T")
 
 MAX_NESTING = 20
 """How deep the parser follows nested blocks and brackets (markdown-it's default: more
 makes hostile links several times slower to parse). Deeper text is left unparsed."""
-_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
-# Browsers drop these anywhere in a URL and strip them around it before they look at
-# the scheme, so "java\tscript:" and " javascript:" are javascript: too.
-_URL_IGNORED = re.compile(r"[\t\n\r]")
-_CONTROLS_AND_SPACE = "".join(chr(code) for code in range(0x21))
 
 
 class MarkdownTooLong(CommandError, ValueError):
@@ -100,23 +77,6 @@ class MarkdownTooLong(CommandError, ValueError):
         self.length = length
         self.limit = limit
         super().__init__(f"That is too long to format: {length:,} characters, at most {limit:,}.")
-
-
-def url_scheme(url: str) -> str | None:
-    """The scheme of ``url`` in lower case as a browser would read it, or None (relative).
-
-    ``url`` is taken as an attribute value would be (HTML entities decoded) and also
-    percent-decoded, so that no spelling of a scheme slips past the check.
-    """
-    plain = _URL_IGNORED.sub("", unquote(html.unescape(url))).lstrip(_CONTROLS_AND_SPACE)
-    match = _SCHEME.match(plain)
-    return match.group(1).lower() if match else None
-
-
-def safe_url(url: str, schemes: frozenset[str] = LINK_SCHEMES) -> bool:
-    """Whether ``url`` is relative or uses one of ``schemes``."""
-    scheme = url_scheme(url)
-    return scheme is None or scheme in schemes
 
 
 def normalize_label(label: str) -> str:
@@ -188,7 +148,7 @@ def render(
 
     ``tables`` adds GitHub's tables. Raises :class:`MarkdownTooLong` past ``limit``
     characters. Raw HTML, when allowed, is passed on as written: run the result
-    through :func:`safe_html` (botkit's send path does) to drop unsafe URLs in it.
+    through :func:`botkit.links.safe_html` (botkit's send path does) to drop unsafe URLs in it.
     """
     _check_length(text, limit)
     rendered: str = _engine(allow_html=allow_html, tables=tables).render(text)
@@ -271,74 +231,3 @@ def parse_safe(text: str, *, tables: bool = False, limit: int = MAX_MARKDOWN_CHA
     """The tokens :func:`render` would render (raw HTML as text, unsafe links left out)."""
     _check_length(text, limit)
     return _engine(allow_html=False, tables=tables).parse(text)
-
-
-# -- HTML made elsewhere ---------------------------------------------------------------
-
-_URL_ATTRIBUTES = frozenset(
-    {"href", "src", "action", "formaction", "xlink:href", "poster", "background", "cite"}
-)
-_TAG_END = re.compile(r"[\s/>]")
-_ATTRIBUTE_NAME = re.compile(r"[^\s/>=]+")
-_SPACE_OR_SLASH = re.compile(r"[\s/]*")
-_SPACE = re.compile(r"\s*")
-_UNQUOTED_VALUE = re.compile(r"[^\s>]*")
-
-
-def safe_html(markup: str) -> str:
-    """``markup`` without URL attributes (``href``, ``src``, ...) that use unsafe schemes.
-
-    One forward pass over the text that reads tags as an HTML tokenizer does (quoted
-    and unquoted attribute values, comments), so its time is linear in the length;
-    everything but the dropped attributes is kept byte for byte. ``src`` must be
-    ``mxc://`` (:data:`IMAGE_SCHEMES`); the other attributes, :data:`LINK_SCHEMES`.
-    """
-    if "=" not in markup:
-        return markup
-    out: list[str] = []
-    copied = pos = 0
-    end = len(markup)
-    while (pos := markup.find("<", pos)) != -1:
-        if markup.startswith("<!--", pos):
-            close = markup.find("-->", pos + 4)
-            pos = end if close == -1 else close + 3
-            continue
-        if pos + 1 >= end or not markup[pos + 1].isalpha():
-            pos += 1
-            continue
-        name_end = _TAG_END.search(markup, pos + 1)
-        pos = end if name_end is None else name_end.start()
-        while pos < end:
-            pos = _skip(_SPACE_OR_SLASH, markup, pos)
-            if pos >= end or markup[pos] == ">":
-                break
-            attribute_start = pos
-            name_match = _ATTRIBUTE_NAME.match(markup, pos)
-            if name_match is None:  # a stray "=": part of the next name, as in HTML
-                pos += 1
-                continue
-            name = name_match.group().lower()
-            pos = name_match.end()
-            value = ""
-            if markup.startswith("=", equals := _skip(_SPACE, markup, pos)):
-                pos = _skip(_SPACE, markup, equals + 1)
-                if pos < end and markup[pos] in "\"'":
-                    close = markup.find(markup[pos], pos + 1)
-                    value = markup[pos + 1 : end if close == -1 else close]
-                    pos = end if close == -1 else close + 1
-                else:
-                    stop = _skip(_UNQUOTED_VALUE, markup, pos)
-                    value, pos = markup[pos:stop], stop
-            if name in _URL_ATTRIBUTES:
-                schemes = IMAGE_SCHEMES if name == "src" else LINK_SCHEMES
-                if not safe_url(value, schemes):
-                    out.append(markup[copied:attribute_start])
-                    copied = pos
-    out.append(markup[copied:])
-    return "".join(out)
-
-
-def _skip(pattern: re.Pattern[str], text: str, pos: int) -> int:
-    """Where a run of ``pattern`` (which may match nothing) starting at ``pos`` ends."""
-    match = pattern.match(text, pos)
-    return pos if match is None else match.end()

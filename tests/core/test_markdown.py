@@ -1,16 +1,16 @@
-"""botkit.markdown: safe links and images, raw HTML as text, a cap, and HTML made safe."""
+"""botkit.markdown and botkit.links: safe links and images, raw HTML as text, a cap."""
 
 from __future__ import annotations
 
 import pytest
 
 from botkit.errors import CommandError
+from botkit.links import safe_html
 from botkit.markdown import (
     MAX_MARKDOWN_CHARS,
     MarkdownTooLong,
     normalize_label,
     render,
-    safe_html,
     syntax_tree,
 )
 

@@ -44,7 +44,7 @@ from mautrix.types import (
 )
 
 from .errors import SendError
-from .event_size import CONTENT_BUDGET, content_size, fit_text
+from .event_size import CONTENT_BUDGET, content_size, fit_text, fits
 from .links import safe_html
 from .markdown import render_async
 from .metrics import Metrics
@@ -221,11 +221,10 @@ class PluginClient:
         """
         raw = content if isinstance(content, dict) else content.serialize()
         body = _safe_formatting(cast(dict[str, Any], raw))
-        size = content_size(body)
-        if size > CONTENT_BUDGET:
+        if not fits(body):
             raise SendError(
-                f"the event is too large for Matrix: {size:,} bytes of content, "
-                f"at most {CONTENT_BUDGET:,}"
+                f"the event is too large for Matrix: {content_size(body):,} bytes of "
+                f"content, at most {CONTENT_BUDGET:,}"
             )
         return await self._sender.send(self.instance, room_id, event_type, body)
 

@@ -14,7 +14,14 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-__all__ = ["CONTENT_BUDGET", "CUT_NOTICE", "MAX_EVENT_BYTES", "content_size", "fit_text"]
+__all__ = [
+    "CONTENT_BUDGET",
+    "CUT_NOTICE",
+    "MAX_EVENT_BYTES",
+    "content_size",
+    "fit_text",
+    "fits",
+]
 
 MAX_EVENT_BYTES = 65_536
 """The most a homeserver accepts for one event, as JSON."""
@@ -36,6 +43,16 @@ def content_size(content: dict[str, Any]) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
 
 
+def fits(content: dict[str, Any], budget: int = CONTENT_BUDGET) -> bool:
+    """Whether ``content`` takes at most ``budget`` bytes as JSON; cheap for small content.
+
+    No character takes more than 6 bytes in JSON for each character of its ``repr``
+    (a control character: ``\\u0000`` against ``\\x00``), so the ``repr`` of a pong
+    or a short answer settles it without encoding the JSON.
+    """
+    return len(repr(content)) * 6 <= budget or content_size(content) <= budget
+
+
 async def fit_text(
     content: dict[str, Any],
     source: str,
@@ -49,9 +66,9 @@ async def fit_text(
     as plain text. The cut is at a line break where there is one near the end, and the
     message ends with :data:`CUT_NOTICE`. ``content`` is returned as it is if it fits.
     """
-    size = content_size(content)
-    if size <= budget:
+    if fits(content, budget):
         return content
+    size = content_size(content)
     keep = len(source)
     for _ in range(_ROUNDS if render is not None else 0):
         keep = int(keep * budget / size * 0.95)

@@ -112,3 +112,26 @@ async def test_any_send_loses_its_unsafe_links(
         "<img >",
     ]
     assert "javascript" in content["formatted_body"], "the caller's content is not changed"
+
+
+async def test_an_edit_loses_the_unsafe_links_of_its_new_content(
+    recorded: tuple[PluginClient, RecordingAPI],
+) -> None:
+    client, http = recorded
+    html = '<a href=" javascript:alert(1)">x</a>'
+    new = {"msgtype": "m.text", "body": "x", "format": "org.matrix.custom.html"}
+
+    await client.send(
+        ROOM,
+        new
+        | {
+            "body": "* x",
+            "formatted_body": "* " + html,
+            "m.new_content": new | {"formatted_body": html},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": "$old"},
+        },
+    )
+
+    [sent] = http.sent
+    assert sent.content["formatted_body"] == "* <a >x</a>"
+    assert sent.content["m.new_content"]["formatted_body"] == "<a >x</a>"

@@ -15,9 +15,15 @@ from botkit.errors import SendError
 from botkit.event_size import CONTENT_BUDGET, CUT_NOTICE, content_size
 from botkit.markdown import MAX_MARKDOWN_CHARS
 from botkit.metrics import Metrics
+from botkit.testing.bot import running_bot
+from botkit.testing.botconfig import fakehs_account, write_bot_config
+from botkit.testing.fakehs import FakeHomeserver, SentEvent
 from botkit.testing.harness import PluginHarness, RecordingAPI, plugin_harness
 
-ECHO = Path(__file__).parents[2] / "plugins" / "echo"
+pytest_plugins = ["botkit.testing.fakehs_fixtures"]
+
+PLUGINS = Path(__file__).parents[2] / "plugins"
+ECHO = PLUGINS / "echo"
 ROOM = RoomID("!room:example.org")
 
 
@@ -135,3 +141,31 @@ async def test_an_edit_loses_the_unsafe_links_of_its_new_content(
     [sent] = http.sent
     assert sent.content["formatted_body"] == "* <a >x</a>"
     assert sent.content["m.new_content"]["formatted_body"] == "<a >x</a>"
+
+
+async def test_a_homeserver_gets_only_answers_that_fit(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    room = fakehs.create_room("alice", members=["bot"])
+    config = write_bot_config(
+        tmp_path / "config.yaml",
+        account=fakehs_account(fakehs),
+        plugins=["echo"],
+        plugin_dirs=[str(PLUGINS)],
+    )
+
+    async with running_bot(config):
+        since = len(fakehs.sent)
+        fakehs.inject(room, "alice", {"msgtype": "m.text", "body": "!echo " + "x" * 60_000})
+        too_long = await fakehs.wait_for_sent(is_notice, timeout=60, since=since)
+        since = len(fakehs.sent)
+        fakehs.inject(room, "alice", {"msgtype": "m.text", "body": "!echo " + "*a* " * 6000})
+        cut = await fakehs.wait_for_sent(is_notice, timeout=60, since=since)
+
+    assert "too long" in too_long.content["body"]
+    assert cut.content["body"].endswith(CUT_NOTICE)
+    assert "<em>a</em>" in cut.content["formatted_body"]
+
+
+def is_notice(event: SentEvent) -> bool:
+    return event.content.get("msgtype") == "m.notice"

@@ -57,7 +57,7 @@ MAX_MARKDOWN_CHARS = 30_000
 HTML anyway (body and HTML must fit in one 64 KiB event), and the cap bounds the time a
 render takes on hostile input to well under a second."""
 
-THREAD_CHARS = 2_000
+THREAD_CHARS = 1_000
 """From this length on, :func:`render_async` renders in a worker thread."""
 
 RENDER_THREADS = 2

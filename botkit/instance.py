@@ -56,7 +56,7 @@ class Host:
     def command_words(self, event: MessageEvent) -> tuple[str, ...] | None:
         """How a message may address plugins: None when it may run no handler at all.
 
-        Notices (bots answer bots with notices), the bot's own messages and edits
+        Notices (bots answer bots with notices), emotes, the bot's own messages and edits
         of old messages run neither commands nor passive handlers: None. Any other
         message gives the first two words after the command prefix, lower-cased,
         or ``()`` without the prefix. Every instance asks about the same event in
@@ -77,7 +77,9 @@ class Host:
         body = getattr(content, "body", None)
         if not isinstance(body, str):
             return None
-        if event.sender == self.api.mxid or content.msgtype == MessageType.NOTICE:
+        # Commands come from m.text only, as maubot reads them (PROTOCOL.md §1): not
+        # from notices (bots), nor emotes ("/me !ping" is no ping).
+        if event.sender == self.api.mxid or content.msgtype != MessageType.TEXT:
             return None
         relates = getattr(content, "relates_to", None)
         if getattr(relates, "rel_type", None) == RelationType.REPLACE:

@@ -19,12 +19,13 @@ from mautrix.types import (
     RoomID,
 )
 
+from .duration import format_duration
+
 __all__ = [
     "PONG_BODY",
     "PONG_REL_TYPE",
     "Pong",
     "build_pong",
-    "format_duration",
     "parse_pong",
     "server_name",
 ]
@@ -65,45 +66,6 @@ class Pong:
 def server_name(user_id: str) -> str:
     """The server part of a Matrix user ID: everything after the first ``:``, port included."""
     return user_id.split(":", 1)[1]
-
-
-def _plural(value: int, unit: str) -> str:
-    return f"{value} {unit}" if value == 1 else f"{value} {unit}s"
-
-
-def format_duration(ms: int) -> str:
-    """Render a latency the way pongs show it (PROTOCOL.md §1).
-
-    Under 10 s: ``"437 ms"``; under 60 s: seconds with one decimal (``"12.3 seconds"``);
-    from a minute on, whole units down to seconds, largest first:
-    ``"1 minute and 5 seconds"``, ``"1 hour, 0 minutes and 0 seconds"``,
-    ``"2 days, 3 hours, 4 minutes and 5 seconds"``.
-
-    Choices where the protocol is silent:
-
-    * Every unit below the largest is printed, zeros included, so the sentence has the
-      same shape as other echo bots' pongs in the same room.
-    * Fractions are cut, not rounded (59 999 ms is ``"59.9 seconds"``, 119 999 ms
-      is ``"1 minute and 59 seconds"``), so no branch ever prints the next branch's
-      threshold (``"60.0 seconds"``, ``"60 seconds"``).
-    * A negative latency (the pinger's clock is ahead of ours) keeps its sign in front
-      of the magnitude's text: ``"-5 ms"``, ``"-1 minute and 5 seconds"``.
-    """
-    sign = "-" if ms < 0 else ""
-    magnitude = abs(ms)
-    if magnitude < 10_000:
-        return f"{sign}{magnitude} ms"
-    if magnitude < 60_000:
-        tenths = magnitude // 100
-        return f"{sign}{tenths // 10}.{tenths % 10} seconds"
-    minutes, seconds = divmod(magnitude // 1000, 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    units = [(days, "day"), (hours, "hour"), (minutes, "minute"), (seconds, "second")]
-    while units[0][0] == 0:
-        units.pop(0)
-    parts = [_plural(value, unit) for value, unit in units]
-    return sign + ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def build_pong(ping: MessageEvent, *, now_ms: int, text: str | None) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from mautrix.types import JSON, EventID, MessageEvent, RoomID
 
-from plugins.echo.pong import PONG_BODY, Pong, build_pong, format_duration, parse_pong
+from plugins.echo.pong import PONG_BODY, Pong, build_pong, parse_pong
 
 ROOM = "!ping:example.org"
 
@@ -30,38 +30,6 @@ def ping(
 ) -> MessageEvent:
     body = f"!ping {text}" if text else "!ping"
     return message({"msgtype": "m.text", "body": body}, sender=sender, event_id="$ping1", ts=ts)
-
-
-@pytest.mark.parametrize(
-    ("ms", "expected"),
-    [
-        (0, "0 ms"),
-        (437, "437 ms"),
-        (9_999, "9999 ms"),
-        (10_000, "10.0 seconds"),
-        (12_345, "12.3 seconds"),
-        (59_999, "59.9 seconds"),
-        (60_000, "1 minute and 0 seconds"),
-        (61_000, "1 minute and 1 second"),
-        (125_999, "2 minutes and 5 seconds"),
-        (3_599_999, "59 minutes and 59 seconds"),
-        (3_600_000, "1 hour, 0 minutes and 0 seconds"),
-        (3_661_000, "1 hour, 1 minute and 1 second"),
-        (2 * 3_600_000 + 2 * 60_000 + 2_000, "2 hours, 2 minutes and 2 seconds"),
-        (86_400_000, "1 day, 0 hours, 0 minutes and 0 seconds"),
-        (90_061_000, "1 day, 1 hour, 1 minute and 1 second"),
-        (
-            2 * 86_400_000 + 3 * 3_600_000 + 4 * 60_000 + 5_000,
-            "2 days, 3 hours, 4 minutes and 5 seconds",
-        ),
-        (-5, "-5 ms"),
-        (-9_999, "-9999 ms"),
-        (-12_345, "-12.3 seconds"),
-        (-65_000, "-1 minute and 5 seconds"),
-    ],
-)
-def test_duration_text(ms: int, expected: str) -> None:
-    assert format_duration(ms) == expected
 
 
 def test_pong_without_text() -> None:

@@ -16,7 +16,7 @@ from .client import PluginClient, Sender
 from .commands import parse_args, split_word
 from .context import CommandContext, MessageContext
 from .errors import CommandError, PluginLoadError, UsageError
-from .metrics import Metrics
+from .metrics import InstanceMetrics, Metrics
 from .plugin import Plugin
 from .scheduler import Scheduler
 from .services import ServiceRegistry, Services
@@ -143,6 +143,7 @@ class PluginInstance:
             plugin.scheduler = self.scheduler
             plugin.services = Services(self.host.services, self.name)
             plugin.admins = self.host.admins
+            plugin.metrics = InstanceMetrics(self.host.metrics, self.name)
             try:
                 table = HandlerTable.collect(plugin)
             except TypeError as e:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, TypeGuard
 
 from mautrix.types import (
@@ -25,6 +26,7 @@ __all__ = [
     "PONG_BODY",
     "PONG_REL_TYPE",
     "Pong",
+    "Refusal",
     "build_pong",
     "parse_pong",
     "server_name",
@@ -61,6 +63,34 @@ class Pong:
     latency_ms: int
     timestamp_ms: int
     """The pong event's ``origin_server_ts``: what the statistics window is measured on."""
+
+
+class Refusal(StrEnum):
+    """Why a notice in the pong format does not count; the label of the refused-pongs metric.
+
+    The first ones are botkit's deliberate strictness where pingstat accepts
+    anything (PROTOCOL.md §1 names the types); the last ones come from checking
+    the pong against its ping (:mod:`.verify`).
+    """
+
+    NO_DATA = "no_data"
+    """No ``pong`` object."""
+    BAD_MS = "bad_ms"
+    """``ms`` is not a JSON integer (a string, a fraction, a boolean, too large)."""
+    BAD_FROM = "bad_from"
+    """``from`` is not a server name (HTML, spaces, too long)."""
+    BAD_PING = "bad_ping"
+    """``ping`` is not an event ID (no ``$``, too long)."""
+    BAD_SENDER = "bad_sender"
+    """The responding bot's user ID has no server name botkit can show."""
+    UNKNOWN_PING = "unknown_ping"
+    """No such event in the room."""
+    WRONG_SERVER = "wrong_server"
+    """The ping was sent from another server than the ``from`` the pong credits."""
+    LOOKUP_FAILED = "lookup_failed"
+    """The homeserver could not say whether the ping exists (it is asked again)."""
+    LOOKUP_LIMIT = "lookup_limit"
+    """Too many unknown pings in the room lately to ask about this one."""
 
 
 def server_name(user_id: str) -> str:
@@ -119,12 +149,13 @@ def _is_server_name(value: object) -> TypeGuard[str]:
     )
 
 
-def parse_pong(event: MessageEvent) -> Pong | None:
+def parse_pong(event: MessageEvent) -> Pong | Refusal | None:
     """The measurement in ``event`` if it is a pong from any echo bot, else ``None``.
 
     A pong is an ``m.notice`` whose body matches :data:`PONG_BODY` and whose ``pong``
     field holds an integer ``ms``, a server name ``from`` and an event ID ``ping``.
-    Content comes from other people's bots, so anything malformed gives ``None``.
+    Content comes from other people's bots: a notice in the pong format whose
+    fields are malformed gives the :class:`Refusal` that says why.
     """
     # Most messages are no notices: say so before paying for serialize().
     if getattr(event.content, "msgtype", None) != MessageType.NOTICE:
@@ -140,23 +171,26 @@ def parse_pong(event: MessageEvent) -> Pong | None:
         return None
     data = content.get("pong")
     if not isinstance(data, dict):
-        return None
+        return Refusal.NO_DATA
     ms, pinger, ping_id = data.get("ms"), data.get("from"), data.get("ping")
     sender, room_id, timestamp = event.sender, event.room_id, event.timestamp
-    if not (_is_int(ms) and abs(ms) <= _MAX_JSON_INT and _is_server_name(pinger)):
-        return None
-    if not (isinstance(ping_id, str) and ping_id.startswith("$")):
-        return None
-    if len(ping_id) > _MAX_ID_LENGTH or not isinstance(sender, str) or ":" not in sender:
-        return None
-    responder = server_name(sender)
-    if not (_is_server_name(responder) and isinstance(room_id, str) and _is_int(timestamp)):
-        return None
+    if not (_is_int(ms) and abs(ms) <= _MAX_JSON_INT):
+        return Refusal.BAD_MS
+    if not _is_server_name(pinger):
+        return Refusal.BAD_FROM
+    if not (
+        isinstance(ping_id, str) and ping_id.startswith("$") and len(ping_id) <= _MAX_ID_LENGTH
+    ):
+        return Refusal.BAD_PING
+    if not (isinstance(sender, str) and ":" in sender and _is_server_name(server_name(sender))):
+        return Refusal.BAD_SENDER
+    if not (isinstance(room_id, str) and _is_int(timestamp)):
+        return None  # not what a homeserver sends: no pong of anyone's
     return Pong(
         room_id=RoomID(room_id),
         ping_event_id=EventID(ping_id),
         pinger_server=pinger,
-        responder_server=responder,
+        responder_server=server_name(sender),
         latency_ms=ms,
         timestamp_ms=timestamp,
     )

@@ -26,6 +26,7 @@ from botkit.testing.botconfig import write_bot_config
 from botkit.testing.matrix import TestClient
 from botkit.testing.synapse import Synapse
 from botkit.testing.talk import ask, wait_joined
+from plugins.echo.plugin import REFUSED_METRIC
 from plugins.echo.pong import Pong
 from plugins.echo.stats import record
 from tests.echo.pinging import (
@@ -42,6 +43,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 PLUGINS = Path(__file__).parents[2] / "plugins"
 # What aggregators match pongs with (PROTOCOL.md §1), copied rather than imported so
 # that a change to the plugin's own pattern cannot make these tests agree with it.
+REASONS = ("wrong_server", "unknown_ping")
 PONG_BODY = re.compile(r'^@.+:.+: Pong! \(ping (".+" )?took .+ to arrive\)$')
 OTHER_BOTS_MS = 4321
 
@@ -245,6 +247,29 @@ async def test_pingstats_ranks_every_echo_bots_pongs(echo: Echo, ranked: Ranked)
     assert "<table>" in html
     assert f"<td>{server_of(echo.alice.user_id)}</td>" in html
     assert "<td>4</td>" in html
+
+
+async def test_forged_pongs_do_not_rank_and_are_counted(echo: Echo) -> None:
+    room = await echo.new_room()
+    real = await ping(echo.alice, room, echo.bot_id)
+    counter = echo.bot.metrics.plugin_counters[REFUSED_METRIC]
+    before = {reason: counter.values[("echo", reason)] for reason in REASONS}
+    # The other bot's account credits Alice's ping to another server, and invents one.
+    wrong = other_bots_pong(real.ping, 15)
+    wrong["pong"]["from"] = "evil.example"
+    invented = other_bots_pong(real.ping, 12)
+    invented["pong"] = {"ms": 12, "from": "evil.example", "ping": "$invented"}
+    await send_content(echo.other, room, wrong)
+    await send_content(echo.other, room, invented)
+
+    deadline = time.monotonic() + 30
+    while {r: counter.values[("echo", r)] - before[r] for r in REASONS} != dict.fromkeys(
+        REASONS, 1
+    ):
+        assert time.monotonic() < deadline, dict(counter.values)
+        await asyncio.sleep(0.05)
+    answer = await ask(echo.alice, room, echo.bot_id, "!pingstats", "Median")
+    assert table_rows(str(answer.content.body)) == [(1, server_of(echo.alice.user_id), real.ms, 1)]
 
 
 async def test_pingstats_in_a_room_without_pongs(echo: Echo) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from mautrix.types import JSON, EventID, MessageEvent, RoomID
 
-from plugins.echo.pong import PONG_BODY, Pong, build_pong, parse_pong
+from plugins.echo.pong import PONG_BODY, Pong, Refusal, build_pong, parse_pong
 
 ROOM = "!ping:example.org"
 
@@ -132,7 +132,7 @@ def test_another_bots_pong_without_relation_reads_back() -> None:
 
     pong = parse_pong(pong_event(content, sender="@echo:t2bot.io"))
 
-    assert pong is not None
+    assert isinstance(pong, Pong)
     assert (pong.pinger_server, pong.responder_server, pong.latency_ms) == (
         "matrix.org",
         "t2bot.io",
@@ -153,11 +153,8 @@ GOOD_PONG = {"ms": 437, "from": "matrix.org", "ping": "$abc"}
         pytest.param(
             {"msgtype": "m.notice", "body": GOOD_BODY + "\n", "pong": GOOD_PONG}, id="newline"
         ),
-        pytest.param({"msgtype": "m.notice", "body": GOOD_BODY}, id="no pong field"),
         pytest.param({"msgtype": "m.notice", "body": 5, "pong": GOOD_PONG}, id="body int"),
         pytest.param({"msgtype": 5, "body": GOOD_BODY, "pong": GOOD_PONG}, id="msgtype int"),
-        pytest.param({"msgtype": "m.notice", "body": GOOD_BODY, "pong": "x"}, id="pong str"),
-        pytest.param({"msgtype": "m.notice", "body": GOOD_BODY, "pong": [1]}, id="pong list"),
     ],
 )
 def test_not_a_pong(content: dict[str, Any]) -> None:
@@ -165,37 +162,62 @@ def test_not_a_pong(content: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(
-    "field",
+    ("content", "reason"),
     [
-        {"ms": "437"},
-        {"ms": 437.5},
-        {"ms": True},
-        {"ms": 2**60},
-        {"ms": None},
-        {"from": 5},
-        {"from": ""},
-        {"from": "evil|server.org"},
-        {"from": "<b>x</b>"},
-        {"from": "a" * 300},
-        {"ping": 5},
-        {"ping": "no-dollar"},
-        {"ping": "$" + "x" * 300},
-        {"ping": ["$abc"]},
+        ({"msgtype": "m.notice", "body": GOOD_BODY}, Refusal.NO_DATA),
+        ({"msgtype": "m.notice", "body": GOOD_BODY, "pong": "x"}, Refusal.NO_DATA),
+        ({"msgtype": "m.notice", "body": GOOD_BODY, "pong": [1]}, Refusal.NO_DATA),
+    ],
+    ids=["no pong field", "pong str", "pong list"],
+)
+def test_a_pong_notice_without_its_data_is_refused(
+    content: dict[str, Any], reason: Refusal
+) -> None:
+    assert parse_pong(pong_event(content)) is reason
+
+
+@pytest.mark.parametrize(
+    ("field", "reason"),
+    [
+        # Deliberately stricter than pingstat, which stores whatever it is given.
+        ({"ms": "437"}, Refusal.BAD_MS),
+        ({"ms": 437.5}, Refusal.BAD_MS),
+        ({"ms": True}, Refusal.BAD_MS),
+        ({"ms": 2**60}, Refusal.BAD_MS),
+        ({"ms": None}, Refusal.BAD_MS),
+        ({"from": 5}, Refusal.BAD_FROM),
+        ({"from": ""}, Refusal.BAD_FROM),
+        ({"from": "evil|server.org"}, Refusal.BAD_FROM),
+        ({"from": "<b>x</b>"}, Refusal.BAD_FROM),
+        ({"from": "a" * 300}, Refusal.BAD_FROM),
+        ({"ping": 5}, Refusal.BAD_PING),
+        ({"ping": "no-dollar"}, Refusal.BAD_PING),
+        ({"ping": "$" + "x" * 300}, Refusal.BAD_PING),
+        ({"ping": ["$abc"]}, Refusal.BAD_PING),
     ],
     ids=repr,
 )
-def test_hostile_pong_fields_are_refused(field: dict[str, Any]) -> None:
+def test_hostile_pong_fields_are_refused(field: dict[str, Any], reason: Refusal) -> None:
     content = {"msgtype": "m.notice", "body": GOOD_BODY, "pong": GOOD_PONG | field}
 
-    assert parse_pong(pong_event(content)) is None
+    assert parse_pong(pong_event(content)) is reason
 
 
-@pytest.mark.parametrize("missing", ["ms", "from", "ping"])
-def test_pong_missing_a_field_is_refused(missing: str) -> None:
+@pytest.mark.parametrize(
+    ("missing", "reason"),
+    [("ms", Refusal.BAD_MS), ("from", Refusal.BAD_FROM), ("ping", Refusal.BAD_PING)],
+)
+def test_pong_missing_a_field_is_refused(missing: str, reason: Refusal) -> None:
     data = {key: value for key, value in GOOD_PONG.items() if key != missing}
     content = {"msgtype": "m.notice", "body": GOOD_BODY, "pong": data}
 
-    assert parse_pong(pong_event(content)) is None
+    assert parse_pong(pong_event(content)) is reason
+
+
+def test_a_pong_from_a_sender_without_a_server_name_is_refused() -> None:
+    content = {"msgtype": "m.notice", "body": GOOD_BODY, "pong": GOOD_PONG}
+
+    assert parse_pong(pong_event(content, sender="@echo:<b>evil</b>")) is Refusal.BAD_SENDER
 
 
 def test_ipv6_server_with_port_is_a_server_name() -> None:
@@ -203,5 +225,5 @@ def test_ipv6_server_with_port_is_a_server_name() -> None:
 
     pong = parse_pong(pong_event(content, sender="@echo:[2001:db8::2]"))
 
-    assert pong is not None
+    assert isinstance(pong, Pong)
     assert (pong.pinger_server, pong.responder_server) == ("[::1]:8448", "[2001:db8::2]")

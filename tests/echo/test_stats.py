@@ -14,9 +14,10 @@ import pytest
 from mautrix.types import EventID, RoomID
 from sqlalchemy import event
 
-from botkit.storage import Storage
+from botkit.storage import Storage, migrate
+from botkit.testing.databases import scratch_storage
 from plugins.echo.pong import Pong
-from plugins.echo.stats import RankRow, prune, ranking, record
+from plugins.echo.stats import MIGRATIONS, RankRow, prune, ranking, record
 
 ROOM = RoomID("!ping:example.org")
 NOW = 1_700_000_000_000
@@ -278,3 +279,13 @@ async def test_sqlite_ranking_sees_a_pong_committed_while_it_reads(storage: Stor
 
     assert written
     assert (row.pongs, row.median, row.mean) == (4, 150, 162.5)
+
+
+async def test_a_store_of_the_first_schema_is_upgraded_with_its_pongs(database_url: str) -> None:
+    async with scratch_storage(database_url, "echo_upgrade", MIGRATIONS[:1]) as old:
+        await record_all(old, pong("a.org", 100, ping="$1"), pong("a.org", 300, ping="$2"))
+
+        assert await migrate(old, MIGRATIONS) == len(MIGRATIONS)
+
+        [row] = await ranking(old, ROOM, now_ms=NOW)
+        assert (row.count, row.median) == (2, 200)

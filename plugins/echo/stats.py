@@ -31,6 +31,7 @@ __all__ = [
     "MIGRATIONS",
     "PongFilter",
     "RankRow",
+    "move_room",
     "prune",
     "rank_key",
     "ranking",
@@ -180,6 +181,21 @@ async def record(storage: Storage, pong: Pong) -> bool:
             },
         )
     return bool(result.rowcount == 1)
+
+
+async def move_room(storage: Storage, old: RoomID, new: RoomID) -> int:
+    """Credit ``old``'s pongs to ``new`` (a room upgrade); return how many moved.
+
+    What pingstat does on ``m.room.tombstone``, so that the upgraded room's ranking
+    includes the old room's pongs. Ping event IDs are unique, so nothing collides.
+    Not called yet: following upgrades is the core's part (see the README).
+    """
+    async with storage.begin() as conn:
+        result = await conn.execute(
+            text(f"UPDATE {storage.table('pongs')} SET room_id = :new WHERE room_id = :old"),
+            {"old": old, "new": new},
+        )
+    return int(result.rowcount)
 
 
 async def prune(storage: Storage, *, older_than_ms: int) -> int:

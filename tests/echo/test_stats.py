@@ -17,7 +17,7 @@ from sqlalchemy import event
 from botkit.storage import Storage, migrate
 from botkit.testing.databases import scratch_storage
 from plugins.echo.pong import Pong
-from plugins.echo.stats import MIGRATIONS, RankRow, prune, ranking, record
+from plugins.echo.stats import MIGRATIONS, RankRow, move_room, prune, ranking, record
 
 ROOM = RoomID("!ping:example.org")
 NOW = 1_700_000_000_000
@@ -289,3 +289,17 @@ async def test_a_store_of_the_first_schema_is_upgraded_with_its_pongs(database_u
 
         [row] = await ranking(old, ROOM, now_ms=NOW)
         assert (row.count, row.median) == (2, 200)
+
+
+async def test_an_upgraded_room_is_credited_the_old_rooms_pongs(storage: Storage) -> None:
+    new = RoomID("!new:example.org")
+    await record_all(
+        storage, pong("a.org", 100, ping="$1"), pong("a.org", 300, ping="$2", room=new)
+    )
+    await record_all(storage, pong("b.org", 50, room="!unrelated:example.org"))
+
+    assert await move_room(storage, ROOM, new) == 1
+
+    [row] = await ranking(storage, new, now_ms=NOW)
+    assert (row.server, row.count, row.median) == ("a.org", 2, 200)
+    assert await ranking(storage, ROOM, now_ms=NOW) == []

@@ -18,6 +18,7 @@ and per room a small budget that refills slowly; past it a pong is refused
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections import OrderedDict
 from typing import Any
@@ -100,7 +101,7 @@ class PingBook:
                     return Refusal.LOOKUP_LIMIT
                 task = asyncio.create_task(self._look_up(*key))
                 self._pending[key] = task
-                task.add_done_callback(self._settled)
+                task.add_done_callback(functools.partial(self._settled, key))
             # Shielded: a handler cut off by its timeout leaves the answer to others.
             server = await asyncio.shield(task)
         if server is None:
@@ -109,10 +110,8 @@ class PingBook:
             return Refusal.WRONG_SERVER
         return None
 
-    def _settled(self, task: asyncio.Task[str | None]) -> None:
-        for key, pending in list(self._pending.items()):
-            if pending is task:
-                del self._pending[key]
+    def _settled(self, key: _Key, task: asyncio.Task[str | None]) -> None:
+        del self._pending[key]
         # Retrieved here, so that a failure nobody waited for is not reported as lost.
         if not task.cancelled():
             task.exception()

@@ -104,6 +104,14 @@ def test_pong_of_a_ping_from_the_future_shows_negative_latency() -> None:
     assert content["m.relates_to"]["ms"] == -5
 
 
+def test_pong_says_the_duration_as_maubot_does() -> None:
+    content = build_pong(ping(ts=1_000), now_ms=1_000 + 16_096, text="")
+
+    assert content["body"] == "@alice:example.org:8448: Pong! (ping took 16.1 seconds to arrive)"
+    assert content["formatted_body"].endswith("took 16.1 seconds to arrive)")
+    assert content["pong"]["ms"] == 16_096
+
+
 def pong_event(content: dict[str, Any], *, sender: str = "@echo:bots.example") -> MessageEvent:
     return message(content, sender=sender, event_id="$pong1", ts=5_000)
 

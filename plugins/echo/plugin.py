@@ -54,6 +54,10 @@ class EchoPlugin(Plugin):
         self.services.provide(SERVICE_NAME, self.stats)
         self.scheduler.every(PRUNE_INTERVAL_S, self.prune, name="prune pongs")
 
+    async def stop(self) -> None:
+        """Cancel the ping lookups under way."""
+        await self.pings.close()
+
     async def prune(self) -> None:
         """Delete the pongs sent more than ``retention_days`` ago."""
         cutoff = now_ms() - self.settings.retention_days * 86_400_000

@@ -110,6 +110,13 @@ class PingBook:
             return Refusal.WRONG_SERVER
         return None
 
+    async def close(self) -> None:
+        """Cancel the lookups under way (the instance stops); their pongs' handlers fail."""
+        tasks = list(self._pending.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def _settled(self, key: _Key, task: asyncio.Task[str | None]) -> None:
         del self._pending[key]
         # Retrieved here, so that a failure nobody waited for is not reported as lost.

@@ -271,7 +271,9 @@ async def _postgres_stats(
     result = await conn.execute(
         text(
             "SELECT pinger_server, percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms),"
-            " CAST(AVG(latency_ms) AS DOUBLE PRECISION), COUNT(DISTINCT ping_event_id),"
+            " CAST(AVG(latency_ms) AS DOUBLE PRECISION),"
+            # Byte order: distinct is all it needs, and the locale's order costs 1.5x.
+            ' COUNT(DISTINCT ping_event_id COLLATE "C"),'
             " COUNT(*), MIN(pong_ts)"
             f" FROM {storage.table('pongs')} WHERE {where.sql()} GROUP BY pinger_server"
         ),

@@ -16,7 +16,7 @@ from .client import PluginClient, Sender
 from .commands import parse_args, split_word
 from .context import CommandContext, MessageContext
 from .errors import CommandError, PluginLoadError, UsageError
-from .metrics import Metrics
+from .metrics import InstanceMetrics, Metrics
 from .plugin import Plugin
 from .scheduler import Scheduler
 from .services import ServiceRegistry, Services
@@ -65,7 +65,7 @@ class Host:
     def command_words(self, event: MessageEvent) -> tuple[str, ...] | None:
         """How a message may address plugins: None when it may run no handler at all.
 
-        Notices (bots answer bots with notices), the bot's own messages and edits
+        Notices (bots answer bots with notices), emotes, the bot's own messages and edits
         of old messages run neither commands nor passive handlers: None. Any other
         message gives the first two words after the command prefix, lower-cased,
         or ``()`` without the prefix. Every instance asks about the same event in
@@ -86,7 +86,9 @@ class Host:
         body = getattr(content, "body", None)
         if not isinstance(body, str):
             return None
-        if event.sender == self.api.mxid or content.msgtype == MessageType.NOTICE:
+        # Commands come from m.text only, as maubot reads them (PROTOCOL.md §1): not
+        # from notices (bots), nor emotes ("/me !ping" is no ping).
+        if event.sender == self.api.mxid or content.msgtype != MessageType.TEXT:
             return None
         relates = getattr(content, "relates_to", None)
         if getattr(relates, "rel_type", None) == RelationType.REPLACE:
@@ -154,6 +156,7 @@ class PluginInstance:
             plugin.scheduler = self.scheduler
             plugin.services = Services(self.host.services, self.name)
             plugin.admins = self.host.admins
+            plugin.metrics = InstanceMetrics(self.host.metrics, self.name)
             try:
                 table = HandlerTable.collect(plugin)
             except TypeError as e:

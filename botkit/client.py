@@ -44,9 +44,11 @@ from mautrix.types import (
     RoomID,
     UserID,
 )
-from mautrix.util.markdown import render as render_markdown
 
 from .errors import SendError
+from .event_size import CONTENT_BUDGET, content_size, fit_text, fits
+from .links import safe_html
+from .markdown import render_async
 from .membership import RoomAccess
 from .metrics import Metrics
 from .relations import mentions
@@ -252,11 +254,20 @@ class PluginClient:
 
         A message without ``m.mentions`` gets an empty one: it mentions nobody, and
         clients that support intentional mentions (spec v1.7) do not guess from its body.
+        Links and images with unsafe schemes (``javascript:``, ``data:``, ...) are
+        dropped from ``formatted_body`` (see :func:`botkit.markdown.safe_html`).
+        Content too large for one event raises :class:`~botkit.errors.SendError`
+        before anything is sent; :meth:`send_text` and :meth:`send_markdown` cut it.
         """
         raw = content if isinstance(content, dict) else content.serialize()
-        body = cast(dict[str, Any], raw)
+        body = _safe_formatting(cast(dict[str, Any], raw))
         if event_type == EventType.ROOM_MESSAGE and "m.mentions" not in body:
             body = {**body, "m.mentions": {}}
+        if not fits(body):
+            raise SendError(
+                f"the event is too large for Matrix: {content_size(body):,} bytes of "
+                f"content, at most {CONTENT_BUDGET:,}"
+            )
         return await self._sender.send(self.instance, room_id, event_type, body)
 
     async def send_text(
@@ -272,19 +283,11 @@ class PluginClient:
         """Send plain text (and optionally its HTML), as a notice unless ``notice=False``.
 
         ``relates_to`` is the message's ``m.relates_to`` (see :mod:`botkit.relations`);
-        ``mention`` the users it mentions (``m.mentions``), none by default.
+        ``mention`` the users it mentions (``m.mentions``), none by default. A message
+        too long for one event is cut, without its HTML, and says so.
         """
-        content: dict[str, Any] = {
-            "msgtype": (MessageType.NOTICE if notice else MessageType.TEXT).value,
-            "body": text,
-        }
-        if html is not None:
-            content["format"] = "org.matrix.custom.html"
-            content["formatted_body"] = html
-        content["m.mentions"] = mentions(mention)
-        if relates_to:
-            content["m.relates_to"] = relates_to
-        return await self.send(room_id, content)
+        content = _text_content(text, html, notice) | _conversation(relates_to, mention)
+        return await self.send(room_id, await fit_text(content, text))
 
     async def send_markdown(
         self,
@@ -298,12 +301,19 @@ class PluginClient:
     ) -> EventID:
         """Send ``markdown`` rendered to HTML; raw HTML in it is escaped unless allowed.
 
+        Markdown longer than :data:`botkit.markdown.MAX_MARKDOWN_CHARS` raises
+        :class:`~botkit.markdown.MarkdownTooLong` (a command answers "too long"); long
+        text is rendered in a worker thread; a message too long for one event is cut.
         ``relates_to`` and ``mention`` as in :meth:`send_text`.
         """
-        html = render_markdown(markdown, allow_html=allow_html).rstrip("\n")
-        return await self.send_text(
-            room_id, markdown, html=html, notice=notice, relates_to=relates_to, mention=mention
-        )
+
+        async def render(text: str) -> str:
+            html: str = await render_async(text, allow_html=allow_html)
+            return html.rstrip("\n")
+
+        content = _text_content(markdown, await render(markdown), notice)
+        content |= _conversation(relates_to, mention)
+        return await self.send(room_id, await fit_text(content, markdown, render))
 
     async def react(self, room_id: RoomID, event_id: EventID, key: str) -> EventID:
         """Annotate ``event_id`` with the reaction ``key``."""
@@ -330,3 +340,33 @@ class PluginClient:
     async def download(self, url: ContentURI) -> bytes:
         """Download media with the authenticated media API where the server has it."""
         return await self.api.download_media(url)
+
+
+def _text_content(text: str, html: str | None, notice: bool) -> dict[str, Any]:
+    content: dict[str, Any] = {
+        "msgtype": (MessageType.NOTICE if notice else MessageType.TEXT).value
+    }
+    content["body"] = text
+    if html is not None:
+        content["format"] = "org.matrix.custom.html"
+        content["formatted_body"] = html
+    return content
+
+
+def _conversation(relates_to: dict[str, Any] | None, mention: Iterable[str]) -> dict[str, Any]:
+    """The ``m.mentions`` (and ``m.relates_to``, if any) of a text message."""
+    keys: dict[str, Any] = {"m.mentions": mentions(mention)}
+    if relates_to:
+        keys["m.relates_to"] = relates_to
+    return keys
+
+
+def _safe_formatting(content: dict[str, Any]) -> dict[str, Any]:
+    """``content`` with unsafe URLs dropped from its HTML (and that of an edit's new content)."""
+    html = content.get("formatted_body")
+    if isinstance(html, str) and (safe := safe_html(html)) != html:
+        content = content | {"formatted_body": safe}
+    new = content.get("m.new_content")
+    if isinstance(new, dict) and new and (checked := _safe_formatting(new)) is not new:
+        content = content | {"m.new_content": checked}
+    return content

@@ -58,6 +58,9 @@ class MessageContext:
         ``mention`` lists the users the answer mentions (``m.mentions``); name them
         in the text too. By default it mentions the sender if the text names them
         (their user ID), and nobody else.
+
+        Markdown too long to format raises :class:`~botkit.markdown.MarkdownTooLong`,
+        which a command answers with its message; see :meth:`PluginClient.send_markdown`.
         """
         relates_to = answer_relation(self.event, mode)
         users = list(mention)

@@ -8,7 +8,7 @@ re-run's sends the same transaction IDs, so nothing is stored or said twice.
 
 from __future__ import annotations
 
-from mautrix.types import EventType, MessageEvent
+from mautrix.types import EventType, MessageEvent, RoomID
 
 from botkit import CommandContext, CommandError, Plugin, Rest, command, on
 from botkit.metrics import InstanceCounter
@@ -17,7 +17,7 @@ from .pong import Refusal, build_pong, parse_pong
 from .render import ranking_html, ranking_text
 from .service import SERVICE_NAME, PingStats, now_ms
 from .settings import EchoSettings
-from .stats import MIGRATIONS, prune, record
+from .stats import MIGRATIONS, move_room, prune, record
 from .verify import PingBook, PingLookupError
 from .web import StatsSite
 
@@ -58,6 +58,11 @@ class EchoPlugin(Plugin):
         """Cancel the ping lookups under way."""
         await self.pings.close()
 
+    async def on_room_upgrade(self, old: RoomID, new: RoomID) -> None:
+        """The old room's pongs count for its replacement, as pingstat does on a tombstone."""
+        moved = await move_room(self.storage, old, new)
+        self.log.info("%d pongs of %s now count for %s", moved, old, new)
+
     async def prune(self) -> None:
         """Delete the pongs sent more than ``retention_days`` ago."""
         cutoff = now_ms() - self.settings.retention_days * 86_400_000
@@ -78,7 +83,7 @@ class EchoPlugin(Plugin):
     @command("echo", help="Repeat the text (markdown, no raw HTML) as a notice")
     async def echo(self, ctx: CommandContext, text: Rest) -> None:
         """Say ``text`` back, rendered as markdown with raw HTML shown as text."""
-        await self.client.send_markdown(ctx.room_id, text, allow_html=False)
+        await ctx.reply(text)  # markdown, raw HTML escaped; in the ping's thread, if any
 
     @command("pingstats", help="Rank the homeservers pinging in this room by median latency")
     async def pingstats(self, ctx: CommandContext, days: int | None = None) -> None:

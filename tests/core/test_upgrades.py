@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mautrix.api import Method
 from mautrix.api import Path as ApiPath
-from mautrix.types import Membership, RoomCreatePreset, RoomID, UserID
+from mautrix.types import JSON, Membership, MessageEvent, RoomCreatePreset, RoomID, UserID
 
 from botkit.cli import main
 from botkit.testing.bot import running_bot
+from botkit.testing.harness import plugin_harness
 from botkit.testing.matrix import TestClient
 from botkit.testing.synapse import Synapse
 from botkit.testing.talk import ask, wait_joined
 from botkit.upgrades import follow_config, outdated_rooms
+from plugins.echo.pong import build_pong
 from tests.core.conversation_world import bot_config, unique
 
+ECHO = Path(__file__).parents[2] / "plugins" / "echo"
 UPGRADES = {"!old:x": "!mid:x", "!mid:x": "!new"}
 
 
@@ -116,3 +120,30 @@ def _joins(alice: TestClient, room: RoomID, user: UserID) -> int:
             and getattr(getattr(e, "content", None), "membership", None) == Membership.JOIN
         }
     )
+
+
+async def test_echo_s_pongs_follow_the_upgrade(tmp_path: Path) -> None:
+    old, new = RoomID("!old:example.org"), RoomID("!new:example.org")
+    config = {"verify_pongs": False, "min_ms": 0}
+    now_ms = int(time.time() * 1000)
+    async with plugin_harness(ECHO, config=config, tmp_path=tmp_path) as h:
+        ping = MessageEvent.deserialize(
+            JSON(
+                {
+                    "type": "m.room.message",
+                    "room_id": old,
+                    "event_id": "$ping",
+                    "sender": "@alice:a.org",
+                    "origin_server_ts": now_ms - 437,
+                    "content": {"msgtype": "m.text", "body": "!ping"},
+                }
+            )
+        )
+        pong = build_pong(ping, now_ms=now_ms, text=None)
+        sender = "@echo:b.org"
+        await h.event({"type": "m.room.message", "room_id": old, "sender": sender, "content": pong})
+
+        await h.plugin.on_room_upgrade(old, new)
+
+        await h.command("!pingstats", room=new)
+        assert "a.org" in h.replies(new)[-1]

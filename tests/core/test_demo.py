@@ -12,11 +12,12 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from mautrix.types import RoomID
+from mautrix.types import RoomID, UserID
 
 from botkit.testing.matrix import TestClient
 from botkit.testing.synapse import login
 from botkit.testing.synapse_venv import default_venv_dir
+from botkit.testing.talk import wait_joined
 
 ROOT = Path(__file__).parents[2]
 
@@ -82,7 +83,10 @@ async def test_the_demo_runs_a_bot_to_talk_to_and_stops_everything_on_ctrl_c(
         assert (tmp_path / "demo" / "config.yaml").exists()
 
         person = await asyncio.to_thread(login, url, "demo", password)
+        bot = UserID((await output.wait_for(r"Bot +(\S+)"))[1])
         async with TestClient(person) as client:
+            # What is sent before the bot's join is history, never a command.
+            await wait_joined(client, room, bot)
             await client.send_text(room, "!help")
             answer = await client.wait_for_message(room, contains="!pingstats")
             assert answer.sender.startswith("@bot:")

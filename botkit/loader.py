@@ -250,6 +250,13 @@ def check_instance(config: BotConfig, name: str, source: PluginSource) -> Instan
         HandlerTable.collect(cls())
     except TypeError as e:
         raise PluginLoadError(source.id, f"{source.module}.{source.class_name}: {e}") from e
+    prefix = f"plugins.{name}.config"
+    problems = [
+        p if p.file else Problem(file, f"{prefix}.{p.key}" if p.key else prefix, p.reason)
+        for p in cls.check_config(merged)
+    ]
+    if problems:
+        raise PluginLoadError(source.id, f"instance {name!r} has a bad config", problems)
     return InstancePlan(name, source, merged, cls)
 
 

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 from mautrix.types import RoomID
 
 from .client import PluginClient
+from .errors import Problem
 from .scheduler import Scheduler
 from .services import Services
 from .storage import Migration, Storage
@@ -72,6 +73,16 @@ class Plugin:
     """Services this instance offers to others, and the ones it uses."""
     admins: frozenset[str]
     """``bot.admins`` from the main config."""
+
+    @classmethod
+    def check_config(cls, config: dict[str, Any]) -> list[Problem]:
+        """Problems with an instance's merged config that its shape cannot show.
+
+        ``botkit check`` reports them without connecting. A problem whose ``file`` is
+        empty is about the instance's own config (``key`` below ``plugins.<name>.config``);
+        one with a file names another file the config points to. The default finds none.
+        """
+        return []
 
     def watches(self, room_id: RoomID) -> bool:
         """Whether this instance's event and passive handlers want ``room_id``'s events.

@@ -167,7 +167,7 @@ class _Collector:
     def _marks(self, reactions: Iterable[ReactionRow]) -> dict[EventID, _Marks]:
         notice = fold(self.settings.notice_emoji)
         sections = {fold(s.emoji): s.key for s in self.settings.sections}
-        projects = {project_key(p.name): p.name for p in self.settings.projects}
+        projects = self.settings.project_reactions()
         marks: dict[EventID, _Marks] = {}
         for reaction in sorted(reactions, key=lambda r: (r.seq, r.ts, r.event_id)):
             if reaction.sender not in self.settings.editors or reaction.target not in self.messages:

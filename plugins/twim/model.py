@@ -24,6 +24,8 @@ class Section:
     title: str
     emoji: str
     order: int
+    usual_reporters: tuple[str, ...] = ()
+    """Matrix IDs whose reports usually belong here (from Hebbot's config)."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,9 @@ class Project:
     ``description`` (markdown, may be empty) is printed once per post under that
     heading; ``section`` is the key of the section its reports usually go to;
     ``aliases`` are further names by which a report's text suggests the project.
+    ``emoji`` is the reaction that tags a report with it when that is not ``name``
+    (Hebbot's projects react with e.g. ``Emt Client`` for ``element``); ``website``
+    and ``usual_reporters`` come from Hebbot's config.
     """
 
     name: str
@@ -41,6 +46,14 @@ class Project:
     description: str = ""
     section: str | None = None
     aliases: tuple[str, ...] = ()
+    emoji: str = ""
+    website: str = ""
+    usual_reporters: tuple[str, ...] = ()
+
+    @property
+    def reaction(self) -> str:
+        """The reaction key that tags a report with this project."""
+        return self.emoji or self.name
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,9 @@ from mautrix.types import (
 )
 
 from botkit import CommandContext, CommandError, Plugin, ServiceUnavailable, command, on
+from botkit.errors import Problem
 
+from .checks import config_problems, load_settings
 from .collect import TEXT_TYPES, refusal, suggestions
 from .draft import Draft, build_draft, issues_markdown, status_markdown, youtube_id
 from .preview import PreviewSite
@@ -61,9 +63,14 @@ class TwimPlugin(Plugin):
     settings: Settings
     store: TwimStore
 
+    @classmethod
+    def check_config(cls, config: dict[str, Any]) -> list[Problem]:
+        """The config's problems, those of its Hebbot config file and its template."""
+        return config_problems(config)
+
     async def start(self) -> None:
         """Read the settings, serve the draft, schedule the weekly preview."""
-        self.settings = Settings.from_config(self.config)
+        self.settings = load_settings(self.config, self.log)
         self.store = TwimStore(self.storage)
         PreviewSite(
             self.web, self._draft, self._today, self.client.download, self.settings.draft_token
@@ -194,7 +201,7 @@ class TwimPlugin(Plugin):
         return (
             folded == fold(self.settings.notice_emoji)
             or any(folded == fold(section.emoji) for section in self.settings.sections)
-            or any(project_key(key) == project_key(p.name) for p in self.settings.projects)
+            or project_key(key) in self.settings.project_reactions()
         )
 
     async def _target(self, room_id: RoomID, event_id: EventID) -> MessageRow | None:

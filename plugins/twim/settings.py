@@ -76,6 +76,13 @@ class Settings:
     sections: tuple[Section, ...]
     projects: tuple[Project, ...]
     draft_token: str | None = None
+    template: str = "current"
+    restrict_notice: bool = False
+    verbs: tuple[str, ...] = ()
+    min_length: int = 0
+    ack_text: str = ""
+    image_markdown: str = ""
+    video_markdown: str = ""
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -85,15 +92,25 @@ class Settings:
             raise SettingsError(f"ack: must be 'reaction' or 'notice', not {ack!r}")
         if not fold(config["notice_emoji"]):
             raise SettingsError("notice_emoji: must not be empty")
-        sections = tuple(Section(**item) for item in config["sections"])
+        sections = tuple(
+            Section(**{**item, "usual_reporters": tuple(item.get("usual_reporters") or ())})
+            for item in config["sections"]
+        )
         _unique("sections", "key", [s.key for s in sections])
         _unique("sections", "emoji", [fold(s.emoji) for s in sections])
         keys = {s.key for s in sections}
         projects = tuple(
-            Project(**{**item, "aliases": tuple(item.get("aliases") or ())})
+            Project(
+                **{
+                    **item,
+                    "aliases": tuple(item.get("aliases") or ()),
+                    "usual_reporters": tuple(item.get("usual_reporters") or ()),
+                }
+            )
             for item in config["projects"]
         )
         _unique("projects", "name", [project_key(p.name) for p in projects])
+        _unique("projects", "emoji", [project_key(p.reaction) for p in projects])
         for i, project in enumerate(projects):
             if project.section is not None and project.section not in keys:
                 raise SettingsError(
@@ -115,11 +132,25 @@ class Settings:
             sections=sections,
             projects=projects,
             draft_token=_token(config.get("draft_token")),
+            template=str(config.get("template") or "current"),
+            restrict_notice=bool(config.get("restrict_notice", False)),
+            verbs=tuple(config.get("verbs") or ()),
+            min_length=int(config.get("min_length", 0)),
+            ack_text=str(config.get("ack_text") or ""),
+            image_markdown=str(config.get("image_markdown") or ""),
+            video_markdown=str(config.get("video_markdown") or ""),
         )
 
     def today(self, now: datetime) -> date:
         """The date of ``now`` where the editors live (the schedule's time zone)."""
         return now.astimezone(self.schedule.zone).date()
+
+    def project_reactions(self) -> dict[str, str]:
+        """Project names by the reaction keys (see :func:`project_key`) that tag them:
+        each project's name, and its emoji where that differs."""
+        keys = {project_key(p.name): p.name for p in self.projects}
+        keys.update((project_key(p.reaction), p.name) for p in self.projects)
+        return keys
 
     def preview_room(self) -> RoomID | None:
         """Where previews go: the editors' room, else the first TWIM room."""

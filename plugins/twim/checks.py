@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from botkit.errors import Problem
 
 from .hebbot import HebbotConfigError, with_hebbot
+from .model import Post
+from .render import post_file_name, render_post
 from .settings import Settings, SettingsError
+from .templating import TemplateError
 
-__all__ = ["config_problems", "load_settings"]
+__all__ = ["config_problems", "load_settings", "template_problems"]
 
 
 def config_problems(config: Mapping[str, Any]) -> list[Problem]:
@@ -26,10 +30,35 @@ def config_problems(config: Mapping[str, Any]) -> list[Problem]:
     except HebbotConfigError as e:
         return [Problem("", "hebbot_config", str(e))]
     try:
-        Settings.from_config(merged)
+        settings = Settings.from_config(merged)
     except SettingsError as e:
-        problems.append(Problem("", "", str(e)))
+        return [*problems, Problem("", "", str(e))]
+    problems += template_problems(settings)
     return problems
+
+
+def template_problems(settings: Settings) -> list[Problem]:
+    """The template's errors that show without reports: its syntax, and the names and
+    filters of what it writes around them (front matter, Dept of Ping, sign-off)."""
+    sample = Post(
+        date=date(2000, 1, 7),
+        editor=settings.editor_name,
+        sections=settings.sections,
+        projects=settings.projects,
+        template=settings.template,
+        verbs=settings.verbs,
+        file_name=settings.file_name,
+        config=settings.template_config(),
+        ping_table="|Rank|Hostname|Median MS|\n|:---:|:---:|:---:|\n|1|example.org|1|",
+        ping_room_alias=settings.ping_room_alias,
+        twim_room_alias=settings.twim_room_alias,
+    )
+    try:
+        render_post(sample)
+        post_file_name(sample)
+    except (TemplateError, ValueError) as e:
+        return [Problem("", "template", str(e))]
+    return []
 
 
 def load_settings(config: Mapping[str, Any], log: logging.Logger) -> Settings:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Literal
+from datetime import date, datetime
+from typing import Any, Literal
 
 from mautrix.types import ContentURI, EventID, UserID
 
@@ -105,6 +105,13 @@ class Post:
     section out) and ``ping_room_alias`` the room it comes from. ``closing`` is the
     editor's last word before the sign-off, which invites readers to
     ``twim_room_alias``.
+
+    ``template`` is the template it is rendered with (``current``, ``2021`` or a file's
+    path); ``timestamp`` is the template's ``timestamp`` (default: the post's date at
+    midnight UTC); ``verbs`` are the credit verbs (empty: the template's own);
+    ``live_title`` follows "Matrix Live" in the heading; ``file_name`` is the pattern of
+    the post's file name, ``{date}`` standing for its date (None: the template's own);
+    ``config`` is what a template sees as ``config`` (Hebbot's config keys).
     """
 
     date: date
@@ -119,6 +126,12 @@ class Post:
     ping_room_alias: str | None = None
     closing: str | None = None
     twim_room_alias: str = "#TWIM:matrix.org"
+    template: str = "2021"
+    timestamp: datetime | None = None
+    verbs: Sequence[str] = ()
+    live_title: str | None = None
+    file_name: str | None = None
+    config: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def unplaced(self) -> list[Entry]:

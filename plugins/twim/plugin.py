@@ -38,7 +38,7 @@ from .collect import TEXT_TYPES, refusal, suggestions
 from .draft import Draft, build_draft, issues_markdown, status_markdown, youtube_id
 from .preview import PreviewSite
 from .publish import PublishError, write_post
-from .render import post_filename
+from .render import post_file_name
 from .review import edit_notice, report_id
 from .rows import MessageRow, ReactionRow, message_row
 from .settings import Settings, fold, project_key
@@ -353,7 +353,12 @@ class TwimPlugin(Plugin):
         return last.cutoff_seq if last else 0
 
     async def _draft(self, day: date, upto: int | None = None) -> Draft:
-        return await build_draft(self.store, self.settings, self.client.mxid, day, self._ping, upto)
+        now = datetime.now(UTC)
+        # Hebbot's templates see the render time; a post of another day, that day.
+        stamp = now if day == self.settings.today(now) else None
+        return await build_draft(
+            self.store, self.settings, self.client.mxid, day, self._ping, upto, stamp
+        )
 
     async def _ping(self) -> str | None:
         """The Dept of Ping table of the ping room, from the echo plugin if it runs."""
@@ -372,7 +377,11 @@ class TwimPlugin(Plugin):
         return table if isinstance(table, str) and table.strip() else None
 
     async def _send_preview(self, room_id: RoomID, draft: Draft) -> None:
-        name = post_filename(draft.post.date)
+        if draft.error is not None:
+            # The week's entries stay as they are; the editors learn what to fix.
+            await self.client.send_text(room_id, f"The post cannot be rendered: {draft.error}")
+            return
+        name = post_file_name(draft.post)
         data = draft.markdown.encode()
         url = await self.client.upload(data, "text/markdown", name)
         content = MediaMessageEventContent(

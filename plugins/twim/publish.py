@@ -19,10 +19,11 @@ from pathlib import Path
 
 from aiohttp import ClientError, ClientResponseError
 from mautrix.errors import MatrixError, MatrixRequestError
-from mautrix.types import ContentURI, EventID
+from mautrix.types import ContentURI
 
 from .model import Post
-from .render import attachment_files, image_name, post_filename, render_post
+from .render import attachment_files, post_file_name, render_post, saved_name
+from .templating import TemplateError
 
 __all__ = ["IMAGE_FOLDER", "PublishError", "Written", "is_missing", "write_post"]
 
@@ -61,7 +62,16 @@ def is_missing(error: Exception) -> bool:
 
 
 async def write_post(post: Post, output_dir: Path, download: Download) -> Written:
-    """Write ``post`` as ``<output_dir>/<post file name>`` with its images in ``img/``."""
+    """Write ``post`` as ``<output_dir>/<post file name>`` with its images in ``img/``.
+
+    A template that fails is a :class:`PublishError` naming its file and line, before
+    anything is downloaded or written; the week's entries stay as they were.
+    """
+    try:
+        render_post(post)
+        post_name = post_file_name(post)
+    except (TemplateError, ValueError) as e:
+        raise PublishError(str(e)) from e
     folder = output_dir / IMAGE_FOLDER
     try:
         await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
@@ -70,7 +80,7 @@ async def write_post(post: Post, output_dir: Path, download: Download) -> Writte
     files: dict[Path, bytes] = {}
     left_out: dict[str, str] = {}
     for name, url in attachment_files(post).items():
-        # render.image_name keeps names to one safe path component; checked again
+        # render.saved_name keeps names to one safe path component; checked again
         # because a file outside the folder would be much worse than a failed publish.
         if Path(name).name != name or name.startswith("."):
             raise PublishError(f"refusing to write the image name {name!r}")
@@ -82,7 +92,7 @@ async def write_post(post: Post, output_dir: Path, download: Download) -> Writte
             left_out[name] = f"{name} ({url}): {e}"
     if left_out:
         post = _without(post, set(left_out))
-    path = output_dir / post_filename(post.date)
+    path = output_dir / post_name
     files[path] = render_post(post).encode()
     try:
         await asyncio.to_thread(_write_all, files)
@@ -94,11 +104,8 @@ async def write_post(post: Post, output_dir: Path, download: Download) -> Writte
 def _without(post: Post, names: set[str]) -> Post:
     """``post`` without the attachments saved under ``names``."""
 
-    def kept(event_id: EventID, filename: str) -> bool:
-        return image_name(post.date, event_id, filename) not in names
-
     entries = [
-        replace(e, attachments=[a for a in e.attachments if kept(a.event_id, a.filename)])
+        replace(e, attachments=[a for a in e.attachments if saved_name(post, a) not in names])
         for e in post.entries
     ]
     # An entry that was only the image has nothing left to show.

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from mautrix.types import RoomID, UserID
 from mautrix.util import variation_selector
 
+from .context import project_view, section_view
 from .model import Project, Section
 
 __all__ = ["Schedule", "Settings", "SettingsError", "fold", "project_key"]
@@ -83,6 +84,7 @@ class Settings:
     ack_text: str = ""
     image_markdown: str = ""
     video_markdown: str = ""
+    file_name: str | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -139,6 +141,7 @@ class Settings:
             ack_text=str(config.get("ack_text") or ""),
             image_markdown=str(config.get("image_markdown") or ""),
             video_markdown=str(config.get("video_markdown") or ""),
+            file_name=_file_name(config.get("file_name")),
         )
 
     def today(self, now: datetime) -> date:
@@ -152,6 +155,24 @@ class Settings:
         keys.update((project_key(p.reaction), p.name) for p in self.projects)
         return keys
 
+    def template_config(self) -> dict[str, Any]:
+        """What a template sees as ``config``: Hebbot's config keys, from these settings."""
+        return {
+            "reporting_room_id": self.rooms[0] if self.rooms else "",
+            "admin_room_id": self.editor_room or "",
+            "ping_room_id": self.ping_room or "",
+            "notice_emoji": self.notice_emoji,
+            "restrict_notice": self.restrict_notice,
+            "verbs": list(self.verbs),
+            "min_length": self.min_length,
+            "ack_text": self.ack_text,
+            "image_markdown": self.image_markdown,
+            "video_markdown": self.video_markdown,
+            "editors": sorted(self.editors),
+            "sections": [section_view(section) for section in self.sections],
+            "projects": [project_view(project) for project in self.projects],
+        }
+
     def preview_room(self) -> RoomID | None:
         """Where previews go: the editors' room, else the first TWIM room."""
         return self.editor_room or (self.rooms[0] if self.rooms else None)
@@ -163,6 +184,15 @@ def _unique(where: str, field: str, values: Sequence[str]) -> None:
         if value in seen:
             raise SettingsError(f"{where}[{i}].{field}: {value!r} is used twice")
         seen.add(value)
+
+
+def _file_name(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    name = str(value)
+    if "/" in name or "\\" in name or name.replace("{date}", "x").strip(".") == "":
+        raise SettingsError(f"file_name: {name!r} must name a file in output_dir, not a path")
+    return name
 
 
 def _token(value: Any) -> str | None:

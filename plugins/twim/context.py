@@ -79,6 +79,7 @@ def template_context(post: Post, image_name: Any, verbs: Sequence[str]) -> dict[
     """
     verbs = tuple(post.verbs) or tuple(verbs)
     reserved = (post.twim_room_alias,)
+    clean = _Sanitizer(reserved)
     sections = {section.key: section for section in post.sections}
     projects = {project.name: project for project in post.projects}
     entries = sorted(
@@ -86,7 +87,7 @@ def template_context(post: Post, image_name: Any, verbs: Sequence[str]) -> dict[
         key=lambda entry: (entry.posted_at, entry.event_id),
     )
     news: dict[str, dict[str, Any]] = {
-        entry.event_id: _news(post, entry, verbs, reserved, image_name) for entry in entries
+        entry.event_id: _news(post, entry, verbs, clean, image_name) for entry in entries
     }
     timestamp = post.timestamp or datetime.combine(post.date, time(), UTC)
     return {
@@ -113,12 +114,26 @@ def template_context(post: Post, image_name: Any, verbs: Sequence[str]) -> dict[
             "twim_room_alias": post.twim_room_alias,
             "closing": (post.closing or "").strip("\n"),
         },
-        "twim": _layout_2021(post, entries, news, projects, reserved),
+        "twim": _layout_2021(post, entries, news, projects, clean),
     }
 
 
+class _Sanitizer:
+    """:func:`sanitize_markdown` with the post's reserved labels, once per text: the
+    2021 layout quotes most reports as their message, and sanitising is the slow part."""
+
+    def __init__(self, reserved: Sequence[str]) -> None:
+        self.reserved = reserved
+        self.done: dict[str, str] = {}
+
+    def __call__(self, text: str) -> str:
+        if text not in self.done:
+            self.done[text] = sanitize_markdown(text, self.reserved)
+        return self.done[text]
+
+
 def _news(
-    post: Post, entry: Entry, verbs: Sequence[str], reserved: Sequence[str], image_name: Any
+    post: Post, entry: Entry, verbs: Sequence[str], clean: _Sanitizer, image_name: Any
 ) -> dict[str, Any]:
     def files(kind: str) -> list[tuple[str, str]]:
         return [(hebbot_name(a), str(a.url)) for a in entry.attachments if a.kind == kind]
@@ -128,7 +143,7 @@ def _news(
         "reporter_id": entry.sender,
         "reporter_display_name": entry.sender_name or entry.sender,
         "timestamp": datetime.fromtimestamp(entry.posted_at / 1000, UTC),
-        "message": sanitize_markdown(entry.text, reserved).strip("\n"),
+        "message": clean(entry.text).strip("\n"),
         "images": files("image"),
         "videos": files("video"),
         "heading": entry.heading,
@@ -224,7 +239,7 @@ def _layout_2021(
     entries: Sequence[Entry],
     news: Mapping[str, dict[str, Any]],
     projects: dict[str, Project],
-    reserved: Sequence[str],
+    clean: _Sanitizer,
 ) -> list[dict[str, Any]]:
     """The sections of the 2021 format: places, then credit lines, quotes and notes."""
     described: set[str] = set()
@@ -235,7 +250,7 @@ def _layout_2021(
             continue
         places = []
         previous: Entry | None = None
-        for place in _places(mine, projects, reserved):
+        for place in _places(mine, projects, clean.reserved):
             description = ""
             if place.project is not None and place.project.name not in described:
                 described.add(place.project.name)
@@ -247,7 +262,7 @@ def _layout_2021(
                     # Items of one sender in one place share a credit line unless they
                     # stand apart, under another heading or after an editor's note.
                     verb = RETURNED if index == 0 or previous.notes else None
-                body = sanitize_markdown(body, reserved)
+                body = clean(body)
                 text = quote(body) if body.strip() else ""
                 items.append({**news[entry.event_id], "verb": verb, "quote": text})
                 previous = entry

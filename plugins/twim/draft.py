@@ -70,11 +70,12 @@ async def build_draft(
     day: date,
     ping_table: Callable[[], Awaitable[str | None]],
     upto: int | None = None,
-    timestamp: datetime | None = None,
+    now: datetime | None = None,
 ) -> Draft:
     """The draft of the post dated ``day`` from everything received since the last post
     (and, with ``upto``, up to that number of arrival: the publish command's).
-    ``timestamp`` is the template's ``timestamp`` (the render time, as in Hebbot)."""
+    Templates see ``now`` as ``timestamp``, as Hebbot's see the render time, when the
+    post is today's; a post of another day sees that day."""
     previous = await store.last_week()
     cutoff = previous.cutoff_seq if previous else 0
     week = await collect(await store.week_rows(settings.rooms, cutoff, upto), settings, bot)
@@ -90,7 +91,7 @@ async def build_draft(
         ping_room_alias=settings.ping_room_alias,
         twim_room_alias=settings.twim_room_alias,
         template=settings.template,
-        timestamp=timestamp,
+        timestamp=now if now is not None and day == settings.today(now) else None,
         verbs=settings.verbs,
         file_name=settings.file_name,
         config=settings.template_config(),

@@ -353,11 +353,8 @@ class TwimPlugin(Plugin):
         return last.cutoff_seq if last else 0
 
     async def _draft(self, day: date, upto: int | None = None) -> Draft:
-        now = datetime.now(UTC)
-        # Hebbot's templates see the render time; a post of another day, that day.
-        stamp = now if day == self.settings.today(now) else None
         return await build_draft(
-            self.store, self.settings, self.client.mxid, day, self._ping, upto, stamp
+            self.store, self.settings, self.client.mxid, day, self._ping, upto, datetime.now(UTC)
         )
 
     async def _ping(self) -> str | None:

@@ -153,9 +153,6 @@ def map_hebbot(data: Mapping[str, Any], path: Path) -> HebbotConfig:
             result.problems.append(Problem(file, key, f"must be {_TYPE_NAMES[check]}"))
             continue
         result.values[target] = convert(value)
-    if "ack_text" in result.values:
-        # Hebbot answers every accepted report with its ack_text.
-        result.values["ack"] = "notice"
     return result
 
 

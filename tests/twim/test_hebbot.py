@@ -79,7 +79,7 @@ def test_every_key_of_a_hebbot_config_reaches_the_settings(tmp_path: Path) -> No
     assert settings.image_markdown == "> ![](/blog/img/{{file}})"
     assert settings.video_markdown == '> {{< video src="{{file}}" >}}'
     assert (settings.verbs, settings.min_length) == (("reports", "says"), 100)
-    assert (settings.ack, settings.ack_text) == ("notice", "Thanks {{user}}")
+    assert settings.ack_text == "Thanks {{user}}"
     [section] = settings.sections
     assert (section.key, section.emoji, section.title, section.order) == (
         "servers",

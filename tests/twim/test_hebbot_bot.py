@@ -1,0 +1,102 @@
+"""A whole bot runs twim from a Hebbot config.toml, as TWIM's editors keep it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from botkit.testing.bot import running_bot
+from botkit.testing.fakehs import FakeHomeserver
+from tests.twim.fakeroom import FakeRoom, fake_room
+from tests.twim.twimconfig import twim_config_dir
+
+pytest_plugins = ["botkit.testing.fakehs_fixtures"]
+
+REPORT = "Synapse 1.99 is out, with faster sync and fewer surprises."
+
+
+def hebbot_world(hs: FakeHomeserver, tmp_path: Path, template: str) -> FakeRoom:
+    """A room whose rooms, editors, sections and projects come from Hebbot's file only."""
+    toml = tmp_path / "config.toml"
+    # The room is made by fake_room; its ID is known only afterwards, so write twice.
+    w = fake_room(hs, tmp_path, rooms=[], editors=[], template=template, hebbot_config=str(toml))
+    toml.write_text(
+        f"""\
+bot_user_id = '{w.bot}'
+reporting_room_id = '{w.room}'
+admin_room_id = '{w.room}'
+notice_emoji = '⭕️'
+restrict_notice = true
+verbs = ["says"]
+min_length = 10
+ack_text = "Thanks {{{{user}}}}"
+update_config_command = "true"
+editors = ['{w.user("editor")}']
+
+[[sections]]
+emoji = '🏢'
+name = 'servers'
+title = 'Dept of Servers 🏢'
+order = 1060
+usual_reporters = []
+
+[[projects]]
+emoji = 'Syn'
+name = 'synapse'
+title = 'Synapse'
+description = 'Synapse is a homeserver.'
+website = 'https://github.com/element-hq/synapse/'
+default_section = 'servers'
+usual_reporters = []
+""",
+        encoding="utf-8",
+    )
+    return w
+
+
+async def test_a_bot_on_hebbots_config_publishes_the_current_format(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    w = hebbot_world(fakehs, tmp_path, "current")
+    async with running_bot(w.config):
+        report = w.say("alice", REPORT)
+        # The project is tagged with its Hebbot emoji; ⭕️ carries a variation selector.
+        w.react("editor", report, "⭕️")
+        w.react("editor", report, "Syn")
+        await w.bot_sends(lambda sent: sent.type == "m.reaction")
+        assert "Published" in await w.ask("!twim publish 2026-09-04", "ublished")
+
+    text = (w.output / "2026-09-04-twim.md").read_text(encoding="utf-8")
+    assert (
+        "## Dept of Servers 🏢\n\n"
+        "### Synapse ([website](https://github.com/element-hq/synapse/))\n\n"
+        "Synapse is a homeserver.\n\n"
+        f"[Alice](https://matrix.to/#/{w.user('alice')}) says\n\n"
+        f"> {REPORT}\n"
+    ) in text
+
+
+async def test_a_bot_renders_twim_configs_own_template(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    template = twim_config_dir() / "template.md"
+    w = hebbot_world(fakehs, tmp_path, str(template))
+    async with running_bot(w.config):
+        report = w.say("alice", REPORT)
+        w.react("editor", report, "⭕️")
+        w.react("editor", report, "Syn")
+        await w.bot_sends(lambda sent: sent.type == "m.reaction")
+        assert "Published" in await w.ask("!twim publish 2026-09-04", "ublished")
+
+    text = (w.output / "2026-09-04-twim.md").read_text(encoding="utf-8")
+    assert text.startswith('+++\ndate = "2026-09-04T00:00:00+00:00"\n')
+    assert (
+        "## Matrix Live\n\n"
+        '{{youtube_player(video_id="")}}\n\n'
+        "## Dept of Servers 🏢\n"
+        "  \n"
+        "### Synapse ([website](https://github.com/element-hq/synapse/))\n\n"
+        "Synapse is a homeserver.\n\n"
+        f"[Alice](https://matrix.to/#/{w.user('alice')}) says\n\n"
+        f"> {REPORT}\n\n"
+        "## Dept of Ping 🏓\n"
+    ) in text

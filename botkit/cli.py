@@ -66,7 +66,7 @@ def _check(config: BotConfig) -> int:
     from .loader import discover, plan_instances
 
     sources, problems = discover(config.plugin_dirs)
-    plans, more = plan_instances(config, sources)
+    plans, more = plan_instances(config, sources, thorough=True)
     problems += more
     for problem in problems:
         print(problem, file=sys.stderr)

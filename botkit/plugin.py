@@ -75,12 +75,15 @@ class Plugin:
     """``bot.admins`` from the main config."""
 
     @classmethod
-    def check_config(cls, config: dict[str, Any]) -> list[Problem]:
+    def check_config(cls, config: dict[str, Any], *, thorough: bool = False) -> list[Problem]:
         """Problems with an instance's merged config that its shape cannot show.
 
-        ``botkit check`` reports them without connecting. A problem whose ``file`` is
-        empty is about the instance's own config (``key`` below ``plugins.<name>.config``);
-        one with a file names another file the config points to. The default finds none.
+        The instance is not started when there are any; ``botkit check`` reports them
+        without connecting, and only it asks ``thorough``: then a plugin adds problems
+        that should not keep it from running (a template it can report at use). A
+        problem whose ``file`` is empty is about the instance's own config (``key``
+        below ``plugins.<name>.config``); one with a file names another file the config
+        points to. The default finds none.
         """
         return []
 

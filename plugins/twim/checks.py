@@ -1,8 +1,8 @@
 """The plugin's settings from its config and the files it points to, and what is wrong.
 
-``botkit check`` calls :func:`config_problems` without connecting; the plugin's start
-calls :func:`load_settings`, which refuses only what it cannot work with and logs the
-rest (an unknown key of Hebbot's config is a warning there, a problem at check).
+botkit calls :func:`config_problems` before it starts the plugin, and ``botkit check``
+calls it with the template's checks too; the plugin's start calls
+:func:`load_settings`.
 """
 
 from __future__ import annotations
@@ -23,8 +23,12 @@ from .templating import TemplateError
 __all__ = ["config_problems", "load_settings", "template_problems"]
 
 
-def config_problems(config: Mapping[str, Any]) -> list[Problem]:
-    """Everything wrong with an instance's merged config and the files it names."""
+def config_problems(config: Mapping[str, Any], *, templates: bool = True) -> list[Problem]:
+    """Everything wrong with an instance's merged config and the files it names.
+
+    Without ``templates`` the template is left out: a broken one must not keep the
+    plugin from collecting the week; preview and publish say what is wrong with it.
+    """
     try:
         merged, problems = with_hebbot(config)
     except HebbotConfigError as e:
@@ -33,7 +37,8 @@ def config_problems(config: Mapping[str, Any]) -> list[Problem]:
         settings = Settings.from_config(merged)
     except SettingsError as e:
         return [*problems, Problem("", "", str(e))]
-    problems += template_problems(settings)
+    if templates:
+        problems += template_problems(settings)
     return problems
 
 
@@ -68,5 +73,5 @@ def load_settings(config: Mapping[str, Any], log: logging.Logger) -> Settings:
     except HebbotConfigError as e:
         raise SettingsError(f"hebbot_config: {e}") from e
     for problem in problems:
-        log.warning("%s (ignored)", problem)
+        log.warning("%s", problem)
     return Settings.from_config(merged)

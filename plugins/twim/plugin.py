@@ -64,9 +64,9 @@ class TwimPlugin(Plugin):
     store: TwimStore
 
     @classmethod
-    def check_config(cls, config: dict[str, Any]) -> list[Problem]:
-        """The config's problems, those of its Hebbot config file and its template."""
-        return config_problems(config)
+    def check_config(cls, config: dict[str, Any], *, thorough: bool = False) -> list[Problem]:
+        """The config's problems, its Hebbot config file's and (thorough) its template's."""
+        return config_problems(config, templates=thorough)
 
     async def start(self) -> None:
         """Read the settings, serve the draft, schedule the weekly preview."""

@@ -100,3 +100,31 @@ async def test_a_bot_renders_twim_configs_own_template(
         f"> {REPORT}\n\n"
         "## Dept of Ping 🏓\n"
     ) in text
+
+
+async def test_a_broken_template_is_named_at_preview_and_publish_and_loses_no_report(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    mine = tmp_path / "mine.md"
+    mine.write_text("+++\n{{ editor }}\n{% for key, entry in sections | dictsort %}\n", "utf-8")
+    w = hebbot_world(fakehs, tmp_path, str(mine))
+    async with running_bot(w.config):
+        report = w.say("alice", REPORT)
+        w.react("editor", report, "⭕️")
+        w.react("editor", report, "🏢")
+        await w.bot_sends(lambda sent: sent.type == "m.reaction")
+
+        preview = await w.ask("!twim preview", "cannot be rendered")
+        assert f"{mine}:3: " in preview
+        refused = await w.ask("!twim publish 2026-09-04", "not published")
+        assert f"{mine}:3: " in refused
+        assert not (w.output / "2026-09-04-twim.md").exists()
+
+        # Fixed while the bot runs: the next publish has the week's report.
+        mine.write_text(
+            "{% for key, entry in sections | dictsort %}{{ entry.news[0].message }}{% endfor %}\n",
+            "utf-8",
+        )
+        assert "Published" in await w.ask("!twim publish 2026-09-04", "ublished")
+
+    assert (w.output / "2026-09-04-twim.md").read_text(encoding="utf-8") == f"{REPORT}\n"

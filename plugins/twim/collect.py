@@ -230,7 +230,7 @@ class _Collector:
         if not text.strip():
             self._issue("empty", message, "it has no text")
             return None
-        if len(text.strip()) < SHORT_REPORT:
+        if len(text.strip()) < (self.settings.min_length or SHORT_REPORT):
             self._issue("short", message, f"only {len(text.strip())} characters")
         if mark.project is None:
             named = suggestions(message.body, self.settings.projects)

@@ -232,9 +232,9 @@ class TwimPlugin(Plugin):
             if self.settings.ack == "reaction":
                 ack = await self.client.react(room_id, target, self.settings.notice_emoji)
             else:
-                content = TextMessageEventContent(
-                    msgtype=MessageType.NOTICE, body="Included in this week's post."
-                )
+                row = await self.store.message(target)
+                body = self.settings.ack_notice(row.sender_name if row else "")
+                content = TextMessageEventContent(msgtype=MessageType.NOTICE, body=body)
                 content.set_reply(target)
                 ack = await self.client.send(room_id, content)
             await self.store.set_ack(target, ack)

@@ -148,6 +148,12 @@ class Settings:
         """The date of ``now`` where the editors live (the schedule's time zone)."""
         return now.astimezone(self.schedule.zone).date()
 
+    def ack_notice(self, reporter: str) -> str:
+        """The notice that acknowledges ``reporter``'s included report."""
+        if not self.ack_text:
+            return "Included in this week's post."
+        return self.ack_text.replace("{{user}}", reporter)
+
     def project_reactions(self) -> dict[str, str]:
         """Project names by the reaction keys (see :func:`project_key`) that tag them:
         each project's name, and its emoji where that differs."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from botkit.testing.bot import running_bot
 from botkit.testing.fakehs import FakeHomeserver
@@ -14,11 +15,13 @@ pytest_plugins = ["botkit.testing.fakehs_fixtures"]
 REPORT = "Synapse 1.99 is out, with faster sync and fewer surprises."
 
 
-def hebbot_world(hs: FakeHomeserver, tmp_path: Path, template: str) -> FakeRoom:
+def hebbot_world(hs: FakeHomeserver, tmp_path: Path, template: str, **twim: Any) -> FakeRoom:
     """A room whose rooms, editors, sections and projects come from Hebbot's file only."""
     toml = tmp_path / "config.toml"
     # The room is made by fake_room; its ID is known only afterwards, so write twice.
-    w = fake_room(hs, tmp_path, rooms=[], editors=[], template=template, hebbot_config=str(toml))
+    w = fake_room(
+        hs, tmp_path, rooms=[], editors=[], template=template, hebbot_config=str(toml), **twim
+    )
     toml.write_text(
         f"""\
 bot_user_id = '{w.bot}'
@@ -128,3 +131,14 @@ async def test_a_broken_template_is_named_at_preview_and_publish_and_loses_no_re
         assert "Published" in await w.ask("!twim publish 2026-09-04", "ublished")
 
     assert (w.output / "2026-09-04-twim.md").read_text(encoding="utf-8") == f"{REPORT}\n"
+
+
+async def test_hebbots_ack_text_names_the_reporter(fakehs: FakeHomeserver, tmp_path: Path) -> None:
+    w = hebbot_world(fakehs, tmp_path, "current", ack="notice")
+    async with running_bot(w.config):
+        report = w.say("alice", REPORT)
+        w.react("editor", report, "⭕️")
+
+        notice = await w.bot_sends(lambda sent: sent.type == "m.room.message")
+
+    assert notice.content["body"] == "Thanks Alice"

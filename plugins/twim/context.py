@@ -12,7 +12,8 @@ there separately, and a section's projects come in reverse order of their names
 order; here they come as they were posted.
 
 Besides, each item carries what the plugin's own templates need (``heading``,
-``verb``, ``attachments``, ``notes``), and ``twim`` holds the 2021 layout: credit
+``verb``, ``attachments``, ``notes``), each project its ``first_at`` (when its first
+report was posted, for the order of arrival), and ``twim`` holds the 2021 layout: credit
 lines, quotes and headings worked out by the rules of the published 2021 posts.
 """
 
@@ -209,6 +210,7 @@ def _hebbot_sections(
                 "news": [],
                 "overwritten_section": entry.section if moved else None,
                 "section_key": entry.section,
+                "first_at": entry.posted_at,
             },
         )
         slot["news"].append(news[entry.event_id])

@@ -146,7 +146,8 @@ def _component(moment: datetime, name: str, modifiers: dict[str, str]) -> str:
         ),
         "minute": lambda: _pad(moment.minute, 2, modifiers),
         "second": lambda: _pad(moment.second, 2, modifiers),
-        "subsecond": lambda: str(moment.microsecond // 100000),
+        # The time crate's default: as many digits as the fraction needs, at least one.
+        "subsecond": lambda: f"{moment.microsecond:06d}".rstrip("0") or "0",
         "unix_timestamp": lambda: str(int(moment.timestamp())),
         "ordinal": lambda: _pad(moment.timetuple().tm_yday, 3, modifiers),
         "period": lambda: "AM" if moment.hour < 12 else "PM",

@@ -381,3 +381,37 @@ def test_the_real_template_passes_botkit_check_with_the_real_config() -> None:
     }
 
     assert config_problems(config) == []
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ('timestamp | datetimeformat(format="iso")', "2026-09-04T14:08:09+00:00"),
+        (
+            'timestamp | datetimeformat(format="iso", tz="Europe/Berlin")',
+            "2026-09-04T16:08:09+02:00",
+        ),
+        ("timestamp | datetimeformat", "Sep 4 2026 14:08"),
+        ('timestamp | datetimeformat(format="full")', "Friday, September 4 2026 14:08:09.0"),
+        ('timestamp | dateformat(format="short")', "2026-09-04"),
+        ('timestamp | dateformat(format="long")', "September 4 2026"),
+        ('timestamp | dateformat(format="[day padding:none]. [month repr:short]")', "4. Sep"),
+        ('timestamp | timedelta(days=-7) | dateformat(format="short")', "2026-08-28"),
+        (
+            'timestamp | timedelta(weeks=1, hours=10) | datetimeformat(format="short")',
+            "2026-09-12 00:08",
+        ),
+        ('timestamp | datetimeformat(format="unix")', "1788530889"),
+        (
+            'timestamp | timedelta(seconds=0.25) | datetimeformat(format="full")',
+            "Friday, September 4 2026 14:08:09.25",
+        ),
+    ],
+)
+def test_the_date_filters_write_what_minijinja_contrib_writes(
+    tmp_path: Path, expression: str, expected: str
+) -> None:
+    template = own_template(tmp_path, f"{{{{ {expression} }}}}")
+    post = Post(date=AT.date(), editor="", sections=(), template=template, timestamp=AT)
+
+    assert render_post(post) == f"{expected}\n"

@@ -142,3 +142,17 @@ async def test_hebbots_ack_text_names_the_reporter(fakehs: FakeHomeserver, tmp_p
         notice = await w.bot_sends(lambda sent: sent.type == "m.room.message")
 
     assert notice.content["body"] == "Thanks Alice"
+
+
+async def test_editors_list_sections_and_projects_with_their_reactions(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    w = hebbot_world(fakehs, tmp_path, "current")
+    async with running_bot(w.config):
+        sections = await w.ask("!twim sections", "Sections")
+        projects = await w.ask("!twim projects", "Projects")
+        refused = await w.ask("!twim sections", "", sender="alice")
+
+    assert sections.split("\n")[1:] == ["🏢 servers: Dept of Servers 🏢 (1060)"]
+    assert projects.split("\n")[1:] == ["Syn = synapse: Synapse (in servers)"]
+    assert "Sections" not in refused

@@ -87,6 +87,7 @@ async def build_draft(
         entries=week.entries,
         header_image=settings.header_image,
         live_video=await store.live(cutoff, upto),
+        live_title=settings.live_title or None,
         ping_table=await ping_table(),
         ping_room_alias=settings.ping_room_alias,
         twim_room_alias=settings.twim_room_alias,

@@ -85,6 +85,7 @@ class Settings:
     image_markdown: str = ""
     video_markdown: str = ""
     file_name: str | None = None
+    live_title: str = ""
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -142,6 +143,7 @@ class Settings:
             image_markdown=str(config.get("image_markdown") or ""),
             video_markdown=str(config.get("video_markdown") or ""),
             file_name=_file_name(config.get("file_name")),
+            live_title=" ".join(str(config.get("live_title") or "").split()),
         )
 
     def today(self, now: datetime) -> date:

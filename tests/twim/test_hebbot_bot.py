@@ -156,3 +156,22 @@ async def test_editors_list_sections_and_projects_with_their_reactions(
     assert sections.split("\n")[1:] == ["🏢 servers: Dept of Servers 🏢 (1060)"]
     assert projects.split("\n")[1:] == ["Syn = synapse: Synapse (in servers)"]
     assert "Sections" not in refused
+
+
+async def test_the_matrix_live_title_comes_from_the_config(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    w = hebbot_world(fakehs, tmp_path, "current", live_title="S13E09 - Hydra updates")
+    async with running_bot(w.config):
+        report = w.say("alice", REPORT)
+        w.react("editor", report, "⭕️")
+        w.react("editor", report, "🏢")
+        await w.bot_sends(lambda sent: sent.type == "m.reaction")
+        await w.ask("!twim live https://youtu.be/q7Os7WzHoCg", "Matrix Live")
+        assert "Published" in await w.ask("!twim publish 2026-09-18", "ublished")
+
+    text = (w.output / "2026-09-18-twim.md").read_text(encoding="utf-8")
+    assert (
+        "+++\n\n## Matrix Live S13E09 - Hydra updates\n\n"
+        '{{youtube_player(video_id="q7Os7WzHoCg")}}\n\n## Dept of Servers 🏢\n'
+    ) in text

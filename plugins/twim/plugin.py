@@ -36,7 +36,7 @@ from botkit.errors import Problem
 from .checks import config_problems, load_settings
 from .collect import TEXT_TYPES, refusal, suggestions
 from .draft import Draft, build_draft, issues_markdown, status_markdown, youtube_id
-from .listing import ListingCommands
+from .editor_commands import EditorCommands
 from .preview import PreviewSite
 from .publish import PublishError, write_post
 from .render import post_file_name
@@ -55,7 +55,7 @@ def is_editor(plugin: Any, user: UserID) -> bool:
     return isinstance(plugin, TwimPlugin) and user in plugin.settings.editors
 
 
-class TwimPlugin(ListingCommands, Plugin):
+class TwimPlugin(EditorCommands, Plugin):
     """Collects "This Week in Matrix" reports by the editors' reactions and writes the post."""
 
     migrations = MIGRATIONS

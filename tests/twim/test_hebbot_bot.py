@@ -175,3 +175,22 @@ async def test_the_matrix_live_title_comes_from_the_config(
         "+++\n\n## Matrix Live S13E09 - Hydra updates\n\n"
         '{{youtube_player(video_id="q7Os7WzHoCg")}}\n\n## Dept of Servers 🏢\n'
     ) in text
+
+
+async def test_an_editor_says_something_in_the_twim_room(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    w = hebbot_world(fakehs, tmp_path, "current")
+    async with running_bot(w.config):
+        since = len(fakehs.sent)
+        w.say("editor", "!twim say Deadline is **today** at 17:00 UTC!")
+        said = await w.bot_sends(
+            lambda sent: "today" in str(sent.content.get("formatted_body")), since=since
+        )
+        refused = await w.ask("!twim say hi", "not allowed", sender="alice")
+
+    assert said.room_id == w.room
+    assert said.content["msgtype"] == "m.text"
+    assert "<strong>today</strong>" in said.content["formatted_body"]
+    assert "twim say" not in said.content["body"]
+    assert "not allowed" in refused

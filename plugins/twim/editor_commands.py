@@ -1,7 +1,8 @@
-"""Hebbot's ``!list-sections`` and ``!list-projects``, as ``!twim sections`` and ``!twim projects``.
+"""Editor commands that Hebbot has: ``!list-sections``, ``!list-projects`` and ``!say``.
 
-Editors coming from Hebbot look up which reaction files a report where; the answer is
-plain text (the body of the notice), one line per section or project.
+Here they are ``!twim sections``, ``!twim projects`` (which reaction files or tags a
+report; plain text, one line each) and ``!twim say <text>``, which posts ``text``
+(markdown) to the TWIM room as the bot.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from typing import Any
 
 from mautrix.types import UserID
 
-from botkit import CommandContext, command
+from botkit import CommandContext, CommandError, Rest, command
 
 from .settings import Settings, fold
 
-__all__ = ["ListingCommands", "projects_text", "sections_text"]
+__all__ = ["EditorCommands", "projects_text", "sections_text"]
 
 
 def _is_editor(plugin: Any, user: UserID) -> bool:
@@ -40,8 +41,8 @@ def projects_text(settings: Settings) -> str:
     return "\n".join(["Projects (react with the first word(s) to tag a report):", *lines])
 
 
-class ListingCommands:
-    """Mixed into the plugin: the two listing commands, for editors."""
+class EditorCommands:
+    """Mixed into the plugin: the commands above, for editors."""
 
     settings: Settings
 
@@ -54,3 +55,12 @@ class ListingCommands:
     async def list_projects(self, ctx: CommandContext) -> None:
         """List the projects and the reaction that tags a report with each."""
         await ctx.reply(projects_text(self.settings), markdown=False)
+
+    @command("twim say", allow=_is_editor)
+    async def say(self, ctx: CommandContext, text: Rest) -> None:
+        """Post a message (markdown) to the TWIM room as the bot"""
+        if not self.settings.rooms:
+            raise CommandError("There is no TWIM room to say it in.")
+        if not text.strip():
+            raise CommandError("Say what? Give the text after !twim say.")
+        await ctx.client.send_markdown(self.settings.rooms[0], text, notice=False)

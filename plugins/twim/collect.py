@@ -37,7 +37,16 @@ from .sanitize import sanitize_markdown
 from .settings import Settings, fold, project_key
 from .store import WeekRows
 
-__all__ = ["SHORT_REPORT", "Issue", "IssueKind", "Week", "collect", "refusal", "suggestions"]
+__all__ = [
+    "SHORT_REPORT",
+    "Issue",
+    "IssueKind",
+    "Week",
+    "collect",
+    "preset_reactions",
+    "refusal",
+    "suggestions",
+]
 
 SHORT_REPORT = 30
 """Reports with fewer characters than this get a warning: usually a slip of the hand."""
@@ -89,6 +98,16 @@ def suggestions(text: str, projects: Iterable[Project]) -> list[Project]:
         if names and re.search(rf"(?<![\w-])(?:{names})(?![\w-])", text, re.IGNORECASE):
             found.append(project)
     return found
+
+
+def preset_reactions(sender: str, text: str, settings: Settings, limit: int = 3) -> list[str]:
+    """The reactions the bot puts on a new report to save the editors work, as Hebbot
+    does: ``<project reaction> ?`` for up to ``limit`` projects it names, and the emoji
+    of each section whose usual reporters include ``sender``."""
+    keys = [f"{project.reaction} ?" for project in suggestions(text, settings.projects)]
+    keys = keys[:limit]
+    keys += [s.emoji for s in settings.sections if sender in s.usual_reporters]
+    return keys
 
 
 def refusal(

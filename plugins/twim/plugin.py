@@ -34,7 +34,7 @@ from botkit import CommandContext, CommandError, Plugin, ServiceUnavailable, com
 from botkit.errors import Problem
 
 from .checks import config_problems, load_settings
-from .collect import TEXT_TYPES, refusal, suggestions
+from .collect import TEXT_TYPES, preset_reactions, refusal
 from .draft import Draft, build_draft, issues_markdown, status_markdown, youtube_id
 from .editor_commands import EditorCommands
 from .preview import PreviewSite
@@ -109,8 +109,8 @@ class TwimPlugin(EditorCommands, Plugin):
         if row.msgtype not in TEXT_TYPES or row.msgtype == "m.notice":
             return
         if seq > await self._cutoff():
-            for project in suggestions(row.body, self.settings.projects)[:_MAX_SUGGESTIONS]:
-                await self.client.react(row.room_id, row.event_id, f"{project.name} ?")
+            for key in preset_reactions(row.sender, row.body, self.settings, _MAX_SUGGESTIONS):
+                await self.client.react(row.room_id, row.event_id, key)
 
     async def _review(self, edit: MessageRow) -> None:
         """Tell the editors, with the diff, when an approved report of the week was edited."""

@@ -40,7 +40,7 @@ emoji = '🏢'
 name = 'servers'
 title = 'Dept of Servers 🏢'
 order = 1060
-usual_reporters = []
+usual_reporters = ['{w.user("bob")}']
 
 [[projects]]
 emoji = 'Syn'
@@ -194,3 +194,21 @@ async def test_an_editor_says_something_in_the_twim_room(
     assert "<strong>today</strong>" in said.content["formatted_body"]
     assert "twim say" not in said.content["body"]
     assert "not allowed" in refused
+
+
+async def test_the_bot_presets_hebbots_reactions_on_a_new_report(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    w = hebbot_world(fakehs, tmp_path, "current")
+    async with running_bot(w.config):
+        since = len(fakehs.sent)
+        report = w.say("bob", REPORT)
+        keys = []
+        for _ in range(2):
+            sent = await w.bot_sends(lambda sent: sent.type == "m.reaction", since=since)
+            since = fakehs.sent.index(sent) + 1
+            assert sent.content["m.relates_to"]["event_id"] == report
+            keys.append(sent.content["m.relates_to"]["key"])
+
+    # The project by its Hebbot emoji, and the section Bob usually reports in.
+    assert keys == ["Syn ?", "🏢"]

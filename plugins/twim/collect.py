@@ -189,7 +189,10 @@ class _Collector:
         projects = self.settings.project_reactions()
         marks: dict[EventID, _Marks] = {}
         for reaction in sorted(reactions, key=lambda r: (r.seq, r.ts, r.event_id)):
-            if reaction.sender not in self.settings.editors or reaction.target not in self.messages:
+            target = self.messages.get(reaction.target)
+            if target is None or not self.settings.counts(
+                reaction.sender, reaction.key, target.sender
+            ):
                 continue
             mark = marks.setdefault(reaction.target, _Marks())
             key = fold(reaction.key)

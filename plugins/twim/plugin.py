@@ -140,9 +140,11 @@ class TwimPlugin(EditorCommands, Plugin):
                 ts=evt.timestamp,
             )
         )
-        if evt.sender not in self.settings.editors or not self._meaningful(relates.key):
+        if not self._meaningful(relates.key):
             return
         target = await self._target(evt.room_id, target_id)
+        if not self.settings.counts(evt.sender, relates.key, target.sender if target else ""):
+            return
         reason = refusal(
             target,
             redacted=await self.store.is_redacted(target_id),
@@ -224,8 +226,10 @@ class TwimPlugin(EditorCommands, Plugin):
     async def _acknowledge(self, room_id: RoomID, target: EventID) -> None:
         """Show that ``target`` is included, or take that back when it no longer is."""
         notice = fold(self.settings.notice_emoji)
+        row = await self.store.message(target)
+        author = row.sender if row else ""
         included = not await self.store.is_redacted(target) and any(
-            r.sender in self.settings.editors and fold(r.key) == notice
+            self.settings.counts(r.sender, r.key, author) and fold(r.key) == notice
             for r in await self.store.reactions_to(target)
         )
         ack = await self.store.ack(target)
@@ -233,7 +237,6 @@ class TwimPlugin(EditorCommands, Plugin):
             if self.settings.ack == "reaction":
                 ack = await self.client.react(room_id, target, self.settings.notice_emoji)
             else:
-                row = await self.store.message(target)
                 body = self.settings.ack_notice(row.sender_name if row else "")
                 content = TextMessageEventContent(msgtype=MessageType.NOTICE, body=body)
                 content.set_reply(target)

@@ -150,6 +150,14 @@ class Settings:
         """The date of ``now`` where the editors live (the schedule's time zone)."""
         return now.astimezone(self.schedule.zone).date()
 
+    def counts(self, reactor: str, key: str, author: str) -> bool:
+        """Whether ``reactor``'s reaction ``key`` on ``author``'s message counts: an
+        editor's does; with ``restrict_notice`` so does the author's own notice_emoji
+        (Hebbot's rule: reporters submit their own reports and media, editors the rest)."""
+        if reactor in self.editors:
+            return True
+        return self.restrict_notice and reactor == author and fold(key) == fold(self.notice_emoji)
+
     def ack_notice(self, reporter: str) -> str:
         """The notice that acknowledges ``reporter``'s included report."""
         if not self.ack_text:

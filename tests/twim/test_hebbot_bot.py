@@ -212,3 +212,33 @@ async def test_the_bot_presets_hebbots_reactions_on_a_new_report(
 
     # The project by its Hebbot emoji, and the section Bob usually reports in.
     assert keys == ["Syn ?", "🏢"]
+
+
+async def test_with_restrict_notice_a_reporters_own_circle_counts_and_no_one_elses(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    w = hebbot_world(fakehs, tmp_path, "current")  # its config.toml has restrict_notice
+    other = "Dendrite is in maintenance mode now; thanks to everyone who worked on it."
+    async with running_bot(w.config):
+        own = w.say("bob", REPORT)
+        w.react("bob", own, "⭕️")
+        w.react("editor", own, "🏢")
+        await w.bot_sends(
+            lambda sent: (
+                sent.type == "m.reaction"
+                and sent.content["m.relates_to"]
+                == {"rel_type": "m.annotation", "event_id": own, "key": "⭕️"}
+            )
+        )
+        # Alice's circle on Bob's report and Bob's section emoji do not count.
+        theirs = w.say("bob", other)
+        w.react("alice", theirs, "⭕️")
+        w.react("bob", theirs, "🏢")
+        w.react("editor", theirs, "Syn")
+        status = await w.ask("!twim status", "This Week in Matrix")
+        assert "Dept of Servers 🏢: 1" in status
+        assert "Published" in await w.ask("!twim publish 2026-09-04", "ublished")
+
+    text = (w.output / "2026-09-04-twim.md").read_text(encoding="utf-8")
+    assert REPORT in text
+    assert other not in text

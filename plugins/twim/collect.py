@@ -30,6 +30,7 @@ from typing import Literal
 from mautrix.types import EventID, MessageType, RoomID, UserID
 
 from .htmlmd import message_markdown, split_heading
+from .mention import strip_mention
 from .model import Attachment, Entry, Project
 from .review import REAPPROVE, approval, split_edits
 from .rows import MEDIA_TYPES, MessageRow, ReactionRow, valid_mxc
@@ -249,6 +250,8 @@ class _Collector:
 
     async def _text_entry(self, message: MessageRow, mark: _Marks) -> Entry | None:
         text = await message_markdown(message.body, message.formatted_body, message.format)
+        # The TWIM guide asks reporters to address the bot; that is not part of the news.
+        text = strip_mention(text, self.bot, ("TWIM", self.bot.split(":")[0].lstrip("@")))
         if not text.strip():
             self._issue("empty", message, "it has no text")
             return None

@@ -110,6 +110,19 @@ async def test_very_short_reports_are_warned_about() -> None:
     assert [(i.kind, i.detail) for i in found.issues] == [("short", "only 12 characters")]
 
 
+async def test_the_reporters_mention_of_the_bot_leaves_the_report() -> None:
+    room = Room()
+    pill = f'<a href="https://matrix.to/#/{BOT}">TWIM</a>'
+    report = room.say(ALICE, f"TWIM: {REPORT}", html=f"<p>{pill}: {REPORT}</p>")
+    plain = room.say(BOB, f"twim, {REPORT}")
+    room.include(report, "📱")
+    room.include(plain, "📱")
+
+    found = await week(room)
+
+    assert [entry.text for entry in found.entries] == [REPORT, REPORT]
+
+
 async def test_min_length_sets_what_counts_as_very_short() -> None:
     room = Room()
     report = room.say(ALICE, REPORT)

@@ -25,6 +25,7 @@ from mautrix.types import RoomID
 
 from .client import PluginClient
 from .errors import Problem
+from .metrics import InstanceMetrics
 from .scheduler import Scheduler
 from .services import Services
 from .storage import Migration, Storage
@@ -73,6 +74,8 @@ class Plugin:
     """Services this instance offers to others, and the ones it uses."""
     admins: frozenset[str]
     """``bot.admins`` from the main config."""
+    metrics: InstanceMetrics
+    """Counters of the plugin's own, served with the bot's at ``/_botkit/metrics``."""
 
     @classmethod
     def check_config(cls, config: dict[str, Any], *, thorough: bool = False) -> list[Problem]:

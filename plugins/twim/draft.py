@@ -48,10 +48,10 @@ class Draft:
     @property
     def markdown(self) -> str:
         """The post's file content; when its template fails, a page that says why."""
-        error = self.error
-        if error is not None:
-            return f"# The post cannot be rendered\n\n{_plain(error)}\n"
-        return render_post(self.post)
+        try:
+            return render_post(self.post)
+        except (TemplateError, ValueError) as e:
+            return f"# The post cannot be rendered\n\n{_plain(str(e))}\n"
 
     @property
     def error(self) -> str | None:

@@ -32,6 +32,7 @@ from mautrix.types import (
 
 from botkit import CommandContext, CommandError, Plugin, ServiceUnavailable, command, on
 from botkit.errors import Problem
+from botkit.markdown import in_worker
 
 from .checks import config_problems, load_settings
 from .collect import TEXT_TYPES, preset_reactions, refusal
@@ -39,11 +40,12 @@ from .draft import Draft, build_draft, issues_markdown, status_markdown, youtube
 from .editor_commands import EditorCommands
 from .preview import PreviewSite
 from .publish import PublishError, write_post
-from .render import post_file_name
+from .render import post_file_name, render_post
 from .review import edit_notice, report_id
 from .rows import MessageRow, ReactionRow, message_row
 from .settings import Settings, fold, project_key
 from .store import MIGRATIONS, PublishedWeek, TwimStore
+from .templating import TemplateError
 
 __all__ = ["TwimPlugin"]
 
@@ -378,12 +380,13 @@ class TwimPlugin(EditorCommands, Plugin):
         return table if isinstance(table, str) and table.strip() else None
 
     async def _send_preview(self, room_id: RoomID, draft: Draft) -> None:
-        if draft.error is not None:
+        try:
+            data = (await in_worker(render_post, draft.post)).encode()
+        except (TemplateError, ValueError) as e:
             # The week's entries stay as they are; the editors learn what to fix.
-            await self.client.send_text(room_id, f"The post cannot be rendered: {draft.error}")
+            await self.client.send_text(room_id, f"The post cannot be rendered: {e}")
             return
         name = post_file_name(draft.post)
-        data = draft.markdown.encode()
         url = await self.client.upload(data, "text/markdown", name)
         content = MediaMessageEventContent(
             msgtype=MessageType.FILE,

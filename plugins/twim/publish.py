@@ -21,6 +21,8 @@ from aiohttp import ClientError, ClientResponseError
 from mautrix.errors import MatrixError, MatrixRequestError
 from mautrix.types import ContentURI
 
+from botkit.markdown import in_worker
+
 from .model import Post
 from .render import attachment_files, post_file_name, render_post, saved_name
 from .templating import TemplateError
@@ -68,7 +70,8 @@ async def write_post(post: Post, output_dir: Path, download: Download) -> Writte
     anything is downloaded or written; the week's entries stay as they were.
     """
     try:
-        render_post(post)
+        # Rendering sanitizes each report not seen before: in a render thread, not the loop.
+        markdown = await in_worker(render_post, post)
         post_name = post_file_name(post)
     except (TemplateError, ValueError) as e:
         raise PublishError(str(e)) from e
@@ -92,8 +95,9 @@ async def write_post(post: Post, output_dir: Path, download: Download) -> Writte
             left_out[name] = f"{name} ({url}): {e}"
     if left_out:
         post = _without(post, set(left_out))
+        markdown = await in_worker(render_post, post)
     path = output_dir / post_name
-    files[path] = render_post(post).encode()
+    files[path] = markdown.encode()
     try:
         await asyncio.to_thread(_write_all, files)
     except OSError as e:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from typing import Any
@@ -80,7 +80,10 @@ def template_context(post: Post, image_name: Any, verbs: Sequence[str]) -> dict[
     """
     verbs = tuple(post.verbs) or tuple(verbs)
     reserved = (post.twim_room_alias,)
-    clean = _Sanitizer(reserved)
+
+    def clean(text: str) -> str:
+        return sanitize_markdown(text, reserved)
+
     sections = {section.key: section for section in post.sections}
     projects = {project.name: project for project in post.projects}
     entries = sorted(
@@ -115,26 +118,12 @@ def template_context(post: Post, image_name: Any, verbs: Sequence[str]) -> dict[
             "twim_room_alias": post.twim_room_alias,
             "closing": (post.closing or "").strip("\n"),
         },
-        "twim": _layout_2021(post, entries, news, projects, clean),
+        "twim": _layout_2021(post, entries, news, projects, reserved),
     }
 
 
-class _Sanitizer:
-    """:func:`sanitize_markdown` with the post's reserved labels, once per text: the
-    2021 layout quotes most reports as their message, and sanitising is the slow part."""
-
-    def __init__(self, reserved: Sequence[str]) -> None:
-        self.reserved = reserved
-        self.done: dict[str, str] = {}
-
-    def __call__(self, text: str) -> str:
-        if text not in self.done:
-            self.done[text] = sanitize_markdown(text, self.reserved)
-        return self.done[text]
-
-
 def _news(
-    post: Post, entry: Entry, verbs: Sequence[str], clean: _Sanitizer, image_name: Any
+    post: Post, entry: Entry, verbs: Sequence[str], clean: Callable[[str], str], image_name: Any
 ) -> dict[str, Any]:
     def files(kind: str) -> list[tuple[str, str]]:
         return [(hebbot_name(a), str(a.url)) for a in entry.attachments if a.kind == kind]
@@ -241,7 +230,7 @@ def _layout_2021(
     entries: Sequence[Entry],
     news: Mapping[str, dict[str, Any]],
     projects: dict[str, Project],
-    clean: _Sanitizer,
+    reserved: Sequence[str],
 ) -> list[dict[str, Any]]:
     """The sections of the 2021 format: places, then credit lines, quotes and notes."""
     described: set[str] = set()
@@ -252,7 +241,7 @@ def _layout_2021(
             continue
         places = []
         previous: Entry | None = None
-        for place in _places(mine, projects, clean.reserved):
+        for place in _places(mine, projects, reserved):
             description = ""
             if place.project is not None and place.project.name not in described:
                 described.add(place.project.name)
@@ -264,7 +253,7 @@ def _layout_2021(
                     # Items of one sender in one place share a credit line unless they
                     # stand apart, under another heading or after an editor's note.
                     verb = RETURNED if index == 0 or previous.notes else None
-                body = clean(body)
+                body = sanitize_markdown(body, reserved)
                 text = quote(body) if body.strip() else ""
                 items.append({**news[entry.event_id], "verb": verb, "quote": text})
                 previous = entry

@@ -17,8 +17,6 @@ from mautrix.errors import MatrixRequestError, MNotFound
 from mautrix.types import (
     EventID,
     EventType,
-    FileInfo,
-    MediaMessageEventContent,
     MessageEvent,
     MessageType,
     PowerLevelStateEventContent,
@@ -32,20 +30,17 @@ from mautrix.types import (
 
 from botkit import CommandContext, CommandError, Plugin, ServiceUnavailable, command, on
 from botkit.errors import Problem
-from botkit.markdown import in_worker
 
 from .checks import config_problems, load_settings
 from .collect import TEXT_TYPES, preset_reactions, refusal
-from .draft import Draft, build_draft, issues_markdown, status_markdown, youtube_id
+from .draft import Draft, build_draft, status_markdown, youtube_id
 from .editor_commands import EditorCommands
 from .preview import PreviewSite
-from .publish import PublishError, write_post
-from .render import post_file_name, render_post
+from .publish import PublishError, send_preview, write_post
 from .review import edit_notice, report_id
 from .rows import MessageRow, ReactionRow, message_row
 from .settings import Settings, fold, project_key
 from .store import MIGRATIONS, PublishedWeek, TwimStore
-from .templating import TemplateError
 
 __all__ = ["TwimPlugin"]
 
@@ -267,7 +262,7 @@ class TwimPlugin(EditorCommands, Plugin):
     @command("twim preview", allow=is_editor)
     async def preview(self, ctx: CommandContext) -> None:
         """Upload the post as it stands as a .md file, with the warnings"""
-        await self._send_preview(ctx.room_id, await self._draft(self._today()))
+        await send_preview(self.client, ctx.room_id, await self._draft(self._today()))
 
     @command("twim live", allow=is_editor)
     async def live(self, ctx: CommandContext, video: str) -> None:
@@ -379,25 +374,6 @@ class TwimPlugin(EditorCommands, Plugin):
             return None
         return table if isinstance(table, str) and table.strip() else None
 
-    async def _send_preview(self, room_id: RoomID, draft: Draft) -> None:
-        try:
-            data = (await in_worker(render_post, draft.post)).encode()
-        except (TemplateError, ValueError) as e:
-            # The week's entries stay as they are; the editors learn what to fix.
-            await self.client.send_text(room_id, f"The post cannot be rendered: {e}")
-            return
-        name = post_file_name(draft.post)
-        url = await self.client.upload(data, "text/markdown", name)
-        content = MediaMessageEventContent(
-            msgtype=MessageType.FILE,
-            body=name,
-            url=url,
-            filename=name,
-            info=FileInfo(mimetype="text/markdown", size=len(data)),
-        )
-        await self.client.send(room_id, content)
-        await self.client.send_markdown(room_id, issues_markdown(draft.issues))
-
     async def _scheduled_preview(self) -> None:
         room = self.settings.preview_room()
         if room is None:
@@ -405,7 +381,7 @@ class TwimPlugin(EditorCommands, Plugin):
                 "no editor_room and no TWIM room: the weekly preview has nowhere to go"
             )
             return
-        await self._send_preview(room, await self._draft(self._today()))
+        await send_preview(self.client, room, await self._draft(self._today()))
 
 
 def _parse_day(text: str) -> date:

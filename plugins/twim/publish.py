@@ -1,4 +1,4 @@
-"""Writing the post and its images into the output folder.
+"""Writing the post and its images into the output folder, and the preview upload.
 
 All images are fetched first. An image the homeserver does not have (or whose
 address is not a valid ``mxc://`` URI) is left out of the post and named in the
@@ -19,15 +19,17 @@ from pathlib import Path
 
 from aiohttp import ClientError, ClientResponseError
 from mautrix.errors import MatrixError, MatrixRequestError
-from mautrix.types import ContentURI
+from mautrix.types import ContentURI, FileInfo, MediaMessageEventContent, MessageType, RoomID
 
+from botkit.client import PluginClient
 from botkit.markdown import in_worker
 
+from .draft import Draft, issues_markdown
 from .model import Post
 from .render import attachment_files, post_file_name, render_post, saved_name
 from .templating import TemplateError
 
-__all__ = ["IMAGE_FOLDER", "PublishError", "Written", "is_missing", "write_post"]
+__all__ = ["IMAGE_FOLDER", "PublishError", "Written", "is_missing", "send_preview", "write_post"]
 
 IMAGE_FOLDER = "img"
 """Where the images go inside the output folder; the post links them as /blog/img/."""
@@ -143,3 +145,24 @@ def _write_all(files: dict[Path, bytes]) -> None:
         for path in placed:
             path.unlink(missing_ok=True)
         raise
+
+
+async def send_preview(client: PluginClient, room_id: RoomID, draft: Draft) -> None:
+    """Upload the draft's file to ``room_id`` with its warnings; or say why it cannot be
+    rendered (the template's file and line), the week's entries left as they are."""
+    try:
+        data = (await in_worker(render_post, draft.post)).encode()
+    except (TemplateError, ValueError) as e:
+        await client.send_text(room_id, f"The post cannot be rendered: {e}")
+        return
+    name = post_file_name(draft.post)
+    url = await client.upload(data, "text/markdown", name)
+    content = MediaMessageEventContent(
+        msgtype=MessageType.FILE,
+        body=name,
+        url=url,
+        filename=name,
+        info=FileInfo(mimetype="text/markdown", size=len(data)),
+    )
+    await client.send(room_id, content)
+    await client.send_markdown(room_id, issues_markdown(draft.issues))

@@ -35,6 +35,7 @@ from .checks import config_problems, load_settings
 from .collect import TEXT_TYPES, preset_reactions, refusal
 from .draft import Draft, build_draft, status_markdown, youtube_id
 from .editor_commands import EditorCommands
+from .notices import editors_notice
 from .preview import PreviewSite
 from .publish import PublishError, send_preview, write_post
 from .review import edit_notice, report_id
@@ -150,9 +151,7 @@ class TwimPlugin(EditorCommands, Plugin):
         )
         if reason is not None:
             text = f"{evt.sender}: I cannot use that message in the post: {reason}."
-            content = TextMessageEventContent(msgtype=MessageType.NOTICE, body=text)
-            content.set_reply(target_id)
-            await self.client.send(evt.room_id, content)
+            await self.client.send(*editors_notice(self.settings, evt.room_id, target_id, text))
         elif fold(relates.key) == fold(self.settings.notice_emoji):
             await self._acknowledge(evt.room_id, target_id)
 

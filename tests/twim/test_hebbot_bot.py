@@ -242,3 +242,27 @@ async def test_with_restrict_notice_a_reporters_own_circle_counts_and_no_one_els
     text = (w.output / "2026-09-04-twim.md").read_text(encoding="utf-8")
     assert REPORT in text
     assert other not in text
+
+
+async def test_a_refusal_goes_to_the_admin_room_with_a_link(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    w = hebbot_world(fakehs, tmp_path, "current")
+    admin = fakehs.create_room("editor", members=["bot"])
+    toml = tmp_path / "config.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace(
+            f"admin_room_id = '{w.room}'", f"admin_room_id = '{admin}'"
+        ),
+        encoding="utf-8",
+    )
+    async with running_bot(w.config):
+        empty = w.say("alice", " ")
+        w.react("editor", empty, "⭕️")
+        told = await w.bot_sends(lambda sent: "cannot use" in str(sent.content.get("body")))
+
+    assert told.room_id == admin
+    assert told.content["body"] == (
+        f"{w.user('editor')}: I cannot use that message in the post: it is empty."
+        f" https://matrix.to/#/{w.room}/{empty}"
+    )

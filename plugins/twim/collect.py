@@ -30,7 +30,7 @@ from typing import Literal
 from mautrix.types import EventID, MessageType, RoomID, UserID
 
 from .htmlmd import message_markdown, split_heading
-from .mention import strip_mention
+from .mention import addresses, strip_mention
 from .model import Attachment, Entry, Project
 from .review import REAPPROVE, approval, split_edits
 from .rows import MEDIA_TYPES, MessageRow, ReactionRow, valid_mxc
@@ -43,7 +43,9 @@ __all__ = [
     "Issue",
     "IssueKind",
     "Week",
+    "bot_names",
     "collect",
+    "new_report",
     "preset_reactions",
     "refusal",
     "suggestions",
@@ -109,6 +111,32 @@ def preset_reactions(sender: str, text: str, settings: Settings, limit: int = 3)
     keys = keys[:limit]
     keys += [s.emoji for s in settings.sections if sender in s.usual_reporters]
     return keys
+
+
+def bot_names(bot: UserID) -> tuple[str, ...]:
+    """The names by which a report may address the bot at its start."""
+    return ("TWIM", bot.split(":")[0].lstrip("@"))
+
+
+def new_report(
+    row: MessageRow, settings: Settings, bot: UserID, limit: int = 3
+) -> tuple[list[str], str | None]:
+    """What the bot does with a new message: the reactions it presets, and a notice
+    for its sender when it is too short. With ``reports: mentions`` only a message
+    that addresses the bot is a report; only such a message is told it is too short
+    (``min_length``), as Hebbot tells it, so that chat in the room is left alone."""
+    addressed = addresses(row.body, row.formatted_body, bot, bot_names(bot))
+    if settings.reports == "mentions" and not addressed:
+        return [], None
+    keys = preset_reactions(row.sender, row.body, settings, limit)
+    text = strip_mention(row.body, bot, bot_names(bot)).strip()
+    if addressed and settings.min_length and len(text) < settings.min_length:
+        short = (
+            f"{row.sender_name or row.sender}: your update is too short for the post"
+            f" ({len(text)} characters; at least {settings.min_length}, please)."
+        )
+        return keys, short
+    return keys, None
 
 
 def refusal(
@@ -251,7 +279,7 @@ class _Collector:
     async def _text_entry(self, message: MessageRow, mark: _Marks) -> Entry | None:
         text = await message_markdown(message.body, message.formatted_body, message.format)
         # The TWIM guide asks reporters to address the bot; that is not part of the news.
-        text = strip_mention(text, self.bot, ("TWIM", self.bot.split(":")[0].lstrip("@")))
+        text = strip_mention(text, self.bot, bot_names(self.bot))
         if not text.strip():
             self._issue("empty", message, "it has no text")
             return None

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import unquote
 
-__all__ = ["strip_mention"]
+__all__ = ["addresses", "strip_mention"]
 
 _LINK = re.compile(r"\s*\[[^\]\n]*\]\(https://matrix\.to/#/(?P<target>[^)\s]+)\)")
 _AFTER = re.compile(r"^\s*[:,]?\s*")
@@ -33,3 +33,13 @@ def strip_mention(markdown: str, bot: str, names: Iterable[str] = ("TWIM",)) -> 
         if name and named is not None:
             return markdown[named.end() :]
     return markdown
+
+
+def addresses(body: str, formatted_body: str | None, bot: str, names: Iterable[str]) -> bool:
+    """Whether a message addresses ``bot`` as the TWIM guide asks: a pill to it
+    anywhere (clients put it in ``m.mentions`` too), or its name at the start."""
+    if formatted_body:
+        for target in re.findall(r'href="https://matrix\.to/#/([^"?]+)', formatted_body):
+            if unquote(target) == bot:
+                return True
+    return strip_mention(body, bot, names) != body

@@ -32,7 +32,7 @@ from botkit import CommandContext, CommandError, Plugin, ServiceUnavailable, com
 from botkit.errors import Problem
 
 from .checks import config_problems, load_settings
-from .collect import TEXT_TYPES, preset_reactions, refusal
+from .collect import TEXT_TYPES, new_report, refusal
 from .draft import Draft, build_draft, status_markdown, youtube_id
 from .editor_commands import EditorCommands
 from .notices import editors_notice
@@ -107,8 +107,13 @@ class TwimPlugin(EditorCommands, Plugin):
         if row.msgtype not in TEXT_TYPES or row.msgtype == "m.notice":
             return
         if seq > await self._cutoff():
-            for key in preset_reactions(row.sender, row.body, self.settings, _MAX_SUGGESTIONS):
+            keys, short = new_report(row, self.settings, self.client.mxid, _MAX_SUGGESTIONS)
+            for key in keys:
                 await self.client.react(row.room_id, row.event_id, key)
+            if short is not None:
+                notice = TextMessageEventContent(msgtype=MessageType.NOTICE, body=short)
+                notice.set_reply(row.event_id)
+                await self.client.send(row.room_id, notice)
 
     async def _review(self, edit: MessageRow) -> None:
         """Tell the editors, with the diff, when an approved report of the week was edited."""

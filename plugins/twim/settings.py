@@ -86,6 +86,7 @@ class Settings:
     video_markdown: str = ""
     file_name: str | None = None
     live_title: str = ""
+    reports: Literal["all", "mentions"] = "all"
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -144,6 +145,7 @@ class Settings:
             video_markdown=str(config.get("video_markdown") or ""),
             file_name=_file_name(config.get("file_name")),
             live_title=" ".join(str(config.get("live_title") or "").split()),
+            reports=_reports(config.get("reports") or "all"),
         )
 
     def today(self, now: datetime) -> date:
@@ -200,6 +202,14 @@ def _unique(where: str, field: str, values: Sequence[str]) -> None:
         if value in seen:
             raise SettingsError(f"{where}[{i}].{field}: {value!r} is used twice")
         seen.add(value)
+
+
+def _reports(value: Any) -> Literal["all", "mentions"]:
+    if value == "all":
+        return "all"
+    if value == "mentions":
+        return "mentions"
+    raise SettingsError(f"reports: must be 'all' or 'mentions', not {value!r}")
 
 
 def _file_name(value: Any) -> str | None:

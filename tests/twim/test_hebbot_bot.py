@@ -266,3 +266,27 @@ async def test_a_refusal_goes_to_the_admin_room_with_a_link(
         f"{w.user('editor')}: I cannot use that message in the post: it is empty."
         f" https://matrix.to/#/{w.room}/{empty}"
     )
+
+
+async def test_with_reports_from_mentions_only_addressed_messages_are_answered(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    w = hebbot_world(fakehs, tmp_path, "current", reports="mentions")
+    async with running_bot(w.config):
+        since = len(fakehs.sent)
+        chat = w.say("alice", REPORT)
+        addressed = w.say("alice", f"TWIM: {REPORT}")
+        short = w.say("alice", "TWIM: soon")
+        told = await w.bot_sends(
+            lambda sent: sent.type == "m.room.message" and "too short" in sent.content["body"],
+            since=since,
+        )
+        sent = fakehs.sent[since:]
+
+    reacted = [s.content["m.relates_to"]["event_id"] for s in sent if s.type == "m.reaction"]
+    assert chat not in reacted
+    assert addressed in reacted
+    assert told.content["body"] == (
+        "Alice: your update is too short for the post (4 characters; at least 10, please)."
+    )
+    assert told.content["m.relates_to"]["m.in_reply_to"]["event_id"] == short

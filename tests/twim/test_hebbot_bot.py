@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ruamel.yaml import YAML
+
 from botkit.testing.bot import running_bot
 from botkit.testing.fakehs import FakeHomeserver
 from tests.twim.fakeroom import FakeRoom, fake_room
@@ -290,3 +292,28 @@ async def test_with_reports_from_mentions_only_addressed_messages_are_answered(
         "Alice: your update is too short for the post (4 characters; at least 10, please)."
     )
     assert told.content["m.relates_to"]["m.in_reply_to"]["event_id"] == short
+
+
+async def test_reload_rereads_hebbots_config_as_update_config_does(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    w = hebbot_world(fakehs, tmp_path, "current")
+    yaml = YAML()
+    config = yaml.load(w.config.read_text(encoding="utf-8"))
+    config.setdefault("bot", {})["admins"] = [w.user("editor")]
+    with w.config.open("w", encoding="utf-8") as f:
+        yaml.dump(config, f)
+    toml = tmp_path / "config.toml"
+    async with running_bot(w.config):
+        before = await w.ask("!twim projects", "Projects")
+        with toml.open("a", encoding="utf-8") as f:
+            f.write(
+                "\n[[projects]]\nemoji = 'Dendrite'\nname = 'dendrite'\ntitle = 'Dendrite'\n"
+                "description = 'A homeserver.'\nwebsite = 'https://example.org'\n"
+                "default_section = 'servers'\nusual_reporters = []\n"
+            )
+        await w.ask("!reload twim", "twim")
+        after = await w.ask("!twim projects", "Projects")
+
+    assert "dendrite" not in before
+    assert "Dendrite = dendrite: Dendrite (in servers)" in after.split("\n")

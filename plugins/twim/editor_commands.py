@@ -1,8 +1,10 @@
-"""Editor commands that Hebbot has: ``!list-sections``, ``!list-projects`` and ``!say``.
+"""Editor commands that Hebbot has: ``!list-sections``, ``!list-projects``, ``!say``
+and ``!details``.
 
 Here they are ``!twim sections``, ``!twim projects`` (which reaction files or tags a
-report; plain text, one line each) and ``!twim say <text>``, which posts ``text``
-(markdown) to the TWIM room as the bot.
+report; plain text, one line each), ``!twim say <text>``, which posts ``text``
+(markdown) to the TWIM room as the bot, and ``!twim details <event ID or link>``:
+who sent a message and which of its reactions count, with what they mean.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from mautrix.types import UserID
 
 from botkit import CommandContext, CommandError, Rest, command
 
-from .settings import Settings, fold
+from .review import report_id
+from .rows import MessageRow, ReactionRow
+from .settings import Settings, fold, project_key
+from .store import TwimStore
 
-__all__ = ["EditorCommands", "projects_text", "sections_text"]
+__all__ = ["EditorCommands", "details_text", "projects_text", "sections_text"]
 
 
 def _is_editor(plugin: Any, user: UserID) -> bool:
@@ -41,10 +46,49 @@ def projects_text(settings: Settings) -> str:
     return "\n".join(["Projects (react with the first word(s) to tag a report):", *lines])
 
 
+def details_text(settings: Settings, message: MessageRow, reactions: list[ReactionRow]) -> str:
+    """A message's sender, length and start, and each reaction that counts, explained."""
+    sections = {fold(s.emoji): s.title for s in settings.sections}
+    projects = settings.project_reactions()
+    start = " ".join(message.body.split())
+    start = start if len(start) <= 80 else start[:79] + "…"
+    lines = [
+        f"Message {message.event_id} by {message.sender_name or message.sender}"
+        f" ({message.sender}), {len(message.body.strip())} characters: {start}"
+    ]
+    for reaction in sorted(reactions, key=lambda r: (r.seq, r.ts, r.event_id)):
+        if not settings.counts(reaction.sender, reaction.key, message.sender):
+            continue
+        key = fold(reaction.key)
+        if key == fold(settings.notice_emoji):
+            meaning = "includes it"
+        elif key in sections:
+            meaning = f"files it in {sections[key]}"
+        elif project_key(reaction.key) in projects:
+            meaning = f"tags it with the project {projects[project_key(reaction.key)]}"
+        else:
+            continue
+        lines.append(f"{reaction.key} by {reaction.sender}: {meaning}")
+    if len(lines) == 1:
+        lines.append("No reaction that counts yet.")
+    return "\n".join(lines)
+
+
 class EditorCommands:
     """Mixed into the plugin: the commands above, for editors."""
 
     settings: Settings
+    store: TwimStore
+
+    @command("twim details", allow=_is_editor)
+    async def details(self, ctx: CommandContext, report: str) -> None:
+        """Who sent a report and which reactions count (its event ID or matrix.to link)"""
+        event_id = report_id(report)
+        message = await self.store.message(event_id) if event_id else None
+        if message is None or message.room_id not in self.settings.rooms:
+            raise CommandError("I have not seen that message in a TWIM room.")
+        reactions = await self.store.reactions_to(message.event_id)
+        await ctx.reply(details_text(self.settings, message, reactions), markdown=False)
 
     @command("twim sections", allow=_is_editor)
     async def list_sections(self, ctx: CommandContext) -> None:

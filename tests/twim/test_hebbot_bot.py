@@ -317,3 +317,24 @@ async def test_reload_rereads_hebbots_config_as_update_config_does(
 
     assert "dendrite" not in before
     assert "Dendrite = dendrite: Dendrite (in servers)" in after.split("\n")
+
+
+async def test_details_say_who_sent_a_report_and_what_its_reactions_mean(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    w = hebbot_world(fakehs, tmp_path, "current")
+    async with running_bot(w.config):
+        report = w.say("alice", REPORT)
+        w.react("editor", report, "⭕️")
+        w.react("editor", report, "Syn")
+        w.react("bob", report, "🏢")
+        link = f"https://matrix.to/#/{w.room}/{report}"
+        details = await w.ask(f"!twim details {link}", "Message")
+        unknown = await w.ask("!twim details $nothing", "not seen")
+
+    assert details.split("\n") == [
+        f"Message {report} by Alice ({w.user('alice')}), {len(REPORT)} characters: {REPORT}",
+        f"⭕️ by {w.user('editor')}: includes it",
+        f"Syn by {w.user('editor')}: tags it with the project synapse",
+    ]
+    assert "I have not seen that message in a TWIM room." in unknown

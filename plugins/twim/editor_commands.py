@@ -1,14 +1,16 @@
-"""Editor commands that Hebbot has: ``!list-sections``, ``!list-projects``, ``!say``
-and ``!details``.
+"""Editor commands in the spirit of Hebbot's ``!list-sections``, ``!list-projects``,
+``!say`` and ``!details``, and a way to redo a published week.
 
-Here they are ``!twim sections``, ``!twim projects`` (which reaction files or tags a
-report; plain text, one line each), ``!twim say <text>``, which posts ``text``
-(markdown) to the TWIM room as the bot, and ``!twim details <event ID or link>``:
-who sent a message and which of its reactions count, with what they mean.
+``!twim sections`` and ``!twim projects`` say which reaction files or tags a report
+(plain text, one line each); ``!twim say <text>`` posts ``text`` (markdown) to the
+TWIM room as the bot; ``!twim details <event ID or link>`` says who sent a message
+and what its reactions that count do; ``!twim unpublish <date>`` takes the last post
+back, so that its week, with what came in since, is published again.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from mautrix.types import UserID
@@ -79,6 +81,24 @@ class EditorCommands:
 
     settings: Settings
     store: TwimStore
+
+    @command("twim unpublish", allow=_is_editor)
+    async def unpublish(self, ctx: CommandContext, day: str) -> None:
+        """Take back the last post (YYYY-MM-DD) to publish that week again"""
+        try:
+            wanted = date.fromisoformat(day)
+        except ValueError:
+            raise CommandError(f"{day} is not a date; write it as YYYY-MM-DD.") from None
+        last = await self.store.last_week()
+        if last is None or last.post_date != wanted:
+            latest = f" (the last one is of {last.post_date})" if last else ""
+            raise CommandError(f"Only the last post can be taken back{latest}.")
+        await self.store.remove_week(last)
+        await ctx.reply(
+            f"The post of {wanted} is taken back: its reports are in the draft again."
+            f" {last.path} is left as it is; !twim publish {wanted} writes it anew.",
+            markdown=False,
+        )
 
     @command("twim details", allow=_is_editor)
     async def details(self, ctx: CommandContext, report: str) -> None:

@@ -338,3 +338,27 @@ async def test_details_say_who_sent_a_report_and_what_its_reactions_mean(
         f"Syn by {w.user('editor')}: tags it with the project synapse",
     ]
     assert "I have not seen that message in a TWIM room." in unknown
+
+
+async def test_the_last_post_is_taken_back_and_published_again_with_a_late_report(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    w = hebbot_world(fakehs, tmp_path, "current")
+    late = "Conduit 0.10 is out, sent just after the editor pressed publish."
+    async with running_bot(w.config):
+        first = w.say("alice", REPORT)
+        w.react("editor", first, "⭕️")
+        w.react("editor", first, "🏢")
+        assert "Published" in await w.ask("!twim publish 2026-09-04", "ublished")
+        refused = await w.ask("!twim unpublish 2026-08-28", "last")
+        assert "Only the last post can be taken back (the last one is of 2026-09-04)." in refused
+        second = w.say("bob", late)
+        w.react("editor", second, "⭕️")
+        w.react("editor", second, "🏢")
+        answer = await w.ask("!twim unpublish 2026-09-04", "taken back")
+        assert "its reports are in the draft again" in answer
+        assert ": 2 entries" in await w.ask("!twim status", "This Week in Matrix")
+        assert "Published" in await w.ask("!twim publish 2026-09-04", "ublished")
+
+    text = (w.output / "2026-09-04-twim.md").read_text(encoding="utf-8")
+    assert REPORT in text and late in text

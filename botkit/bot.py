@@ -23,6 +23,7 @@ from .builtin import BUILTIN, Builtin
 from .client import BotHTTPAPI, Sender
 from .config import BotConfig, load_config
 from .errors import BotkitError, ConfigError, PluginLoadError
+from .exposure import exposures
 from .instance import Host, InstanceState, PluginInstance
 from .loader import InstancePlan, PluginSource, check_instance, discover, plan_instances
 from .metrics import Metrics
@@ -65,6 +66,8 @@ class Bot:
 
     async def start(self) -> None:
         """Connect, start the plugins, the web server and the sync loop."""
+        for warning in exposures(self.config):
+            log.warning("%s", warning)
         await self.store.setup()
         self.api = await self._connect()
         sender = Sender(

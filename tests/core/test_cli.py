@@ -55,6 +55,7 @@ def write_config(path: Path, body: str) -> Path:
         "  access_token: not-used-by-check\n"
         f"plugin_dirs: [{PLUGINS}]\n" + body
     )
+    path.chmod(0o600)  # as ``botkit init`` writes it
     return path
 
 
@@ -165,6 +166,44 @@ def test_check_reports_each_problem_on_its_own_line(
     for line, part in zip(lines, expected, strict=True):
         assert line.startswith(f"{config}: "), line
         assert part in line
+
+
+def test_check_warns_when_others_can_read_the_config_or_the_database(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "bot.yaml", "")
+    database = tmp_path / "botkit.db"  # the default database, next to the config
+    database.touch()
+    for path in (config, database):
+        path.chmod(0o644)
+    result = botkit_cli("check", "-c", str(config), cwd=tmp_path)
+    # Warnings, not problems: the config is valid.
+    assert result.returncode == 0, result.stderr
+    warnings = result.stderr.splitlines()
+    assert len(warnings) == 2, result.stderr
+    for path, line in zip((config, database), warnings, strict=True):
+        assert line.startswith(f"warning: {path} can be read by everyone"), line
+
+
+@pytest.mark.parametrize(
+    ("web", "warned"),
+    [
+        pytest.param("web:\n  host: 0.0.0.0\n", True, id="every-address"),
+        pytest.param("web:\n  host: 192.0.2.7\n", True, id="public-address"),
+        pytest.param("web:\n  host: 0.0.0.0\n  public: true\n", False, id="public-on-purpose"),
+        pytest.param("web:\n  host: ::1\n", False, id="ipv6-loopback"),
+        pytest.param("web:\n  host: localhost\n", False, id="localhost"),
+    ],
+)
+def test_check_warns_about_a_web_server_open_to_others(
+    tmp_path: Path, web: str, warned: bool
+) -> None:
+    config = write_config(tmp_path / "bot.yaml", web)
+    result = botkit_cli("check", "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    if warned:
+        assert result.stderr.startswith("warning: web.host is "), result.stderr
+        assert "web.public: true" in result.stderr
+    else:
+        assert result.stderr == ""
 
 
 def test_check_reports_a_plugin_whose_code_does_not_import(tmp_path: Path) -> None:

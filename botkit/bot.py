@@ -1,7 +1,10 @@
 """The bot: one Matrix connection, the plugin instances on it, the web server.
 
-Start-up order: database, login, plugin instances (required plugins first),
-web server, sync loop. A plugin that fails to start is logged and shown as
+Start-up order: database, web server (so that health answers while the bot
+waits for its homeserver), login, plugin instances (required plugins first),
+sync loop. A start-up failure that the operator must fix (a database that
+refuses writes, a port in use) is a :class:`~botkit.errors.BotkitError` with a
+one-line message. A plugin that fails to start is logged and shown as
 ``failed`` on the health page; the others run.
 """
 
@@ -18,6 +21,8 @@ from aiohttp import ClientError
 from mautrix.client import ClientAPI
 from mautrix.errors import MatrixConnectionError, MatrixRequestError, MUnknownToken
 from mautrix.types import DeviceID, RoomID, UserID
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from .builtin import BUILTIN, Builtin
 from .client import BotHTTPAPI, Sender
@@ -25,6 +30,7 @@ from .config import BotConfig, load_config
 from .errors import BotkitError, ConfigError, PluginLoadError
 from .exposure import exposures
 from .instance import Host, InstanceState, PluginInstance
+from .limits import CommandLimiter
 from .loader import InstancePlan, PluginSource, check_instance, discover, plan_instances
 from .metrics import Metrics
 from .pipeline import Pipeline
@@ -60,6 +66,8 @@ class Bot:
         self._sync_task: asyncio.Task[None] | None = None
         self._prune_task: asyncio.Task[None] | None = None
         self.started_at = time.time()
+        #: What start() is doing, for health; None once the bot runs.
+        self.starting: str | None = "starting"
         self.stopped = asyncio.Event()
 
     # -- start and stop -------------------------------------------------
@@ -68,8 +76,25 @@ class Bot:
         """Connect, start the plugins, the web server and the sync loop."""
         for warning in exposures(self.config):
             log.warning("%s", warning)
-        await self.store.setup()
+        self.starting = "opening the database"
+        await self._open_database()
+        self.web = WebServer(
+            self.config.web.host,
+            self.config.web.port,
+            self.health,
+            self.metrics.render,
+            self._plugin_web,
+        )
+        try:
+            await self.web.start()
+        except OSError as e:
+            web = self.config.web
+            raise BotkitError(
+                f"cannot serve web.host {web.host}:{web.port}: {e.strerror or e}"
+            ) from e
+        self.starting = f"connecting to the homeserver {self.config.homeserver.url}"
         self.api = await self._connect()
+        self.starting = "starting the plugins"
         sender = Sender(
             self.api,
             self.metrics,
@@ -85,20 +110,13 @@ class Bot:
             command_prefix=self.config.bot.command_prefix,
             admins=frozenset(self.config.bot.admins),
             handler_timeout=self.config.sync.handler_timeout,
+            limits=CommandLimiter(self.config.bot.limits, frozenset(self.config.bot.admins)),
         )
         builtin = PluginInstance(BUILTIN, BUILTIN, lambda: Builtin, {}, self.host)
         self.instances[BUILTIN] = builtin
         Builtin.bot = self
         await builtin.start()
         await self._start_plans(self._plan(self.config))
-        self.web = WebServer(
-            self.config.web.host,
-            self.config.web.port,
-            self.health,
-            self.metrics.render,
-            self._plugin_web,
-        )
-        await self.web.start()
         sync = self.config.sync
         self.syncer = Syncer(
             self.api,
@@ -111,7 +129,17 @@ class Bot:
         )
         self._sync_task = asyncio.create_task(self._run_sync(), name="botkit-sync")
         self._prune_task = asyncio.create_task(self._prune_loop(), name="botkit-prune")
+        self.starting = None
         log.info("botkit running as %s, web on %s:%s", self.api.mxid, self.web.host, self.web.port)
+
+    async def _open_database(self) -> None:
+        """Create or upgrade botkit's tables; a database that cannot be used is one clear line."""
+        try:
+            await self.store.setup()
+        except (SQLAlchemyError, OSError) as e:
+            reason = e.orig if isinstance(e, DBAPIError) else e
+            url = make_url(self.config.database_url).render_as_string(hide_password=True)
+            raise BotkitError(f"cannot use the database {url}: {reason}") from e
 
     async def _connect(self) -> ClientAPI:
         """Log in, or check the configured token, waiting for the homeserver as long as it takes.
@@ -145,7 +173,9 @@ class Bot:
         api.api.token = token
         while True:
             try:
-                whoami = await _until_answered(api.whoami, "check the access token", hs.url)
+                whoami = await _until_answered(
+                    api.whoami, "check the access token", hs.url, self._waiting
+                )
                 break
             except MUnknownToken as e:
                 if not may_log_in:
@@ -180,12 +210,16 @@ class Bot:
                 ),
                 "log in",
                 hs.url,
+                self._waiting,
             )
         except MatrixRequestError as e:
             raise BotkitError(f"the homeserver {hs.url} refused to log in {hs.user_id}: {e}") from e
         await self.store.put("access_token", resp.access_token)
         await self.store.put("device_id", resp.device_id)
         return resp.access_token, resp.device_id
+
+    def _waiting(self, why: str) -> None:
+        self.starting = why
 
     def _plan(self, config: BotConfig) -> list[InstancePlan]:
         self.sources, problems = discover(config.plugin_dirs)
@@ -268,9 +302,10 @@ class Bot:
 
     def health(self) -> dict[str, Any]:
         """The body of ``GET /_botkit/health``."""
-        sync = self.syncer.health() if self.syncer else {"connected": False}
+        sync = self.syncer.health() if self.syncer else {"ready": False, "connected": False}
         return {
             **sync,
+            "starting": self.starting,
             "user_id": self.api.mxid if self.api else None,
             "uptime": time.time() - self.started_at,
             "plugins": {
@@ -344,13 +379,15 @@ class Bot:
         log.info("config reloaded from %s", config.path)
 
 
-async def _until_answered(call: Callable[[], Awaitable[T]], what: str, url: str) -> T:
+async def _until_answered(
+    call: Callable[[], Awaitable[T]], what: str, url: str, waiting: Callable[[str], None]
+) -> T:
     """``await call()`` until the homeserver gives an answer other than "try later".
 
     Transport errors, 5xx and 429 answers are retried with capped, jittered
     backoff (the server's ``retry_after_ms`` is honoured); one warning is
-    logged when it starts failing and one info line once it answers. Any other
-    error answer is raised.
+    logged when it starts failing and one info line once it answers, and
+    ``waiting`` hears why the bot waits (for health). Any other error answer is raised.
     """
     delay, failing_since = _CONNECT_FIRST_DELAY, None
     while True:
@@ -370,6 +407,7 @@ async def _until_answered(call: Callable[[], Awaitable[T]], what: str, url: str)
                 waited = time.monotonic() - failing_since
                 log.info("the homeserver %s answers again (after %.0f s)", url, waited)
             return result
+        waiting(f"waiting for the homeserver {url}: cannot {what} ({reason})")
         if failing_since is None:
             failing_since = time.monotonic()
             log.warning(

@@ -53,7 +53,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_PROBLEMS
     if args.command == "check":
         return _check(config)
-    _setup_logging(config)
+    try:
+        _setup_logging(config)
+    except OSError as e:
+        print(f"botkit run: cannot write logging.file {config.logging.file}: {e}", file=sys.stderr)
+        return 1
     try:
         asyncio.run(_run(config))
     except BotkitError as e:

@@ -45,8 +45,11 @@ def protect(files: list[Path]) -> None:
     main = files[0]
     _warn_about_directory(main.parent)
     if not main.exists():
-        main.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(main, os.O_WRONLY | os.O_CREAT, _PRIVATE))
+        try:
+            main.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(main, os.O_WRONLY | os.O_CREAT, _PRIVATE))
+        except OSError:
+            return  # opening it will fail as well, and say why where it is opened
     for path in files:
         try:
             mode = path.stat().st_mode

@@ -17,6 +17,7 @@ __all__ = [
     "BotSettings",
     "HomeserverConfig",
     "InstanceConfig",
+    "LimitsConfig",
     "LoggingConfig",
     "SendingConfig",
     "SyncConfig",
@@ -54,12 +55,23 @@ class AutojoinConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class LimitsConfig:
+    """Flood limits on commands (see :mod:`botkit.limits`); a burst of 0 is no limit."""
+
+    user_burst: int
+    user_per_minute: int
+    room_burst: int
+    room_per_minute: int
+
+
+@dataclass(frozen=True, slots=True)
 class BotSettings:
-    """How users talk to the bot: command prefix, admins, invites."""
+    """How users talk to the bot: command prefix, admins, invites, flood limits."""
 
     command_prefix: str
     admins: tuple[UserID, ...]
     autojoin: AutojoinConfig
+    limits: LimitsConfig = LimitsConfig(0, 0, 0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +164,7 @@ def build_config(
             autojoin=AutojoinConfig(
                 enabled=bot["autojoin"]["enabled"], allow=tuple(bot["autojoin"]["allow"])
             ),
+            limits=LimitsConfig(**bot["limits"]),
         ),
         sync=SyncConfig(
             timeout=float(sync["timeout"]),

@@ -363,6 +363,7 @@ class Bot:
             log.error("config not reloaded:\n%s", e)
             return
         self.config = config
+        self.host.limits = CommandLimiter(config.bot.limits, frozenset(config.bot.admins))
         plans = self._plan(config)
         wanted = {p.name: p for p in plans}
         for name in [n for n in self.instances if n != BUILTIN and n not in wanted]:

@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from aiohttp import ClientError
 from mautrix.client import ClientAPI
-from mautrix.errors import MatrixConnectionError, MatrixRequestError, MUnknownToken
+from mautrix.errors import MatrixRequestError, MUnknownToken
 from mautrix.types import DeviceID, RoomID, UserID
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -27,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from .builtin import BUILTIN, Builtin
 from .client import BotHTTPAPI, Sender
 from .config import BotConfig, load_config
+from .connecting import until_answered
 from .errors import BotkitError, ConfigError, PluginLoadError
 from .exposure import exposures
 from .instance import Host, InstanceState, PluginInstance
@@ -43,9 +41,6 @@ from .web import PluginWeb, WebServer
 __all__ = ["Bot"]
 
 log = logging.getLogger("botkit")
-T = TypeVar("T")
-_CONNECT_FIRST_DELAY = 1.0
-_CONNECT_MAX_DELAY = 60.0
 
 
 class Bot:
@@ -73,7 +68,7 @@ class Bot:
     # -- start and stop -------------------------------------------------
 
     async def start(self) -> None:
-        """Connect, start the plugins, the web server and the sync loop."""
+        """Open the database, serve the web side, connect, start the plugins and the sync loop."""
         for warning in exposures(self.config):
             log.warning("%s", warning)
         self.starting = "opening the database"
@@ -173,7 +168,7 @@ class Bot:
         api.api.token = token
         while True:
             try:
-                whoami = await _until_answered(
+                whoami = await until_answered(
                     api.whoami, "check the access token", hs.url, self._waiting
                 )
                 break
@@ -201,7 +196,7 @@ class Bot:
         hs = self.config.homeserver
         log.info("logging in as %s with the configured password", hs.user_id)
         try:
-            resp = await _until_answered(
+            resp = await until_answered(
                 lambda: api.login(
                     identifier=UserID(hs.user_id),
                     password=hs.password,
@@ -378,48 +373,3 @@ class Bot:
             inst.load_class, inst.config = plan.loader, plan.config
             await self._start_instance(inst)
         log.info("config reloaded from %s", config.path)
-
-
-async def _until_answered(
-    call: Callable[[], Awaitable[T]], what: str, url: str, waiting: Callable[[str], None]
-) -> T:
-    """``await call()`` until the homeserver gives an answer other than "try later".
-
-    Transport errors, 5xx and 429 answers are retried with capped, jittered
-    backoff (the server's ``retry_after_ms`` is honoured); one warning is
-    logged when it starts failing and one info line once it answers, and
-    ``waiting`` hears why the bot waits (for health). Any other error answer is raised.
-    """
-    delay, failing_since = _CONNECT_FIRST_DELAY, None
-    while True:
-        try:
-            result = await call()
-        except MatrixRequestError as e:
-            if e.http_status < 500 and e.http_status != 429:
-                raise
-            retry_ms = getattr(e, "retry_after_ms", None)
-            if isinstance(retry_ms, int):
-                delay = max(delay, retry_ms / 1000)
-            reason = f"HTTP {e.http_status} {e.message or ''}".strip()
-        except (MatrixConnectionError, ClientError, OSError, TimeoutError) as e:
-            reason = str(e) or type(e).__name__
-        else:
-            if failing_since is not None:
-                waited = time.monotonic() - failing_since
-                log.info("the homeserver %s answers again (after %.0f s)", url, waited)
-            return result
-        waiting(f"waiting for the homeserver {url}: cannot {what} ({reason})")
-        if failing_since is None:
-            failing_since = time.monotonic()
-            log.warning(
-                "cannot %s: the homeserver %s is not answering (%s); "
-                "waiting for it, retrying with backoff up to %g s",
-                what,
-                url,
-                reason,
-                _CONNECT_MAX_DELAY,
-            )
-        else:
-            log.debug("still waiting to %s at %s: %s", what, url, reason)
-        await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-        delay = min(delay * 2, _CONNECT_MAX_DELAY)

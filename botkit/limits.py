@@ -99,7 +99,8 @@ class CommandLimiter:
         self._exempt = exempt
         self._clock = clock
         self._verdicts: OrderedDict[str, Verdict] = OrderedDict()
-        self._notice = ""
+        # The notice for each NOTICE verdict not yet sent, by event ID.
+        self._notices: dict[str, str] = {}
 
     @classmethod
     def unlimited(cls) -> CommandLimiter:
@@ -112,15 +113,18 @@ class CommandLimiter:
         if known is not None:
             # Another instance answers the same message: it is one command, told at most once.
             return Verdict.IGNORE if known is Verdict.NOTICE else known
-        verdict = self._decide(room_id, sender)
+        verdict, notice = self._decide(room_id, sender)
+        if notice:
+            self._notices[event_id] = notice
         self._verdicts[event_id] = verdict
         if len(self._verdicts) > _REMEMBERED_EVENTS:
-            self._verdicts.popitem(last=False)
+            oldest, _ = self._verdicts.popitem(last=False)
+            self._notices.pop(oldest, None)
         return verdict
 
-    def _decide(self, room_id: str, sender: str) -> Verdict:
+    def _decide(self, room_id: str, sender: str) -> tuple[Verdict, str]:
         if sender in self._exempt:
-            return Verdict.RUN
+            return Verdict.RUN, ""
         now = self._clock()
         user = None if self._user.off else self._user.bucket(sender, now)
         room = None if self._room.off else self._room.bucket(room_id, now)
@@ -132,24 +136,24 @@ class CommandLimiter:
             if bucket is not None:
                 bucket.tokens -= 1
                 bucket.told = False
-        return Verdict.RUN
+        return Verdict.RUN, ""
 
-    def _refuse(self, bucket: _Bucket, limit: _Limit, why: str) -> Verdict:
+    def _refuse(self, bucket: _Bucket, limit: _Limit, why: str) -> tuple[Verdict, str]:
         if bucket.told:
-            return Verdict.IGNORE
+            return Verdict.IGNORE, ""
         bucket.told = True
         seconds = math.ceil(limit.wait(bucket))
-        self._notice = f"Sorry, {why}: I'll ignore commands for about {seconds} s."
-        return Verdict.NOTICE
+        return Verdict.NOTICE, f"Sorry, {why}: I'll ignore commands for about {seconds} s."
 
     async def admit(self, ctx: MessageContext) -> bool:
         """Whether the command in ``ctx`` may run; the first one refused gets a notice."""
         event: MessageEvent = ctx.event
         verdict = self.check(event.event_id, event.room_id, event.sender)
-        if verdict is Verdict.NOTICE:
+        notice = self._notices.pop(event.event_id, None)
+        if verdict is Verdict.NOTICE and notice:
             log.info("commands from %s in %s are over the limit", event.sender, event.room_id)
             try:
-                await ctx.reply(self._notice, markdown=False)
+                await ctx.reply(notice, markdown=False)
             except Exception as e:  # the notice is a courtesy; failing it must not fail more
                 log.warning("could not send the flood notice in %s: %s", event.room_id, e)
         return verdict is Verdict.RUN

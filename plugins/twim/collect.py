@@ -6,6 +6,9 @@ text, and a redacted message, reaction or edit simply stops counting.
 
 The rules, in the order they apply:
 
+- A message reads as its sender last edited it, except that an edit received after an
+  editor's latest ⭕ waits for approval (:mod:`.review`): the post keeps the approved
+  version, and the edit is a warning.
 - Only editors' reactions count, and never the bot's own. The notice emoji includes a
   message; a section's emoji files it there; a project's name (or the bot's suggestion
   ``name ?``) tags it. When an editor reacts twice the same way, the latest reaction
@@ -21,14 +24,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 from mautrix.types import EventID, MessageType, RoomID, UserID
 
 from .htmlmd import message_markdown, split_heading
 from .model import Attachment, Entry, Project
-from .rows import MEDIA_TYPES, MessageRow, ReactionRow
+from .review import REAPPROVE, approval, split_edits
+from .rows import MEDIA_TYPES, MessageRow, ReactionRow, valid_mxc
 from .sanitize import sanitize_markdown
 from .settings import Settings, fold, project_key
 from .store import WeekRows
@@ -38,9 +42,13 @@ __all__ = ["SHORT_REPORT", "Issue", "IssueKind", "Week", "collect", "refusal", "
 SHORT_REPORT = 30
 """Reports with fewer characters than this get a warning: usually a slip of the hand."""
 
+_BAD_MEDIA = "its file's address is not a valid mxc:// URI, so the post leaves it out"
+
 TEXT_TYPES = frozenset({MessageType.TEXT.value, MessageType.NOTICE.value, MessageType.EMOTE.value})
 
-IssueKind = Literal["empty", "no_section", "unconfirmed_project", "short", "not_included"]
+IssueKind = Literal[
+    "edited", "empty", "bad_media", "no_section", "unconfirmed_project", "short", "not_included"
+]
 
 
 @dataclass(frozen=True)
@@ -84,11 +92,12 @@ def suggestions(text: str, projects: Iterable[Project]) -> list[Project]:
 
 
 def refusal(
-    target: MessageRow | None, *, redacted: bool, cutoff_ts: int, bot: UserID
+    target: MessageRow | None, *, redacted: bool, cutoff_seq: int, bot: UserID
 ) -> str | None:
     """Why an editor's reaction on ``target`` cannot put it in the post, or None.
 
-    ``cutoff_ts`` is when the last post was written: older messages belong to it.
+    ``cutoff_seq`` is the last post's command in the order of arrival: messages
+    received before it belong to that post.
     """
     if target is None:
         return "I have not seen that message, or it is in a room I do not watch"
@@ -98,12 +107,14 @@ def refusal(
         return "it was deleted"
     if target.sender == bot:
         return "it is one of my own messages"
-    if target.ts <= cutoff_ts:
+    if target.seq <= cutoff_seq:
         return "it was sent before the last post was published, so its week is over"
     if target.msgtype not in TEXT_TYPES and target.msgtype not in MEDIA_TYPES:
         return "only text, images and videos can go into the post"
     if target.msgtype in MEDIA_TYPES and target.media_url is None:
         return "its file is encrypted or missing"
+    if target.msgtype in MEDIA_TYPES and not valid_mxc(target.media_url or ""):
+        return _BAD_MEDIA
     if target.msgtype in TEXT_TYPES and not target.body.strip():
         return "it is empty"
     return None
@@ -120,29 +131,45 @@ class _Collector:
         self.bot = bot
         self.week = Week()
         gone = rows.redacted
-        self.messages = {
+        originals = {
             m.event_id: m
             for m in rows.messages
             if m.replaces is None and m.event_id not in gone and m.sender != bot
         }
+        # Only the sender edits their message; rows come in order of arrival.
+        edits: dict[EventID, list[MessageRow]] = {}
         for edit in rows.messages:
-            original = self.messages.get(edit.replaces) if edit.replaces else None
-            # Only the sender edits their message; rows come oldest first, so the last
-            # edit applied is the latest.
+            original = originals.get(edit.replaces) if edit.replaces else None
             if (
                 original is not None
                 and edit.event_id not in gone
                 and edit.sender == original.sender
             ):
-                self.messages[original.event_id] = _edited(original, edit)
-        self.marks = self._marks(r for r in rows.reactions if r.event_id not in gone)
+                edits.setdefault(original.event_id, []).append(edit)
+        reactions = [r for r in rows.reactions if r.event_id not in gone]
+        approvals: dict[EventID, list[ReactionRow]] = {}
+        for reaction in reactions:
+            approvals.setdefault(reaction.target, []).append(reaction)
+        self.messages: dict[EventID, MessageRow] = {}
+        self.pending: dict[EventID, MessageRow] = {}
+        for event_id, original in originals.items():
+            approved = approval(
+                approvals.get(event_id, ()), settings.editors, settings.notice_emoji
+            )
+            current, pending = split_edits(
+                original, edits.get(event_id, []), approved, settings.editors
+            )
+            self.messages[event_id] = current
+            if pending is not None:
+                self.pending[event_id] = pending
+        self.marks = self._marks(reactions)
 
     def _marks(self, reactions: Iterable[ReactionRow]) -> dict[EventID, _Marks]:
         notice = fold(self.settings.notice_emoji)
         sections = {fold(s.emoji): s.key for s in self.settings.sections}
         projects = {project_key(p.name): p.name for p in self.settings.projects}
         marks: dict[EventID, _Marks] = {}
-        for reaction in sorted(reactions, key=lambda r: (r.ts, r.event_id)):
+        for reaction in sorted(reactions, key=lambda r: (r.seq, r.ts, r.event_id)):
             if reaction.sender not in self.settings.editors or reaction.target not in self.messages:
                 continue
             mark = marks.setdefault(reaction.target, _Marks())
@@ -156,7 +183,7 @@ class _Collector:
         return marks
 
     async def run(self) -> Week:
-        ordered = sorted(self.messages.values(), key=lambda m: (m.ts, m.event_id))
+        ordered = sorted(self.messages.values(), key=lambda m: (m.seq, m.ts, m.event_id))
         notes = [m for m in ordered if self._is_note(m)]
         noted = {m.event_id for m in notes}
         candidates = [m for m in ordered if m.event_id not in noted]
@@ -165,6 +192,9 @@ class _Collector:
         entries: dict[EventID, Entry] = {}
         for message in candidates:
             mark = self.marks.get(message.event_id, _Marks())
+            pending = self.pending.get(message.event_id)
+            if pending is not None and mark.included:
+                self._issue("edited", pending, f"the post keeps the approved version; {REAPPROVE}")
             if not mark.included:
                 if mark.tagged:
                     self._issue("not_included", message, "it has a section or project")
@@ -174,7 +204,7 @@ class _Collector:
                 if entry is not None:
                     entries[message.event_id] = entry
             elif not message.is_media:
-                reason = refusal(message, redacted=False, cutoff_ts=-1, bot=self.bot)
+                reason = refusal(message, redacted=False, cutoff_seq=-1, bot=self.bot)
                 self._issue("empty", message, reason or "it cannot go into the post")
         owners = {**entries, **self._attach_media(candidates, entries)}
         for note in notes:
@@ -231,6 +261,9 @@ class _Collector:
             for i, message in enumerate(run):
                 mark = self.marks.get(message.event_id, _Marks())
                 if not message.is_media or not mark.included:
+                    continue
+                if not valid_mxc(message.media_url or ""):
+                    self._issue("bad_media", message, _BAD_MEDIA)
                     continue
                 attachment = _attachment(message)
                 before = _host(run, i, range(i - 1, -1, -1), entries)
@@ -307,17 +340,3 @@ def _attachment(message: MessageRow) -> Attachment:
     assert message.media_url is not None
     kind: Literal["image", "video"] = "video" if message.msgtype == "m.video" else "image"
     return Attachment(message.event_id, message.filename or message.body, message.media_url, kind)
-
-
-def _edited(original: MessageRow, edit: MessageRow) -> MessageRow:
-    """The original as its sender last edited it: new text, the file kept unless replaced."""
-    return replace(
-        original,
-        msgtype=edit.msgtype,
-        body=edit.body,
-        formatted_body=edit.formatted_body,
-        format=edit.format,
-        media_url=edit.media_url or original.media_url,
-        filename=edit.filename or original.filename,
-        mimetype=edit.mimetype or original.mimetype,
-    )

@@ -24,11 +24,13 @@ from .store import PublishedWeek, TwimStore
 __all__ = ["Draft", "build_draft", "issues_markdown", "status_markdown", "youtube_id"]
 
 _ISSUE_TITLES: dict[IssueKind, str] = {
+    "edited": "Edited after inclusion, waiting for approval",
     "no_section": "Included but no section",
     "unconfirmed_project": "Project suggested but not confirmed",
     "short": "Very short reports",
     "not_included": "Filed under a section or project but not included",
     "empty": "Included but unusable",
+    "bad_media": "Included but its file cannot be fetched",
 }
 _VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{11}")
 _YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "youtube-nocookie.com"}
@@ -54,11 +56,13 @@ async def build_draft(
     bot: UserID,
     day: date,
     ping_table: Callable[[], Awaitable[str | None]],
+    upto: int | None = None,
 ) -> Draft:
-    """The draft of the post dated ``day`` from everything since the last post."""
+    """The draft of the post dated ``day`` from everything received since the last post
+    (and, with ``upto``, up to that number of arrival: the publish command's)."""
     previous = await store.last_week()
-    cutoff = previous.cutoff_ts if previous else 0
-    week = await collect(await store.week_rows(settings.rooms, cutoff), settings, bot)
+    cutoff = previous.cutoff_seq if previous else 0
+    week = await collect(await store.week_rows(settings.rooms, cutoff, upto), settings, bot)
     post = Post(
         date=day,
         editor=settings.editor_name,
@@ -66,7 +70,7 @@ async def build_draft(
         projects=settings.projects,
         entries=week.entries,
         header_image=settings.header_image,
-        live_video=await store.live(cutoff),
+        live_video=await store.live(cutoff, upto),
         ping_table=await ping_table(),
         ping_room_alias=settings.ping_room_alias,
         twim_room_alias=settings.twim_room_alias,

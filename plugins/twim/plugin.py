@@ -8,11 +8,12 @@ gives the sends of a re-run the same transaction ids, so nothing is said twice.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from mautrix.errors import MatrixRequestError
+from mautrix.errors import MatrixRequestError, MNotFound
 from mautrix.types import (
     EventID,
     EventType,
@@ -20,6 +21,7 @@ from mautrix.types import (
     MediaMessageEventContent,
     MessageEvent,
     MessageType,
+    PowerLevelStateEventContent,
     ReactionEvent,
     RedactionEvent,
     RelationType,
@@ -35,6 +37,7 @@ from .draft import Draft, build_draft, issues_markdown, status_markdown, youtube
 from .preview import PreviewSite
 from .publish import PublishError, write_post
 from .render import post_filename
+from .review import edit_notice, report_id
 from .rows import MessageRow, ReactionRow, message_row
 from .settings import Settings, fold, project_key
 from .store import MIGRATIONS, PublishedWeek, TwimStore
@@ -62,7 +65,9 @@ class TwimPlugin(Plugin):
         """Read the settings, serve the draft, schedule the weekly preview."""
         self.settings = Settings.from_config(self.config)
         self.store = TwimStore(self.storage)
-        PreviewSite(self.web, self._draft, self._today, self.client.download).register()
+        PreviewSite(
+            self.web, self._draft, self._today, self.client.download, self.settings.draft_token
+        ).register()
         self.scheduler.at(
             self.settings.schedule.next_run, self._scheduled_preview, name="weekly preview"
         )
@@ -89,12 +94,24 @@ class TwimPlugin(Plugin):
         row = message_row(evt, name)
         if row is None:
             return
-        await self.store.add_message(row)
-        if row.replaces is not None or row.msgtype not in TEXT_TYPES or row.msgtype == "m.notice":
+        seq = await self.store.add_message(row)
+        if row.replaces is not None:
+            await self._review(replace(row, seq=seq))
             return
-        if row.ts > await self._cutoff():
+        if row.msgtype not in TEXT_TYPES or row.msgtype == "m.notice":
+            return
+        if seq > await self._cutoff():
             for project in suggestions(row.body, self.settings.projects)[:_MAX_SUGGESTIONS]:
                 await self.client.react(row.room_id, row.event_id, f"{project.name} ?")
+
+    async def _review(self, edit: MessageRow) -> None:
+        """Tell the editors, with the diff, when an approved report of the week was edited."""
+        notice = await edit_notice(self.store, self.settings, edit, await self._cutoff())
+        room = self.settings.preview_room()
+        if notice is not None and room is None:
+            self.log.warning("an approved report was edited, and there is no room to say so")
+        elif notice is not None and room is not None:
+            await self.client.send(room, notice)
 
     @on(EventType.REACTION)
     async def on_reaction(self, evt: ReactionEvent) -> None:
@@ -121,7 +138,7 @@ class TwimPlugin(Plugin):
         reason = refusal(
             target,
             redacted=await self.store.is_redacted(target_id),
-            cutoff_ts=await self._cutoff(),
+            cutoff_seq=await self._cutoff(),
             bot=self.client.mxid,
         )
         if reason is not None:
@@ -134,15 +151,43 @@ class TwimPlugin(Plugin):
 
     @on(EventType.ROOM_REDACTION)
     async def on_redaction(self, evt: RedactionEvent) -> None:
-        """Forget what was redacted; take back the acknowledgement of an entry now gone."""
+        """Forget what was redacted; take back the acknowledgement of an entry now gone.
+
+        Only a redaction by the event's sender, a moderator of the room or an editor
+        counts: a homeserver passes on others too (it cannot always check them), and a
+        client must not apply them.
+        """
         redacts = evt.redacts or getattr(evt.content, "redacts", None)
         if not self._watched(evt.room_id, evt.sender) or not redacts:
             return
+        message = await self.store.message(redacts)
+        reaction = None if message is not None else await self.store.reaction(redacts)
+        redacted = message or reaction
+        if redacted is None or redacted.room_id != evt.room_id:
+            return  # nothing the post is made of
+        if not await self._may_redact(evt.room_id, evt.sender, redacted.sender):
+            self.log.info(
+                "ignoring %s's redaction of %s: not its sender, a moderator or an editor",
+                evt.sender,
+                redacts,
+            )
+            return
         await self.store.add_redaction(redacts, evt.event_id, evt.timestamp)
-        reaction = await self.store.reaction(redacts)
         target = reaction.target if reaction is not None else redacts
         if await self.store.ack(target) is not None:
             await self._acknowledge(evt.room_id, target)
+
+    async def _may_redact(self, room_id: RoomID, redactor: UserID, sender: UserID) -> bool:
+        """Whether ``redactor`` may redact ``sender``'s event (spec: "Redactions")."""
+        if redactor == sender or redactor in self.settings.editors:
+            return True
+        try:
+            levels = await self.client.api.get_state_event(room_id, EventType.ROOM_POWER_LEVELS)
+        except MNotFound:
+            levels = PowerLevelStateEventContent()
+        if not isinstance(levels, PowerLevelStateEventContent):
+            return False
+        return levels.get_user_level(redactor) >= levels.redact
 
     def _meaningful(self, key: str) -> bool:
         folded = fold(key)
@@ -164,9 +209,9 @@ class TwimPlugin(Plugin):
         if not isinstance(event, MessageEvent) or event.sender == self.client.mxid:
             return None
         row = message_row(event, await self._display_name(room_id, event.sender))
-        if row is not None:
-            await self.store.add_message(row)
-        return row
+        if row is None:
+            return None
+        return replace(row, seq=await self.store.add_message(row))
 
     async def _acknowledge(self, room_id: RoomID, target: EventID) -> None:
         """Show that ``target`` is included, or take that back when it no longer is."""
@@ -220,20 +265,58 @@ class TwimPlugin(Plugin):
         await self.store.set_live(ctx.event.event_id, ctx.event.timestamp, video_id)
         await ctx.reply(f"Matrix Live: {video_id}." if video_id else "Matrix Live: none.")
 
+    @command("twim approve", allow=is_editor)
+    async def approve(self, ctx: CommandContext, report: str) -> None:
+        """Include a report as it reads now, edits and all (its event ID or matrix.to link)"""
+        event_id = report_id(report)
+        target = await self.store.message(event_id) if event_id else None
+        if target is None or target.room_id not in self.settings.rooms:
+            raise CommandError("I have not seen that message in a TWIM room.")
+        reason = refusal(
+            target,
+            redacted=await self.store.is_redacted(target.event_id),
+            cutoff_seq=await self._cutoff(),
+            bot=self.client.mxid,
+        )
+        if reason is not None:
+            raise CommandError(f"I cannot use that message in the post: {reason}.")
+        # Kept as the editor's ⭕ would be, received now: it approves every edit before it.
+        await self.store.add_reaction(
+            ReactionRow(
+                event_id=ctx.event.event_id,
+                room_id=target.room_id,
+                target=target.event_id,
+                sender=ctx.sender,
+                key=self.settings.notice_emoji,
+                ts=ctx.event.timestamp,
+            )
+        )
+        await self._acknowledge(target.room_id, target.event_id)
+        await ctx.reply("Approved: the post shows that report as it reads now.")
+
     @command("twim publish", allow=is_editor)
     async def publish(self, ctx: CommandContext, day: str = "") -> None:
         """Write the post (dated today or YYYY-MM-DD) and its images, and start a new week"""
         done = await self.store.week(command_id=ctx.event.event_id)
+        left_out: tuple[str, ...] = ()
         if done is None:
-            done = await self._publish(ctx, _parse_day(day) if day else self._today())
-        await ctx.reply(
-            f"Published the post of {done.post_date} to `{done.path}`. A new week begins now."
-        )
+            done, left_out = await self._publish(ctx, _parse_day(day) if day else self._today())
+        answer = f"Published the post of {done.post_date} to `{done.path}`. A new week begins now."
+        if left_out:
+            # Plain text: the reasons quote addresses and names from the senders.
+            answer += "\n\nLeft out, because the homeserver could not give the file:\n"
+            answer += "\n".join(f"- {why}" for why in left_out)
+        await ctx.reply(answer, markdown=not left_out)
 
-    async def _publish(self, ctx: CommandContext, day: date) -> PublishedWeek:
+    async def _publish(
+        self, ctx: CommandContext, day: date
+    ) -> tuple[PublishedWeek, tuple[str, ...]]:
         if await self.store.week(day=day) is not None:
             raise CommandError(f"The post of {day} was already published; give another date.")
-        draft = await self._draft(day)
+        # The week holds what the bot received before this command, whatever the
+        # senders' clocks say; a report received later goes to the next week.
+        seq = await self.store.receive(ctx.event.event_id)
+        draft = await self._draft(day, upto=seq)
         keys = {section.key for section in draft.post.sections}
         if not any(entry.section in keys for entry in draft.post.entries):
             raise CommandError("Nothing to publish: no included report has a section yet.")
@@ -243,10 +326,15 @@ class TwimPlugin(Plugin):
             )
         except PublishError as e:
             raise CommandError(f"The post was not published: {e}") from e
-        week = PublishedWeek(ctx.event.event_id, day, ctx.event.timestamp, str(written.post))
+        week = PublishedWeek(ctx.event.event_id, day, ctx.event.timestamp, str(written.post), seq)
         await self.store.add_week(week)
-        self.log.info("published %s with %d images", written.post, len(written.images))
-        return week
+        self.log.info(
+            "published %s with %d images, %d left out",
+            written.post,
+            len(written.images),
+            len(written.left_out),
+        )
+        return week, written.left_out
 
     # -- the draft --------------------------------------------------------------------
 
@@ -255,10 +343,10 @@ class TwimPlugin(Plugin):
 
     async def _cutoff(self) -> int:
         last = await self.store.last_week()
-        return last.cutoff_ts if last else 0
+        return last.cutoff_seq if last else 0
 
-    async def _draft(self, day: date) -> Draft:
-        return await build_draft(self.store, self.settings, self.client.mxid, day, self._ping)
+    async def _draft(self, day: date, upto: int | None = None) -> Draft:
+        return await build_draft(self.store, self.settings, self.client.mxid, day, self._ping, upto)
 
     async def _ping(self) -> str | None:
         """The Dept of Ping table of the ping room, from the echo plugin if it runs."""

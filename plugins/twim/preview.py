@@ -26,8 +26,9 @@ from mautrix.errors import MatrixError
 
 from botkit import PluginWeb
 
+from .access import guarded
 from .draft import Draft, issues_markdown
-from .publish import Download
+from .publish import Download, is_missing
 from .render import image_name
 
 __all__ = ["PreviewSite", "page_html"]
@@ -57,21 +58,27 @@ DraftFor = Callable[[date], Awaitable[Draft]]
 
 
 class PreviewSite:
-    """The instance's web routes for the draft."""
+    """The instance's web routes for the draft, behind ``token`` when one is set."""
 
     def __init__(
-        self, web: PluginWeb, drafts: DraftFor, today: Callable[[], date], download: Download
+        self,
+        web: PluginWeb,
+        drafts: DraftFor,
+        today: Callable[[], date],
+        download: Download,
+        token: str | None = None,
     ) -> None:
         self.web = web
         self.drafts = drafts
         self.today = today
         self.download = download
+        self.token = token
 
     def register(self) -> None:
         """Add the routes (botkit removes them when the instance stops)."""
-        self.web.add_get("", self.page)
-        self.web.add_get("draft.md", self.markdown)
-        self.web.add_get("media", self.media)
+        self.web.add_get("", guarded(self.token, self.page, cookie_path=self.web.url("")))
+        self.web.add_get("draft.md", guarded(self.token, self.markdown))
+        self.web.add_get("media", guarded(self.token, self.media))
 
     def _day(self, request: web.Request) -> date:
         given = request.query.get("date")
@@ -112,7 +119,9 @@ class PreviewSite:
                 if attachment.event_id == wanted and entry.section in keys:
                     try:
                         data = await self.download(attachment.url)
-                    except (MatrixError, ClientError, TimeoutError) as e:
+                    except (MatrixError, ClientError, TimeoutError, ValueError) as e:
+                        if is_missing(e):
+                            raise web.HTTPNotFound(text="the homeserver has no such file") from e
                         raise web.HTTPBadGateway(text=f"the homeserver did not give it: {e}") from e
                     return web.Response(
                         body=data,

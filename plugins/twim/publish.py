@@ -1,8 +1,11 @@
 """Writing the post and its images into the output folder.
 
-The images are fetched first and the post last, each file written to a temporary name
-and renamed into place: a post on disk always has its images, and a failed publish
-leaves no half-written file for the blog to pick up.
+All images are fetched first. An image the homeserver does not have (or whose
+address is not a valid ``mxc://`` URI) is left out of the post and named in the
+answer; any other failure to fetch one fails the publish before anything is written.
+Then every file is written to a temporary name and only when all were written are
+they renamed into place, images first: a post on disk always has its images, and a
+failed publish leaves no half-written or orphan file for the blog to pick up.
 """
 
 from __future__ import annotations
@@ -11,17 +14,17 @@ import asyncio
 import os
 import tempfile
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from aiohttp import ClientError
-from mautrix.errors import MatrixError
-from mautrix.types import ContentURI
+from aiohttp import ClientError, ClientResponseError
+from mautrix.errors import MatrixError, MatrixRequestError
+from mautrix.types import ContentURI, EventID
 
 from .model import Post
-from .render import attachment_files, post_filename, render_post
+from .render import attachment_files, image_name, post_filename, render_post
 
-__all__ = ["IMAGE_FOLDER", "PublishError", "Written", "write_post"]
+__all__ = ["IMAGE_FOLDER", "PublishError", "Written", "is_missing", "write_post"]
 
 IMAGE_FOLDER = "img"
 """Where the images go inside the output folder; the post links them as /blog/img/."""
@@ -35,10 +38,26 @@ class PublishError(RuntimeError):
 
 @dataclass(frozen=True)
 class Written:
-    """What a publish wrote: the post's path and its images' paths."""
+    """What a publish wrote: the post's path and its images' paths.
+
+    ``left_out`` says, for each image the post had to leave out, which and why.
+    """
 
     post: Path
     images: tuple[Path, ...]
+    left_out: tuple[str, ...] = ()
+
+
+def is_missing(error: Exception) -> bool:
+    """Whether a download failed because the file is not there (or cannot be named).
+
+    mautrix raises ValueError for an address that is not ``mxc://server/id``.
+    """
+    if isinstance(error, ValueError):
+        return True
+    if isinstance(error, MatrixRequestError):
+        return getattr(error, "http_status", None) in (400, 404)
+    return isinstance(error, ClientResponseError) and error.status in (400, 404)
 
 
 async def write_post(post: Post, output_dir: Path, download: Download) -> Written:
@@ -48,36 +67,68 @@ async def write_post(post: Post, output_dir: Path, download: Download) -> Writte
         await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     except OSError as e:
         raise PublishError(f"cannot create {folder}: {e.strerror}") from e
-    images = []
+    files: dict[Path, bytes] = {}
+    left_out: dict[str, str] = {}
     for name, url in attachment_files(post).items():
         # render.image_name keeps names to one safe path component; checked again
         # because a file outside the folder would be much worse than a failed publish.
         if Path(name).name != name or name.startswith("."):
             raise PublishError(f"refusing to write the image name {name!r}")
         try:
-            data = await download(url)
-        except (MatrixError, ClientError, TimeoutError) as e:
-            raise PublishError(f"could not download {url} for {name}: {e}") from e
-        images.append(await _write(folder / name, data))
-    path = await _write(output_dir / post_filename(post.date), render_post(post).encode())
-    return Written(path, tuple(images))
+            files[folder / name] = await download(url)
+        except (MatrixError, ClientError, TimeoutError, ValueError) as e:
+            if not is_missing(e):
+                raise PublishError(f"could not download {url} for {name}: {e}") from e
+            left_out[name] = f"{name} ({url}): {e}"
+    if left_out:
+        post = _without(post, set(left_out))
+    path = output_dir / post_filename(post.date)
+    files[path] = render_post(post).encode()
+    try:
+        await asyncio.to_thread(_write_all, files)
+    except OSError as e:
+        raise PublishError(f"cannot write {e.filename or output_dir}: {e.strerror or e}") from e
+    return Written(path, tuple(p for p in files if p != path), tuple(left_out.values()))
 
 
-async def _write(path: Path, data: bytes) -> Path:
-    def write() -> None:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".twim-", suffix=".tmp")
-        try:
+def _without(post: Post, names: set[str]) -> Post:
+    """``post`` without the attachments saved under ``names``."""
+
+    def kept(event_id: EventID, filename: str) -> bool:
+        return image_name(post.date, event_id, filename) not in names
+
+    entries = [
+        replace(e, attachments=[a for a in e.attachments if kept(a.event_id, a.filename)])
+        for e in post.entries
+    ]
+    # An entry that was only the image has nothing left to show.
+    return replace(post, entries=[e for e in entries if e.text.strip() or e.attachments])
+
+
+def _write_all(files: dict[Path, bytes]) -> None:
+    """Write every file under a temporary name, then rename them all into place.
+
+    On failure the temporary files go, and so do the files this call already put in
+    place where there was none before (a publish run again finds them as it left them).
+    """
+    temporary: dict[Path, Path] = {}
+    placed: list[Path] = []
+    try:
+        for path, data in files.items():
+            fd, name = tempfile.mkstemp(dir=path.parent, prefix=".twim-", suffix=".tmp")
+            temporary[path] = Path(name)
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
             # mkstemp makes the file private; the blog's build must read it.
-            os.chmod(tmp, 0o644)
+            os.chmod(name, 0o644)
+        for path, tmp in temporary.items():
+            existed = path.exists()
             os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
-    try:
-        await asyncio.to_thread(write)
-    except OSError as e:
-        raise PublishError(f"cannot write {path}: {e.strerror or e}") from e
-    return path
+            if not existed:
+                placed.append(path)
+    except BaseException:
+        for tmp in temporary.values():
+            tmp.unlink(missing_ok=True)
+        for path in placed:
+            path.unlink(missing_ok=True)
+        raise

@@ -7,7 +7,8 @@ simply by leaving its row out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 from mautrix.types import (
     ContentURI,
@@ -20,10 +21,20 @@ from mautrix.types import (
     UserID,
 )
 
-__all__ = ["MEDIA_TYPES", "MessageRow", "ReactionRow", "message_row"]
+__all__ = ["MEDIA_TYPES", "MessageRow", "ReactionRow", "message_row", "valid_mxc"]
 
 MEDIA_TYPES = frozenset({MessageType.IMAGE.value, MessageType.VIDEO.value})
 """Message types whose file can be shown in the post."""
+
+# Spec, appendices "Server Name" and "Matrix Content (mxc://) URIs".
+_MXC = re.compile(
+    r"mxc://(?:[A-Za-z0-9.-]{1,255}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?/[A-Za-z0-9_-]+"
+)
+
+
+def valid_mxc(url: str) -> bool:
+    """Whether ``url`` is ``mxc://<server name>/<media id>`` as the spec allows."""
+    return _MXC.fullmatch(url) is not None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,6 +43,9 @@ class MessageRow:
 
     ``body``, ``formatted_body`` and ``format`` are the text without a reply fallback;
     an edit holds its new content. Media messages have ``media_url`` and ``filename``.
+    ``seq`` is the place in the order the bot received events in (see
+    :meth:`plugins.twim.store.TwimStore.receive`), 0 until the row is stored; it is the
+    bot's bookkeeping, not part of the event, so two rows of one event compare equal.
     """
 
     event_id: EventID
@@ -48,6 +62,7 @@ class MessageRow:
     mimetype: str | None = None
     reply_to: EventID | None = None
     replaces: EventID | None = None
+    seq: int = field(default=0, compare=False)
 
     @property
     def is_media(self) -> bool:
@@ -57,7 +72,7 @@ class MessageRow:
 
 @dataclass(frozen=True, kw_only=True)
 class ReactionRow:
-    """A reaction (``m.annotation``) with its key as sent."""
+    """A reaction (``m.annotation``) with its key as sent; ``seq`` as for a message."""
 
     event_id: EventID
     room_id: RoomID
@@ -65,6 +80,7 @@ class ReactionRow:
     sender: UserID
     key: str
     ts: int
+    seq: int = field(default=0, compare=False)
 
 
 def message_row(event: MessageEvent, sender_name: str) -> MessageRow | None:

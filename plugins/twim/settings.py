@@ -75,6 +75,7 @@ class Settings:
     schedule: Schedule
     sections: tuple[Section, ...]
     projects: tuple[Project, ...]
+    draft_token: str | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -113,6 +114,7 @@ class Settings:
             schedule=_schedule(config["schedule"]),
             sections=sections,
             projects=projects,
+            draft_token=_token(config.get("draft_token")),
         )
 
     def today(self, now: datetime) -> date:
@@ -130,6 +132,18 @@ def _unique(where: str, field: str, values: Sequence[str]) -> None:
         if value in seen:
             raise SettingsError(f"{where}[{i}].{field}: {value!r} is used twice")
         seen.add(value)
+
+
+def _token(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    token = str(value)
+    if len(token) < 16 or token != token.strip() or any(not c.isprintable() for c in token):
+        raise SettingsError(
+            "draft_token: must be at least 16 printable characters without outer spaces"
+            " (e.g. the output of: python -c 'import secrets; print(secrets.token_urlsafe())')"
+        )
+    return token
 
 
 def _schedule(config: Mapping[str, Any]) -> Schedule:

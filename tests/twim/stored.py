@@ -1,6 +1,7 @@
 """Builders for the TWIM room as the plugin stores it: messages, reactions, settings.
 
-A :class:`Room` hands out event ids and timestamps in order, so a test reads like the
+A :class:`Room` hands out event ids, timestamps and numbers of arrival in order (the
+number is the timestamp, unless a test changes it), so a test reads like the
 room's timeline: ``room.say(alice, "...")``, ``room.react(editor, msg, "⭕")``.
 """
 
@@ -67,6 +68,7 @@ class Room:
                 sender=sender,
                 sender_name=NAMES.get(sender, sender),
                 ts=ts,
+                seq=ts,
                 msgtype=msgtype,
                 body=body,
                 formatted_body=html,
@@ -86,6 +88,7 @@ class Room:
                 sender=sender,
                 sender_name=NAMES.get(sender, sender),
                 ts=ts,
+                seq=ts,
                 msgtype=msgtype,
                 body=filename,
                 media_url=ContentURI(f"mxc://example.org/{event_id[1:]}"),
@@ -104,6 +107,7 @@ class Room:
                 sender=sender,
                 sender_name="",
                 ts=ts,
+                seq=ts,
                 msgtype="m.text",
                 body=body,
                 replaces=original,
@@ -116,7 +120,13 @@ class Room:
         event_id, ts = self._next()
         self.reactions.append(
             ReactionRow(
-                event_id=event_id, room_id=ROOM, target=target, sender=sender, key=key, ts=ts
+                event_id=event_id,
+                room_id=ROOM,
+                target=target,
+                sender=sender,
+                key=key,
+                ts=ts,
+                seq=ts,
             )
         )
         return event_id

@@ -141,10 +141,10 @@ async def test_redacting_the_message_or_the_inclusion_removes_the_entry() -> Non
 async def test_the_latest_edit_of_the_sender_is_the_text() -> None:
     room = Room()
     report = room.say(ALICE, "Synapse 1.99 is out, with faster jions.")
-    room.include(report, "🏢")
     room.edit(ALICE, report, "Synapse 1.99 is out, with faster joins.")
     latest = room.edit(ALICE, report, "Synapse 1.99 is out, with faster joins and more.")
     room.edit(BOB, report, "Bob cannot edit Alice's report")
+    room.include(report, "🏢")
 
     assert [e.text for e in (await week(room)).entries] == [
         "Synapse 1.99 is out, with faster joins and more."
@@ -153,6 +153,28 @@ async def test_the_latest_edit_of_the_sender_is_the_text() -> None:
     assert [e.text for e in (await week(room)).entries] == [
         "Synapse 1.99 is out, with faster joins."
     ]
+
+
+async def test_an_edit_after_inclusion_waits_until_an_editor_approves_it() -> None:
+    room = Room()
+    report = room.say(ALICE, REPORT)
+    room.include(report, "🏢")
+    room.edit(ALICE, report, "Buy cheap watches at example.com")
+    own = room.say(EDITOR, "The editors' own report, with a typo in it")
+    room.include(own, "🏢")
+    room.edit(EDITOR, own, "The editors' own report, without a typo")
+
+    found = await week(room)
+    assert [e.text for e in found.entries] == [REPORT, "The editors' own report, without a typo"]
+    edited = [(i.event_id, i.snippet) for i in found.issues if i.kind == "edited"]
+    assert edited == [(report, "Buy cheap watches at example.com")]
+
+    again = room.react(EDITOR, report, "⭕")
+    found = await week(room)
+    assert found.entries[0].text == "Buy cheap watches at example.com"
+    assert [i for i in found.issues if i.kind == "edited"] == []
+    room.redact(again)
+    assert (await week(room)).entries[0].text == REPORT
 
 
 async def test_html_reports_are_converted_to_markdown() -> None:
@@ -257,6 +279,7 @@ def message(**fields: object) -> MessageRow:
         "sender": ALICE,
         "sender_name": "Alice",
         "ts": 2000,
+        "seq": 2000,
         "msgtype": "m.text",
         "body": "news",
     }
@@ -265,12 +288,12 @@ def message(**fields: object) -> MessageRow:
 
 def test_refusals_say_why() -> None:
     def why(target: MessageRow | None, redacted: bool = False) -> str | None:
-        return refusal(target, redacted=redacted, cutoff_ts=1000, bot=BOT)
+        return refusal(target, redacted=redacted, cutoff_seq=1000, bot=BOT)
 
     assert why(message()) is None
     assert why(message(msgtype="m.image", media_url="mxc://a/b")) is None
     assert why(message(body="  ")) == "it is empty"
-    assert why(message(ts=999)) == (
+    assert why(message(seq=999)) == (
         "it was sent before the last post was published, so its week is over"
     )
     assert why(message(), redacted=True) == "it was deleted"

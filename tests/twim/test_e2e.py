@@ -1,8 +1,9 @@
 """A week of TWIM against a real Synapse, with the bot restarted between the steps.
 
 People post news (HTML, markdown, an image); the editor includes, files and tags it
-with reactions, writes a note and edits it; a non-editor's reactions and commands do
-nothing; redactions undo; messages sent while the bot is down are picked up. At the
+with reactions, writes a note and edits it; a report edited after its inclusion is
+approved again; a non-editor's reactions and commands do nothing; redactions undo;
+messages sent while the bot is down are picked up. At the
 end ``!twim publish`` writes the post and its image, compared with the expected text.
 """
 
@@ -128,7 +129,7 @@ async def first_day(w: World, ids: dict[str, EventID]) -> None:
     await w.bot_reaction(ids["nheko"], "nheko ?")
     await w.bob.react(w.room, ids["nheko"], "⭕")
     await w.bob.react(w.room, ids["synapse"], "📱")
-    await w.editor.react(w.room, ids["synapse"], "⭕")
+    ids["include"] = await w.editor.react(w.room, ids["synapse"], "⭕")
     await w.editor.react(w.room, ids["synapse"], "synapse ?")
     await w.editor.react(w.room, ids["shot"], "⭕\ufe0f")
     await w.bot_reaction(ids["shot"], "⭕")
@@ -159,8 +160,30 @@ async def while_down(w: World, ids: dict[str, EventID]) -> None:
     await w.editor.react(w.room, ids["sliding"], "⭕")
 
 
+async def reapprove(w: World, ids: dict[str, EventID]) -> None:
+    """Alice edited her included report: the editors are told; the editor approves again."""
+    told = await w.editor.wait_for_message(w.room, sender=w.bot_id, contains="edited a report")
+    assert "+**Synapse 1.100** is out" in told.content.body
+    ack = await w.bot_reaction(ids["synapse"], "⭕")
+    await w.editor.redact(w.room, ids["include"])
+    await w.bot_redaction(ack)
+    await w.editor.react(w.room, ids["synapse"], "⭕")
+
+    def new_ack(evt: Any) -> bool:
+        relates = getattr(evt.content, "relates_to", None)
+        return (
+            evt.sender == w.bot_id
+            and evt.event_id != ack
+            and relates is not None
+            and relates.event_id == ids["synapse"]
+            and relates.key == "⭕"
+        )
+
+    await w.editor.wait_for(new_ack, 60)
+
+
 async def second_day(w: World, ids: dict[str, EventID]) -> None:
-    """Edits, a redaction, a refusal, Matrix Live, a preview."""
+    """Edits (one approved again), a redaction, a refusal, Matrix Live, a preview."""
     await w.bot_reaction(ids["sliding"], "⭕")
     assert "⭕" in w.bot_reactions_to(ids["nheko"])
     await send(
@@ -178,6 +201,7 @@ async def second_day(w: World, ids: dict[str, EventID]) -> None:
             "m.relates_to": {"rel_type": "m.replace", "event_id": ids["synapse"]},
         },
     )
+    await reapprove(w, ids)
     await send(
         w.editor,
         w,

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from mautrix.errors import MNotFound
+from mautrix.errors import MatrixUnknownRequestError, MNotFound
 from mautrix.types import ContentURI
 
 from plugins.twim.publish import PublishError, write_post
@@ -57,10 +57,37 @@ async def test_the_post_and_its_images_are_written_under_their_names(tmp_path: P
 
 async def test_a_failed_download_writes_no_post(tmp_path: Path) -> None:
     async def download(url: ContentURI) -> bytes:
-        raise MNotFound(404, "Not found")
+        raise MatrixUnknownRequestError(502, "Bad gateway")
 
     with pytest.raises(PublishError, match=re.escape("could not download mxc://example.org/abc")):
         await write_post(WEEK, tmp_path, download)
 
     assert listing(tmp_path) == ["img"]
+    assert listing(tmp_path / "img") == []
+
+
+async def test_a_missing_image_is_left_out_of_the_post(tmp_path: Path) -> None:
+    async def download(url: ContentURI) -> bytes:
+        if url.endswith("hijklmn"):
+            raise MNotFound(404, "Not found")
+        return b"png"
+
+    written = await write_post(WEEK, tmp_path, download)
+
+    assert listing(tmp_path / "img") == ["2021-01-29-abcde-myshot.png"]
+    assert written.left_out == ("2021-01-29-hijkl-demo.mp4 (mxc://example.org/hijklmn): Not found",)
+    assert "demo.mp4" not in written.post.read_text(encoding="utf-8")
+
+
+async def test_a_failed_write_leaves_no_file_behind(tmp_path: Path) -> None:
+    async def download(url: ContentURI) -> bytes:
+        return b"png"
+
+    # The post's name is taken by a folder: its rename fails after the images were
+    # written under temporary names.
+    (tmp_path / "2021-01-29-this-week-in-matrix-2021-01-29.md").mkdir()
+    with pytest.raises(PublishError, match="cannot write"):
+        await write_post(WEEK, tmp_path, download)
+
+    assert listing(tmp_path) == ["2021-01-29-this-week-in-matrix-2021-01-29.md", "img"]
     assert listing(tmp_path / "img") == []

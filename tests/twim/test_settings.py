@@ -34,6 +34,7 @@ def test_the_shipped_config_reads_into_settings() -> None:
             {"projects": [{"name": "x", "title": "X", "description": "", "section": "nope"}]},
             "projects[0].section: 'nope' is not a section key",
         ),
+        ({"draft_token": "short"}, "draft_token: must be at least 16 printable characters"),
     ],
 )
 def test_values_a_type_cannot_check_are_refused_with_their_key(

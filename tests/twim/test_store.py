@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import date
 
 import pytest
 from mautrix.types import EventID, RoomID
+from sqlalchemy import text
 
+from botkit.storage import migrate
 from botkit.testing.databases import scratch_storage
 from plugins.twim.store import MIGRATIONS, PublishedWeek, TwimStore
 from tests.twim.stored import ALICE, EDITOR, ROOM, Room
@@ -48,7 +51,7 @@ async def test_the_week_holds_what_came_after_the_cutoff_in_the_watched_rooms(
     for reaction in room.reactions:
         await store.add_reaction(reaction)
     await store.add_redaction(undone, EventID("$r"), 10**7)
-    cutoff = room.messages[0].ts
+    cutoff = await store.receive(old)
 
     rows = await store.week_rows([ROOM], cutoff)
 
@@ -62,8 +65,8 @@ async def test_the_week_holds_what_came_after_the_cutoff_in_the_watched_rooms(
 
 async def test_weeks_live_videos_and_acknowledgements(store: TwimStore) -> None:
     assert await store.last_week() is None
-    first = PublishedWeek(EventID("$c1"), date(2024, 5, 3), 1000, "/out/a.md")
-    second = PublishedWeek(EventID("$c2"), date(2024, 5, 10), 2000, "/out/b.md")
+    first = PublishedWeek(EventID("$c1"), date(2024, 5, 3), 1000, "/out/a.md", 10)
+    second = PublishedWeek(EventID("$c2"), date(2024, 5, 10), 2000, "/out/b.md", 20)
     await store.add_week(second)
     await store.add_week(first)
     await store.add_week(first)
@@ -71,15 +74,72 @@ async def test_weeks_live_videos_and_acknowledgements(store: TwimStore) -> None:
     assert await store.week(day=date(2024, 5, 3)) == first
     assert await store.week(command_id=EventID("$c2")) == second
 
+    cutoff = await store.receive(EventID("$c0"))
     await store.set_live(EventID("$l1"), 1500, "aaaaaaaaaaa")
     await store.set_live(EventID("$l2"), 2500, "bbbbbbbbbbb")
-    assert await store.live(1000) == "bbbbbbbbbbb"
+    assert await store.live(cutoff) == "bbbbbbbbbbb"
+    assert await store.live(cutoff, upto=await store.receive(EventID("$l1"))) == "aaaaaaaaaaa"
     await store.set_live(EventID("$l3"), 2600, None)
-    assert await store.live(1000) is None
-    assert await store.live(2600) is None
+    assert await store.live(cutoff) is None
+    assert await store.live(await store.receive(EventID("$l3"))) is None
 
     await store.set_ack(EventID("$m"), EventID("$ack"))
     await store.set_ack(EventID("$m"), EventID("$ack"))
     assert await store.ack(EventID("$m")) == EventID("$ack")
     await store.set_ack(EventID("$m"), None)
     assert await store.ack(EventID("$m")) is None
+
+
+async def test_a_week_is_cut_by_the_order_of_arrival_whatever_the_timestamps(
+    store: TwimStore,
+) -> None:
+    room = Room()
+    ahead = room.say(ALICE, "stamped by a server whose clock is ten minutes fast")
+    behind = room.say(ALICE, "stamped by a server whose clock is ten minutes slow")
+    later = room.say(ALICE, "received after the publish command")
+    messages = {m.event_id: m for m in room.messages}
+    messages[ahead] = replace(messages[ahead], ts=10**9 + 600_000)
+    messages[behind] = replace(messages[behind], ts=10**9 - 600_000)
+
+    first = await store.add_message(messages[ahead])
+    command = await store.receive(EventID("$publish"))
+    second = await store.add_message(messages[behind])
+    third = await store.add_message(messages[later])
+
+    assert first < command < second < third
+    assert await store.add_message(messages[ahead]) == first
+    assert await store.receive(EventID("$publish")) == command
+    published = await store.week_rows([ROOM], 0, upto=command)
+    assert [m.event_id for m in published.messages] == [ahead]
+    following = await store.week_rows([ROOM], command)
+    assert [m.event_id for m in following.messages] == [behind, later]
+    assert [m.seq for m in following.messages] == [second, third]
+
+
+async def test_the_migration_numbers_stored_events_by_their_timestamps(database_url: str) -> None:
+    async with scratch_storage(database_url, "twim_test", MIGRATIONS[:1]) as storage:
+        t = storage.table
+        async with storage.begin() as conn:
+            for event_id, ts in (("$new", 3000), ("$old", 1000), ("$tie", 2000)):
+                await conn.execute(
+                    text(
+                        f"INSERT INTO {t('messages')} (event_id, room_id, sender, sender_name,"
+                        " ts, msgtype, body) VALUES (:e, :r, :s, 'Alice', :ts, 'm.text', 'hi')"
+                    ),
+                    {"e": event_id, "r": ROOM, "s": ALICE, "ts": ts},
+                )
+            await conn.execute(
+                text(
+                    f"INSERT INTO {t('weeks')} (command_id, post_date, cutoff_ts, path)"
+                    " VALUES ('$cmd', '2024-05-03', 2000, '/out/a.md')"
+                )
+            )
+        await migrate(storage, MIGRATIONS)
+        store = TwimStore(storage)
+
+        last = await store.last_week()
+        assert last is not None and last.cutoff_seq == 3
+        assert [m.event_id for m in (await store.week_rows([ROOM], last.cutoff_seq)).messages] == [
+            "$new"
+        ]
+        assert await store.receive(EventID("$next")) == 5

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,3 +101,23 @@ async def test_the_token_of_a_password_login_is_in_no_debug_log(
     assert "executing" in caplog.text  # and so was aiosqlite's
     assert token not in caplog.text
     assert "hunter2" not in caplog.text
+
+
+async def test_no_statement_parameter_is_logged_on_either_engine(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="sqlalchemy.engine")
+    caplog.set_level(logging.DEBUG)
+    engine = create_engine(database_url)
+    # Bots sharing a database keep apart by their user ID: so does this test.
+    store = StateStore(engine, f"@bot{uuid.uuid4().hex}:example.org")
+    secret = f"syt_{uuid.uuid4().hex}"
+    try:
+        await store.setup()
+        await store.put("access_token", secret)
+        assert await store.get("access_token") == secret
+        await store.put("access_token", "")  # the shared PostgreSQL keeps no token
+    finally:
+        await engine.dispose()
+    assert "INSERT INTO botkit_state" in caplog.text
+    assert secret not in caplog.text

@@ -129,21 +129,25 @@ class CommandLimiter:
         user = None if self._user.off else self._user.bucket(sender, now)
         room = None if self._room.off else self._room.bucket(room_id, now)
         if user is not None and user.tokens < 1:
-            return self._refuse(user, self._user, "you send commands faster than I answer them")
+            return self._refuse(
+                user, self._user, "you send commands faster than I answer them", "your commands"
+            )
         if room is not None and room.tokens < 1:
-            return self._refuse(room, self._room, "this room sends more commands than I answer")
+            return self._refuse(
+                room, self._room, "this room sends more commands than I answer", "commands here"
+            )
         for bucket in (user, room):
             if bucket is not None:
                 bucket.tokens -= 1
                 bucket.told = False
         return Verdict.RUN, ""
 
-    def _refuse(self, bucket: _Bucket, limit: _Limit, why: str) -> tuple[Verdict, str]:
+    def _refuse(self, bucket: _Bucket, limit: _Limit, why: str, what: str) -> tuple[Verdict, str]:
         if bucket.told:
             return Verdict.IGNORE, ""
         bucket.told = True
         seconds = math.ceil(limit.wait(bucket))
-        return Verdict.NOTICE, f"Sorry, {why}: I'll ignore commands for about {seconds} s."
+        return Verdict.NOTICE, f"Sorry, {why}: I'll ignore {what} for about {seconds} s."
 
     async def admit(self, ctx: MessageContext) -> bool:
         """Whether the command in ``ctx`` may run; the first one refused gets a notice."""

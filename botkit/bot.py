@@ -41,6 +41,7 @@ from .web import PluginWeb, WebServer
 __all__ = ["Bot"]
 
 log = logging.getLogger("botkit")
+_JOIN_RETRY_WAITS = (5.0, 15.0, 30.0)
 
 
 class Bot:
@@ -60,6 +61,7 @@ class Bot:
         self.web: WebServer | None = None
         self._sync_task: asyncio.Task[None] | None = None
         self._prune_task: asyncio.Task[None] | None = None
+        self._joins: set[asyncio.Task[None]] = set()
         self.started_at = time.time()
         #: What start() is doing, for health; None once the bot runs.
         self.starting: str | None = "starting"
@@ -268,9 +270,10 @@ class Bot:
                     await asyncio.gather(self._sync_task, return_exceptions=True)
             except TimeoutError:
                 self._sync_task.cancel()
-        if self._prune_task is not None:
-            self._prune_task.cancel()
-            await asyncio.gather(self._prune_task, return_exceptions=True)
+        background = [t for t in (*self._joins, self._prune_task) if t is not None]
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         if not await self.pipeline.drain(drain_timeout):
             log.warning("handlers still running after %g s; they are cancelled", drain_timeout)
         await self.pipeline.close()
@@ -317,12 +320,29 @@ class Bot:
         if not autojoin.enabled or (allow and inviter not in allow and server not in allow):
             log.info("ignoring invite to %s from %s", room_id, inviter)
             return
+        # Joining is done beside the sync loop: a room that cannot be joined (gone, or
+        # an invite that was never real) must not hold up every other room.
+        task = asyncio.create_task(self._join(room_id, inviter), name=f"botkit-join-{room_id}")
+        self._joins.add(task)
+        task.add_done_callback(self._joins.discard)
+
+    async def _join(self, room_id: RoomID, inviter: UserID | None) -> None:
         assert self.api is not None
-        try:
-            await self.api.join_room(room_id)
-            log.info("joined %s (invited by %s)", room_id, inviter)
-        except Exception as e:
-            log.warning("could not join %s: %s", room_id, e)
+        # A join right after a federated invite may be refused at first (mautrix retries
+        # for this too, but with the sync loop waiting and a traceback per try).
+        for wait in (*_JOIN_RETRY_WAITS, None):
+            try:
+                await self.api.join_room(room_id, max_retries=0)
+                log.info("joined %s (invited by %s)", room_id, inviter)
+                return
+            except MatrixRequestError as e:
+                if wait is None:
+                    log.warning("could not join %s (invited by %s): %s", room_id, inviter, e)
+                    return
+            except Exception as e:
+                log.warning("could not join %s (invited by %s): %s", room_id, inviter, e)
+                return
+            await asyncio.sleep(wait)
 
     # -- reloading ---------------------------------------------------------
 

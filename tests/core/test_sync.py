@@ -79,3 +79,31 @@ async def test_the_sync_loop_survives_any_malformed_answer(
     assert len(warnings) == 2, [r.getMessage() for r in warnings]
     assert all(len(r.getMessage()) < 400 for r in warnings)
     assert "Traceback" not in caplog.text
+
+
+async def test_an_invite_that_cannot_be_joined_holds_up_no_other_room(
+    fakehs: FakeHomeserver, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    room = fakehs.create_room("alice", members=["bot"])
+    alice = f"@alice:{fakehs.server_name}"
+    config = write_bot_config(
+        tmp_path / "config.yaml",
+        account=fakehs_account(fakehs),
+        plugins=["pong"],
+        plugin_dirs=[str(PLUGINS)],
+    )
+    async with running_bot(config):
+        fakehs.inject(room, alice, text("!pong before"))
+        await fakehs.wait_for_sent(answer_to("before"))
+        # An invite to a room the homeserver does not know (gone, or never real).
+        fakehs.inject(room, alice, text("hello"))
+        invite: dict[str, Any] = {"invite_state": {"events": []}}
+        gone = f"!gone:{fakehs.server_name}"
+        answer = {"next_batch": make_token(fakehs.position), "rooms": {"invite": {gone: invite}}}
+        fakehs.garble_next_syncs(json.dumps(answer))
+        await fakehs.wait_for_request("POST /_matrix/client/{version}/join/{room}")
+        since = len(fakehs.sent)
+        fakehs.inject(room, alice, text("!pong after"))
+        # Well within the first wait before joining again (5 s).
+        await fakehs.wait_for_sent(answer_to("after"), since=since, timeout=4)
+    assert "Traceback" not in caplog.text

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-__all__ = ["exposure", "open_private", "protect", "sqlite_files"]
+__all__ = ["exposure", "protect", "sqlite_files"]
 
 log = logging.getLogger("botkit.files")
 _PRIVATE = 0o600
@@ -62,12 +62,6 @@ def protect(files: list[Path]) -> None:
                 log.warning("%s can be read by other users and cannot be made private: %s", path, e)
             else:
                 log.warning("%s could be read by other users; it is now 0600", path)
-
-
-def open_private(path: Path) -> int:
-    """A file descriptor for appending to ``path``, created 0600 (an existing file is made so)."""
-    protect([path])
-    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, _PRIVATE)
 
 
 def exposure(path: Path) -> str | None:

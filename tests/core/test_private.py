@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from botkit.private import exposure, open_private, sqlite_files
+from botkit.private import exposure, protect, sqlite_files
 from botkit.state import StateStore
 from botkit.storage import create_engine
 from botkit.testing.bot import running_bot
@@ -74,7 +74,7 @@ def test_a_database_in_a_world_writable_directory_is_reported(tmp_path: Path) ->
     shared.mkdir()
     shared.chmod(0o777)
     db = shared / "botkit.db"
-    os.close(open_private(db))
+    protect([db])
     assert mode(db) == 0o600
     problem = exposure(db)
     assert problem is not None and "written by everyone" in problem

@@ -7,7 +7,9 @@
 2. botkit's targets checked against those medians.
 3. The bots' own CPU per event with the network taken out (:mod:`bench.dispatch`),
    the echo ranking over a million pongs (:mod:`bench.ping_stats`) and the TWIM
-   renderer over 500 entries (:mod:`bench.twim_render`).
+   renderer over 500 entries (:mod:`bench.twim_render`), and the slowest of cmark's
+   pathological markdown inputs on each path that renders user text
+   (:mod:`bench.markdown`, which prints every case).
 
 The machine is shared: the ``busy%`` column is the whole system's CPU use during a run
 (two cores), a hint of how noisy its figures are.
@@ -26,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import dispatch, ping_stats, twim_render
+from bench import dispatch, markdown, ping_stats, twim_render
 from bench.bots import BOTS, botkit_plugins
 from bench.report import figure_rows, format_table, summarize, target_rows
 from bench.scenario import Scenario, run_scenario
@@ -59,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     add("--start-delay", type=float, default=2.0, help="s between the bot's start and load")
     add("--pongs", type=int, default=1_000_000, help="pongs for the echo ranking")
     add("--twim-entries", type=int, default=500)
+    add("--markdown-chars", type=int, default=16_000, help="size of the hostile markdown")
     add("--no-load", action="store_true", help="skip the fake homeserver runs")
     add("--no-micro", action="store_true", help="skip the ranking and renderer benchmarks")
     add("--json", type=Path, help="append every run's figures to this file (JSON lines)")
@@ -138,6 +141,7 @@ def main() -> None:
             run = dispatch.measure(args.events, per_sync, args.command, args.repeats)
             figures += asyncio.run(run)
         figures += twim_render.measure(args.twim_entries)
+        figures += markdown.slowest(args.markdown_chars)
         figures += ping_stats.run(pongs=args.pongs)
         width = max(len(what) for what, _ in figures)
         for what, figure in figures:

@@ -2,10 +2,11 @@
 
 Start-up order: database, web server (so that health answers while the bot
 waits for its homeserver), login, plugin instances (required plugins first),
-sync loop. A start-up failure that the operator must fix (a database that
-refuses writes, a port in use) is a :class:`~botkit.errors.BotkitError` with a
-one-line message. A plugin that fails to start is logged and shown as
-``failed`` on the health page; the others run.
+the events left pending by the last run (see :mod:`botkit.retry`), sync loop.
+A start-up failure that the operator must fix (a database that refuses writes,
+a port in use) is a :class:`~botkit.errors.BotkitError` with a one-line
+message. A plugin that fails to start is logged and shown as ``failed`` on the
+health page, and its events wait for it; the others run.
 """
 
 from __future__ import annotations
@@ -21,17 +22,19 @@ from mautrix.types import DeviceID, RoomID, UserID
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from . import reloading
 from .builtin import BUILTIN, Builtin
 from .client import BotHTTPAPI, Sender
-from .config import BotConfig, load_config
+from .config import BotConfig
 from .connecting import until_answered
-from .errors import BotkitError, ConfigError, PluginLoadError
+from .errors import BotkitError, PluginLoadError
 from .exposure import exposures
 from .instance import Host, InstanceState, PluginInstance
 from .limits import CommandLimiter
-from .loader import InstancePlan, PluginSource, check_instance, discover, plan_instances
+from .loader import InstancePlan, PluginSource, discover, plan_instances
 from .metrics import Metrics
 from .pipeline import Pipeline
+from .retry import RetrySettings
 from .services import ServiceRegistry
 from .state import StateStore
 from .storage import create_engine
@@ -42,6 +45,8 @@ __all__ = ["Bot"]
 
 log = logging.getLogger("botkit")
 _JOIN_RETRY_WAITS = (5.0, 15.0, 30.0)
+# How often a running bot looks for events `botkit replay` brought back.
+REPLAY_POLL = 5.0
 
 
 class Bot:
@@ -53,8 +58,17 @@ class Bot:
         self.services = ServiceRegistry()
         self.engine = create_engine(config.database_url)
         self.store = StateStore(self.engine, config.homeserver.user_id)
-        self.pipeline = Pipeline(self.store, config.sync.max_pending)
         self.instances: dict[str, PluginInstance] = {}
+        sync = config.sync
+        self.pipeline = Pipeline(
+            self.store,
+            sync.max_pending,
+            retry=RetrySettings(
+                sync.retry_attempts, sync.retry_delay, sync.retry_max_delay, sync.max_catchup_age
+            ),
+            instances=self.instances.get,
+            metrics=self.metrics,
+        )
         self.sources: dict[str, PluginSource] = {}
         self.api: ClientAPI | None = None
         self.syncer: Syncer | None = None
@@ -62,6 +76,7 @@ class Bot:
         self._sync_task: asyncio.Task[None] | None = None
         self._prune_task: asyncio.Task[None] | None = None
         self._joins: set[asyncio.Task[None]] = set()
+        self._replay_task: asyncio.Task[None] | None = None
         self.started_at = time.time()
         #: What start() is doing, for health; None once the bot runs.
         self.starting: str | None = "starting"
@@ -114,6 +129,9 @@ class Bot:
         Builtin.bot = self
         await builtin.start()
         await self._start_plans(self._plan(self.config))
+        pending = await self.pipeline.load_pending()
+        if pending:
+            log.info("retrying %d events that were pending when the bot stopped", pending)
         sync = self.config.sync
         self.syncer = Syncer(
             self.api,
@@ -126,6 +144,7 @@ class Bot:
         )
         self._sync_task = asyncio.create_task(self._run_sync(), name="botkit-sync")
         self._prune_task = asyncio.create_task(self._prune_loop(), name="botkit-prune")
+        self._replay_task = asyncio.create_task(self._replay_loop(), name="botkit-replay")
         self.starting = None
         log.info("botkit running as %s, web on %s:%s", self.api.mxid, self.web.host, self.web.port)
 
@@ -237,6 +256,8 @@ class Bot:
             log.info("started %s (plugin %s)", inst.name, inst.plugin_id)
         except PluginLoadError as e:
             log.error("%s", e, exc_info=e.__cause__)
+        else:
+            self.pipeline.retries.wake(inst.name)
 
     async def _run_sync(self) -> None:
         assert self.syncer is not None
@@ -261,6 +282,16 @@ class Bot:
                 log.exception("pruning handled events failed")
             await asyncio.sleep(3600)
 
+    async def _replay_loop(self) -> None:
+        while True:
+            await asyncio.sleep(REPLAY_POLL)
+            try:
+                taken = await self.pipeline.pick_up_replays()
+                if taken:
+                    log.info("replaying %d dead letters", taken)
+            except Exception as e:
+                log.warning("could not look for replayed events: %s", e)
+
     async def stop(self, drain_timeout: float = 10.0) -> None:
         """Stop syncing, let running handlers finish, record them, stop the plugins."""
         if self.syncer is not None and self._sync_task is not None:
@@ -270,7 +301,7 @@ class Bot:
                     await asyncio.gather(self._sync_task, return_exceptions=True)
             except TimeoutError:
                 self._sync_task.cancel()
-        background = [t for t in (*self._joins, self._prune_task) if t is not None]
+        background = [t for t in (*self._joins, self._prune_task, self._replay_task) if t]
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
@@ -299,18 +330,37 @@ class Bot:
         return inst.web
 
     def health(self) -> dict[str, Any]:
-        """The body of ``GET /_botkit/health``."""
+        """The body of ``GET /_botkit/health``.
+
+        An instance's ``state`` is ``degraded`` while it runs but has events
+        waiting for a retry or dead letters; ``degraded`` lists every instance
+        that is not simply running.
+        """
         sync = self.syncer.health() if self.syncer else {"ready": False, "connected": False}
+        retries = self.pipeline.retries
+        plugins = {}
+        for name, inst in self.instances.items():
+            if name == BUILTIN:
+                continue
+            retrying, dead = retries.count(name), retries.dead_letters.get(name, 0)
+            state = inst.state.value
+            if inst.state is InstanceState.RUNNING and (retrying or dead):
+                state = "degraded"
+            plugins[name] = {
+                "plugin": inst.plugin_id,
+                "state": state,
+                "error": inst.error,
+                "retrying": retrying,
+                "dead_letters": dead,
+                "last_failure": retries.last_failure.get(name) if retrying or dead else None,
+            }
         return {
             **sync,
             "starting": self.starting,
             "user_id": self.api.mxid if self.api else None,
             "uptime": time.time() - self.started_at,
-            "plugins": {
-                name: {"plugin": inst.plugin_id, "state": inst.state.value, "error": inst.error}
-                for name, inst in self.instances.items()
-                if name != BUILTIN
-            },
+            "degraded": sorted(n for n, p in plugins.items() if p["state"] != "running"),
+            "plugins": plugins,
         }
 
     async def _on_invite(self, room_id: RoomID, inviter: UserID | None) -> None:
@@ -344,52 +394,12 @@ class Bot:
                 return
             await asyncio.sleep(wait)
 
-    # -- reloading ---------------------------------------------------------
+    # -- reloading (see botkit.reloading) ---------------------------------
 
     async def reload_instance(self, name: str) -> str:
         """Re-read the config file and re-import one instance's plugin; returns a summary."""
-        config = load_config(self.config.path)
-        if name not in config.plugins or not config.plugins[name].enabled:
-            raise BotkitError(f"no enabled plugin instance {name!r} in {config.path}")
-        self.sources, _ = discover(config.plugin_dirs)
-        source = self.sources.get(config.plugins[name].plugin)
-        if source is None:
-            raise BotkitError(f"plugin {config.plugins[name].plugin!r} is not found")
-        try:
-            # Only this instance's plugin is imported again; the others keep running as they are.
-            plan = check_instance(config, name, source)
-        except PluginLoadError as e:
-            raise BotkitError("; ".join(str(p) for p in e.problems) or str(e)) from e
-        inst = self.instances.get(name)
-        if inst is None:
-            inst = PluginInstance(name, plan.source.id, plan.loader, plan.config, self.host)
-            self.instances[name] = inst
-        else:
-            await inst.stop(restarting=True)
-            inst.load_class, inst.config = plan.loader, plan.config
-        await inst.start()
-        return f"{name} reloaded (plugin {plan.source.id} {plan.source.version})"
+        return await reloading.reload_instance(self, name)
 
     async def reload_all(self) -> None:
         """Re-read the config (SIGHUP): restart changed instances, add new, stop removed."""
-        try:
-            config = load_config(self.config.path)
-        except ConfigError as e:
-            log.error("config not reloaded:\n%s", e)
-            return
-        self.config = config
-        self.host.limits = CommandLimiter(config.bot.limits, frozenset(config.bot.admins))
-        plans = self._plan(config)
-        wanted = {p.name: p for p in plans}
-        for name in [n for n in self.instances if n != BUILTIN and n not in wanted]:
-            await self.instances.pop(name).stop()
-            log.info("stopped %s (removed from the config)", name)
-        for plan in plans:
-            inst = self.instances.get(plan.name)
-            if inst is None:
-                await self._start_plans([plan])
-                continue
-            await inst.stop(restarting=True)
-            inst.load_class, inst.config = plan.loader, plan.config
-            await self._start_instance(inst)
-        log.info("config reloaded from %s", config.path)
+        await reloading.reload_all(self)

@@ -1,4 +1,4 @@
-"""The ``botkit`` command: ``init``, ``check`` and ``run``."""
+"""The ``botkit`` command: ``init``, ``check``, ``run`` and ``replay``."""
 
 from __future__ import annotations
 
@@ -7,14 +7,20 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Coroutine, Sequence
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .config import BotConfig, load_config, write_sample
 from .errors import BotkitError, ConfigError
 
+if TYPE_CHECKING:
+    from .state import StateStore
+
 __all__ = ["main"]
+
+T = TypeVar("T")
 
 EXIT_PROBLEMS = 2
 
@@ -30,6 +36,19 @@ def _parser() -> argparse.ArgumentParser:
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("-c", "--config", default="config.yaml", type=Path)
+    replay = sub.add_parser(
+        "replay",
+        help="retry the dead letters of a plugin instance (once its plugin is fixed)",
+        description="Move an instance's dead letters (all, or one event) back to the "
+        "events it has to handle. A running bot retries them within seconds, a "
+        "stopped one when it starts.",
+    )
+    replay.add_argument("-c", "--config", default="config.yaml", type=Path)
+    replay.add_argument(
+        "--list", action="store_true", help="only list the dead letters (of the instance)"
+    )
+    replay.add_argument("instance", nargs="?", help="the plugin instance, as named in the config")
+    replay.add_argument("event_id", nargs="?", help="only this event")
     return parser
 
 
@@ -53,6 +72,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_PROBLEMS
     if args.command == "check":
         return _check(config)
+    if args.command == "replay":
+        if not (args.list or args.instance):
+            print("botkit replay: name the instance to replay, or --list", file=sys.stderr)
+            return EXIT_PROBLEMS
+        missing = _missing_database(config)
+        if missing:
+            # Opening it would create an empty database: say what is wrong instead.
+            print(f"botkit replay: no database at {missing}; has the bot run?", file=sys.stderr)
+            return 1
+        if args.list:
+            return asyncio.run(_list_dead_letters(config, args.instance))
+        return asyncio.run(_replay(config, args.instance, args.event_id))
     try:
         _setup_logging(config)
     except OSError as e:
@@ -82,6 +113,73 @@ def _check(config: BotConfig) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     names = ", ".join(f"{p.name} ({p.source.id} {p.source.version})" for p in plans) or "none"
     print(f"{config.path}: OK; plugin instances: {names}")
+    return 0
+
+
+def _missing_database(config: BotConfig) -> str | None:
+    """The path of a SQLite database that does not exist, else None."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(config.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        return url.database
+    return None
+
+
+async def _with_state(config: BotConfig, use: Callable[[StateStore], Awaitable[T]]) -> T | None:
+    """``use`` the bot's state store; None (and a line on stderr) when the database fails."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .state import StateStore
+    from .storage import create_engine
+
+    engine = create_engine(config.database_url)
+    try:
+        store = StateStore(engine, config.homeserver.user_id)
+        await store.setup()
+        return await use(store)
+    except SQLAlchemyError as e:
+        print(f"botkit replay: cannot use the database: {e}", file=sys.stderr)
+        return None
+    finally:
+        await engine.dispose()
+
+
+async def _list_dead_letters(config: BotConfig, instance: str | None) -> int:
+    letters = await _with_state(config, lambda store: store.dead_letters(instance))
+    if letters is None:
+        return 1
+    for d in letters:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(d.failed_at / 1000))
+        print(f"{d.instance} {d.event_id} {when} after {d.attempts} tries: {d.error}")
+    if not letters:
+        print("no dead letters", file=sys.stderr)
+    return 0
+
+
+async def _replay(config: BotConfig, instance: str, event_id: str | None) -> int:
+    async def replay(store: StateStore) -> tuple[list[str], dict[str, int]]:
+        replayed = await store.replay(instance, event_id)
+        return replayed, (await store.dead_letter_counts() if not replayed else {})
+
+    result = await _with_state(config, replay)
+    if result is None:
+        return 1
+    replayed, others = result
+    if not replayed:
+        which = f"event {event_id} of {instance}" if event_id else instance
+        known = ", ".join(f"{n} ({c})" for n, c in sorted(others.items())) or "none"
+        print(
+            f"botkit replay: no dead letters of {which}; instances with some: {known}",
+            file=sys.stderr,
+        )
+        return 1
+    for replayed_id in replayed:
+        print(replayed_id)
+    print(
+        f"{len(replayed)} events of {instance} will be retried: within seconds by a "
+        "running bot, else when it starts"
+    )
     return 0
 
 

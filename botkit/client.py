@@ -40,12 +40,13 @@ from mautrix.types import (
     RelatesTo,
     RelationType,
     RoomID,
-    TextMessageEventContent,
     UserID,
 )
-from mautrix.util.markdown import render as render_markdown
 
 from .errors import SendError
+from .event_size import CONTENT_BUDGET, content_size, fit_text, fits
+from .links import safe_html
+from .markdown import render_async
 from .metrics import Metrics
 
 __all__ = ["BotHTTPAPI", "Origin", "PluginClient", "Sender", "origin"]
@@ -211,29 +212,48 @@ class PluginClient:
         content: EventContent | dict[str, Any],
         event_type: EventType = EventType.ROOM_MESSAGE,
     ) -> EventID:
-        """Send an event of ``event_type`` (a message by default) to ``room_id``."""
+        """Send an event of ``event_type`` (a message by default) to ``room_id``.
+
+        Links and images with unsafe schemes (``javascript:``, ``data:``, ...) are
+        dropped from ``formatted_body`` (see :func:`botkit.markdown.safe_html`).
+        Content too large for one event raises :class:`~botkit.errors.SendError`
+        before anything is sent; :meth:`send_text` and :meth:`send_markdown` cut it.
+        """
         raw = content if isinstance(content, dict) else content.serialize()
-        body = cast(dict[str, Any], raw)
+        body = _safe_formatting(cast(dict[str, Any], raw))
+        if not fits(body):
+            raise SendError(
+                f"the event is too large for Matrix: {content_size(body):,} bytes of "
+                f"content, at most {CONTENT_BUDGET:,}"
+            )
         return await self._sender.send(self.instance, room_id, event_type, body)
 
     async def send_text(
         self, room_id: RoomID, text: str, *, html: str | None = None, notice: bool = True
     ) -> EventID:
-        """Send plain text (and optionally its HTML), as a notice unless ``notice=False``."""
-        content = TextMessageEventContent(
-            msgtype=MessageType.NOTICE if notice else MessageType.TEXT, body=text
-        )
-        if html is not None:
-            content.format = "org.matrix.custom.html"  # type: ignore[assignment]
-            content.formatted_body = html
-        return await self.send(room_id, content)
+        """Send plain text (and optionally its HTML), as a notice unless ``notice=False``.
+
+        A message too long for one event is cut, without its HTML, and says so.
+        """
+        content = _text_content(text, html, notice)
+        return await self.send(room_id, await fit_text(content, text))
 
     async def send_markdown(
         self, room_id: RoomID, markdown: str, *, notice: bool = True, allow_html: bool = False
     ) -> EventID:
-        """Send ``markdown`` rendered to HTML; raw HTML in it is escaped unless allowed."""
-        html = render_markdown(markdown, allow_html=allow_html).rstrip("\n")
-        return await self.send_text(room_id, markdown, html=html, notice=notice)
+        """Send ``markdown`` rendered to HTML; raw HTML in it is escaped unless allowed.
+
+        Markdown longer than :data:`botkit.markdown.MAX_MARKDOWN_CHARS` raises
+        :class:`~botkit.markdown.MarkdownTooLong` (a command answers "too long"); long
+        text is rendered in a worker thread; a message too long for one event is cut.
+        """
+
+        async def render(text: str) -> str:
+            html: str = await render_async(text, allow_html=allow_html)
+            return html.rstrip("\n")
+
+        content = _text_content(markdown, await render(markdown), notice)
+        return await self.send(room_id, await fit_text(content, markdown, render))
 
     async def react(self, room_id: RoomID, event_id: EventID, key: str) -> EventID:
         """Annotate ``event_id`` with the reaction ``key``."""
@@ -259,3 +279,25 @@ class PluginClient:
     async def download(self, url: ContentURI) -> bytes:
         """Download media with the authenticated media API where the server has it."""
         return await self.api.download_media(url)
+
+
+def _text_content(text: str, html: str | None, notice: bool) -> dict[str, Any]:
+    content: dict[str, Any] = {
+        "msgtype": (MessageType.NOTICE if notice else MessageType.TEXT).value
+    }
+    content["body"] = text
+    if html is not None:
+        content["format"] = "org.matrix.custom.html"
+        content["formatted_body"] = html
+    return content
+
+
+def _safe_formatting(content: dict[str, Any]) -> dict[str, Any]:
+    """``content`` with unsafe URLs dropped from its HTML (and that of an edit's new content)."""
+    html = content.get("formatted_body")
+    if isinstance(html, str) and (safe := safe_html(html)) != html:
+        content = content | {"formatted_body": safe}
+    new = content.get("m.new_content")
+    if isinstance(new, dict) and new and (checked := _safe_formatting(new)) is not new:
+        content = content | {"m.new_content": checked}
+    return content

@@ -33,7 +33,11 @@ class MessageContext:
     async def reply(
         self, text: str, *, markdown: bool = True, html: str | None = None, notice: bool = True
     ) -> EventID:
-        """Answer in the message's room: markdown (raw HTML escaped) unless told otherwise."""
+        """Answer in the message's room: markdown (raw HTML escaped) unless told otherwise.
+
+        Markdown too long to format raises :class:`~botkit.markdown.MarkdownTooLong`,
+        which a command answers with its message; see :meth:`PluginClient.send_markdown`.
+        """
         if html is not None or not markdown:
             return await self.client.send_text(self.room_id, text, html=html, notice=notice)
         return await self.client.send_markdown(self.room_id, text, notice=notice)

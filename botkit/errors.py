@@ -7,7 +7,8 @@
      ├── PluginLoadError      a plugin that cannot be loaded: bad manifest, code or config
      ├── ServiceUnavailable   (also LookupError) a service no running plugin provides
      ├── CommandError         a command invoked wrongly; its message is shown to the user
-     │    └── UsageError      arguments that do not fit the command's signature
+     │    ├── UsageError      arguments that do not fit the command's signature
+     │    └── MarkdownTooLong (botkit.markdown; also ValueError) text too long to format
      └── SendError            a message that could not be sent after every retry
 """
 

@@ -17,7 +17,7 @@ from .commands import parse_args, split_word
 from .context import CommandContext, MessageContext
 from .errors import CommandError, PluginLoadError, UsageError
 from .limits import CommandLimiter
-from .metrics import Metrics
+from .metrics import InstanceMetrics, Metrics
 from .plugin import Plugin
 from .scheduler import Scheduler
 from .services import ServiceRegistry, Services
@@ -25,7 +25,7 @@ from .storage import Storage, migrate
 from .table import BoundCommand, HandlerTable
 from .web import PluginWeb
 
-__all__ = ["Host", "InstanceState", "PluginInstance"]
+__all__ = ["Failure", "Host", "InstanceState", "PluginInstance"]
 
 
 class InstanceState(enum.StrEnum):
@@ -36,6 +36,15 @@ class InstanceState(enum.StrEnum):
     RUNNING = "running"
     STOPPING = "stopping"
     FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why an instance did not handle an event: it is kept and retried (see :mod:`botkit.retry`)."""
+
+    reason: str
+    #: False when the instance was not running: such a try does not use up the event's tries.
+    counts: bool = True
 
 
 @dataclass
@@ -58,7 +67,7 @@ class Host:
     def command_words(self, event: MessageEvent) -> tuple[str, ...] | None:
         """How a message may address plugins: None when it may run no handler at all.
 
-        Notices (bots answer bots with notices), the bot's own messages and edits
+        Notices (bots answer bots with notices), emotes, the bot's own messages and edits
         of old messages run neither commands nor passive handlers: None. Any other
         message gives the first two words after the command prefix, lower-cased,
         or ``()`` without the prefix. Every instance asks about the same event in
@@ -79,7 +88,9 @@ class Host:
         body = getattr(content, "body", None)
         if not isinstance(body, str):
             return None
-        if event.sender == self.api.mxid or content.msgtype == MessageType.NOTICE:
+        # Commands come from m.text only, as maubot reads them (PROTOCOL.md §1): not
+        # from notices (bots), nor emotes ("/me !ping" is no ping).
+        if event.sender == self.api.mxid or content.msgtype != MessageType.TEXT:
             return None
         relates = getattr(content, "relates_to", None)
         if getattr(relates, "rel_type", None) == RelationType.REPLACE:
@@ -124,6 +135,10 @@ class PluginInstance:
         self.gate.set()
         # The handler each event being handled is in, by event ID.
         self._running: dict[str, str] = {}
+        # The first handler failure of each event being handled, by event ID.
+        self._failed: dict[str, str] = {}
+        # Events being retried: their failures were traced back on the first try.
+        self._retrying: set[str] = set()
 
     async def start(self) -> None:
         """Create the plugin object, migrate its storage, collect handlers, start it."""
@@ -143,6 +158,7 @@ class PluginInstance:
             plugin.scheduler = self.scheduler
             plugin.services = Services(self.host.services, self.name)
             plugin.admins = self.host.admins
+            plugin.metrics = InstanceMetrics(self.host.metrics, self.name)
             try:
                 table = HandlerTable.collect(plugin)
             except TypeError as e:
@@ -200,6 +216,10 @@ class PluginInstance:
         restarts its next handlers are unknown, so it gets every message.
         """
         table = self.table
+        if self.state is InstanceState.FAILED and not (table.events or table.wants_messages):
+            # Failed before it ever ran: which events it wants is unknown, and the
+            # ones it would have wanted must wait for it (see botkit.retry).
+            return True
         events = table.events
         watched = self._watches(event.room_id)
         if watched and (event.type.t in events or "*" in events):
@@ -224,29 +244,43 @@ class PluginInstance:
         except Exception:
             return True
 
-    async def handle(self, event: Event) -> None:
+    async def handle(self, event: Event, *, retry: bool = False) -> Failure | None:
         """Run this instance's handlers for ``event``, one after the other, each guarded.
 
         Together they get ``sync.handler_timeout``: when it passes, the handler
-        running is cancelled and the ones after it are not run.
+        running is cancelled and the ones after it are not run. Returns None
+        when every handler finished, else why not: a handler raised (a database
+        error, a send that gave up, a bug), timed out, or the instance is not
+        running. A :class:`~botkit.errors.CommandError` is an answer, not a failure.
+        With ``retry``, a failure is logged in one line: the first try logged its
+        traceback.
         """
         await self.gate.wait()
         if self.plugin is None:
-            return  # failed or removed: its events are not delivered
+            return Failure(f"instance {self.name} is {self.state.value}", counts=False)
+        failure: str | None = None
+        if retry:
+            self._retrying.add(event.event_id)
         try:
             async with asyncio.timeout(self.host.handler_timeout):
                 await self._dispatch(event)
         except TimeoutError:
             self.host.metrics.handler_errors.inc(self.name)
-            self.log.error(
-                "handler %s timed out after %g s on event %s",
-                self._running.get(event.event_id, "?"),
-                self.host.handler_timeout,
-                event.event_id,
-            )
+            running = self._running.get(event.event_id, "?")
+            failure = f"handler {running} timed out after {self.host.handler_timeout:g} s"
+            self.log.error("%s on event %s", failure, event.event_id)
+        except Exception as e:  # an answer outside the handlers' guard (usage, refusal)
+            self.host.metrics.handler_errors.inc(self.name)
+            failure = f"{type(e).__name__}: {e}"
+            self.log.error("handling event %s failed", event.event_id, exc_info=not retry)
         finally:
             self._running.pop(event.event_id, None)
+            self._retrying.discard(event.event_id)
+            failure = self._failed.pop(event.event_id, None) or failure
+        if failure is not None:
+            return Failure(failure)
         self.host.metrics.events_handled.inc(self.name)
+        return None
 
     async def _dispatch(self, event: Event) -> None:
         table = self.table
@@ -331,6 +365,16 @@ class PluginInstance:
                 await args[0].reply(str(e), markdown=False)
             else:
                 self.log.warning("%s on %s: %s", name, event.event_id, e)
-        except Exception:
+        except Exception as e:
+            # The next handlers still run; the event is retried as a whole, and
+            # sends the first try made are deduplicated by their transaction IDs.
             self.host.metrics.handler_errors.inc(self.name)
-            self.log.exception("handler %s failed on event %s", name, event.event_id)
+            retry = event.event_id in self._retrying
+            self.log.error(
+                "handler %s failed on event %s%s",
+                name,
+                event.event_id,
+                f" again: {type(e).__name__}: {e}" if retry else "",
+                exc_info=not retry,
+            )
+            self._failed.setdefault(event.event_id, f"handler {name}: {type(e).__name__}: {e}")

@@ -6,9 +6,17 @@ small (https://prometheus.io/docs/instrumenting/exposition_formats/).
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
-__all__ = ["Counter", "Metrics"]
+__all__ = ["Counter", "InstanceCounter", "InstanceMetrics", "Metrics", "PluginCounter"]
+
+# Prometheus' metric and label names (exposition formats, "Metric names and labels").
+_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 class Counter:
@@ -35,9 +43,66 @@ class Counter:
             lines.append(f"{self.name} {self.values['']:g}")
         else:
             for value, count in sorted(self.values.items()):
-                escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-                lines.append(f'{self.name}{{{self.label}="{escaped}"}} {count:g}')
+                lines.append(f'{self.name}{{{self.label}="{_escape(value)}"}} {count:g}')
         return "\n".join(lines)
+
+
+class PluginCounter:
+    """A counter a plugin declared, split by plugin instance and by one label of its own."""
+
+    def __init__(self, name: str, help: str, label: str) -> None:
+        for part in (name, label):
+            if not _NAME.fullmatch(part) or part == "instance":
+                raise ValueError(f"{part!r} cannot name a metric or a label of one")
+        self.name = name
+        self.help = help
+        self.label = label
+        self.values: defaultdict[tuple[str, str], float] = defaultdict(float)
+
+    def render(self) -> str:
+        """This metric's lines in the text exposition format."""
+        lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} counter"]
+        for (instance, value), count in sorted(self.values.items()):
+            labels = f'instance="{_escape(instance)}",{self.label}="{_escape(value)}"'
+            lines.append(f"{self.name}{{{labels}}} {count:g}")
+        return "\n".join(lines)
+
+
+class InstanceCounter:
+    """One plugin instance's share of a :class:`PluginCounter`: what the plugin counts with."""
+
+    def __init__(self, counter: PluginCounter, instance: str) -> None:
+        self._counter = counter
+        self._instance = instance
+
+    def inc(self, label_value: str, amount: float = 1) -> None:
+        """Add ``amount`` to this instance's count for ``label_value``."""
+        self._counter.values[(self._instance, label_value)] += amount
+
+    def value(self, label_value: str) -> float:
+        """This instance's count for ``label_value`` so far."""
+        return self._counter.values.get((self._instance, label_value), 0.0)
+
+
+class InstanceMetrics:
+    """The metrics a plugin instance may declare; served with the bot's at ``/_botkit/metrics``."""
+
+    def __init__(self, metrics: Metrics, instance: str) -> None:
+        self._metrics = metrics
+        self._instance = instance
+
+    def counter(self, name: str, help: str, label: str) -> InstanceCounter:
+        """The counter ``name`` (created on first use) as this instance counts in it.
+
+        Counts survive a reload, as a Prometheus counter should; another plugin
+        declaring the same name shares it, split by instance.
+        """
+        counter = self._metrics.plugin_counters.get(name)
+        if counter is None:
+            counter = self._metrics.plugin_counters[name] = PluginCounter(name, help, label)
+        elif counter.label != label:
+            raise ValueError(f"metric {name!r} is counted by {counter.label!r}, not {label!r}")
+        return InstanceCounter(counter, self._instance)
 
 
 class Metrics:
@@ -56,6 +121,18 @@ class Metrics:
         self.handler_errors = Counter(
             "botkit_handler_errors_total", "Handlers that raised or timed out."
         )
+        self.events_retried = Counter(
+            "botkit_events_retried_total",
+            "Failed handling of an event, to be retried, per plugin instance.",
+        )
+        self.events_pending = Counter(
+            "botkit_events_pending",
+            "Events waiting for a retry, or behind one in their lane, per plugin instance.",
+        )
+        self.dead_letters = Counter(
+            "botkit_dead_letters_total",
+            "Events given up on after every try (see `botkit replay`), per plugin instance.",
+        )
         self.messages_sent = Counter(
             "botkit_messages_sent_total", "Messages sent, per plugin instance."
         )
@@ -66,20 +143,26 @@ class Metrics:
         self.sync_seconds = Counter(
             "botkit_sync_duration_seconds_total", "Time spent in /sync requests.", None
         )
+        #: Counters plugins declared (:class:`InstanceMetrics`), by name.
+        self.plugin_counters: dict[str, PluginCounter] = {}
 
     def render(self) -> str:
         """The whole exposition text."""
         parts = [
-            c.render()
+            c.render("gauge" if c is self.events_pending else "counter")
             for c in (
                 self.events_received,
                 self.events_skipped,
                 self.events_handled,
                 self.handler_errors,
+                self.events_retried,
+                self.events_pending,
+                self.dead_letters,
                 self.messages_sent,
                 self.send_retries,
                 self.syncs,
                 self.sync_seconds,
             )
         ]
+        parts += [self.plugin_counters[name].render() for name in sorted(self.plugin_counters)]
         return "\n".join(parts) + "\n"

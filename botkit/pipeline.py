@@ -4,21 +4,27 @@ Each plugin instance handles the events of one room in order, in its own lane,
 so a slow handler holds up only its own lane; lanes of other rooms and other
 plugins go on. At most ``max_pending`` events are unfinished at any time: the
 sync loop waits before it takes more. A sync batch's token may be stored once
-every event of that batch and of every earlier batch is finished.
+every event of that batch and of every earlier batch is finished: handled, or
+kept as pending for a retry (see :mod:`botkit.retry`) in the same write.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from mautrix.types import Event
 
+from .changes import Changes
 from .client import Origin, origin
-from .instance import PluginInstance
+from .instance import Failure, PluginInstance
+from .metrics import Metrics
+from .retry import Retries, RetrySettings
 from .state import StateStore
 
 __all__ = ["Pipeline"]
@@ -59,13 +65,29 @@ class _Lane:
 class Pipeline:
     """Queues handler work, bounds it, and tells what may be committed."""
 
-    def __init__(self, store: StateStore, max_pending: int) -> None:
+    def __init__(
+        self,
+        store: StateStore,
+        max_pending: int,
+        *,
+        retry: RetrySettings | None = None,
+        instances: Callable[[str], PluginInstance | None] = lambda name: None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.store = store
         self.max_pending = max_pending
         self._slots = asyncio.Semaphore(max_pending)
         self._lanes: dict[tuple[str, ...], _Lane] = {}
         self._batches: deque[_Batch] = deque()
-        self._finished: list[tuple[str, str]] = []
+        self._changes = Changes()
+        self.retries = Retries(
+            retry or RetrySettings(),
+            self._changes,
+            instances,
+            metrics or Metrics(),
+            self.request_flush,
+            self._slot,
+        )
         self._idle = asyncio.Event()
         self._idle.set()
         self._swept_at = 0.0
@@ -84,6 +106,8 @@ class Pipeline:
 
     async def submit(self, token: str, jobs: list[tuple[PluginInstance, Event]]) -> None:
         """Queue one sync batch; waits while ``max_pending`` events are unfinished."""
+        # Redelivered while pending (a crash before the token moved): the retry handles it.
+        jobs = [(i, e) for i, e in jobs if (i.name, e.event_id) not in self.retries]
         batch = _Batch(token, len(jobs))
         self._batches.append(batch)
         if jobs:
@@ -124,44 +148,95 @@ class Pipeline:
         while True:
             inst, event, batch = await lane.queue.get()
             lane.busy = True
-            reset = origin.set(Origin(inst.name, event.event_id))
+            finished = False
             try:
-                await inst.handle(event)
-            except Exception:  # handle() guards each handler; this is a bug in botkit
-                log.exception("handling %s in %s failed", event.event_id, inst.name)
+                if self.retries.blocks(inst, event):
+                    self.retries.add(inst, event, None)  # waits behind a failed one
+                else:
+                    failure = await self._handle(inst, event)
+                    if failure is None:
+                        self._changes.handled.append((inst.name, event.event_id))
+                    else:
+                        self.retries.add(inst, event, failure)
+                finished = True
             finally:
-                origin.reset(reset)
                 lane.busy = False
                 lane.last_used = time.monotonic()
-                self._finished.append((inst.name, event.event_id))
-                batch.remaining -= 1
+                # Cut off by a stop: neither handled nor pending, so its batch's
+                # token is never stored and a restart gets the event again.
+                if finished:
+                    batch.remaining -= 1
                 self._slots.release()
                 if self.pending == 0:
                     self._idle.set()
                     self.request_flush()
 
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        """One of the ``max_pending`` slots, for a retry: retries are bounded too."""
+        await self._slots.acquire()
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._slots.release()
+            if self.pending == 0:
+                self._idle.set()
+                self.request_flush()
+
+    async def _handle(self, inst: PluginInstance, event: Event) -> Failure | None:
+        reset = origin.set(Origin(inst.name, event.event_id))
+        try:
+            return await inst.handle(event)
+        except Exception as e:  # handle() guards each handler; this is a bug in botkit
+            log.exception("handling %s in %s failed", event.event_id, inst.name)
+            return Failure(f"{type(e).__name__}: {e}")
+        finally:
+            origin.reset(reset)
+
+    async def load_pending(self) -> int:
+        """Take over the pending events stored by an earlier run (before syncing starts)."""
+        rows = await self.store.pending()
+        await self.store.mark_picked_up(r for r in rows if r.replayed)
+        self.retries.dead_letters = await self.store.dead_letter_counts()
+        return self.retries.load(rows)
+
+    async def pick_up_replays(self) -> int:
+        """Take over the events ``botkit replay`` brought back while the bot runs."""
+        rows = [
+            r
+            for r in await self.store.pending(replayed_only=True)
+            if (r.instance, r.event_id) not in self.retries
+        ]
+        if not rows:
+            return 0
+        await self.store.mark_picked_up(rows)
+        for row in rows:
+            count = self.retries.dead_letters.get(row.instance, 0)
+            self.retries.dead_letters[row.instance] = max(0, count - 1)
+        return self.retries.load(rows)
+
     def _oldest_batch_done(self) -> bool:
         return bool(self._batches) and self._batches[0].remaining == 0
 
-    def take_committable(self) -> tuple[list[tuple[str, str]], str | None]:
-        """Finished records not yet written, and the newest token that may be stored."""
+    def take_committable(self) -> tuple[Changes, str | None]:
+        """Changes not yet written, and the newest token that may be stored."""
         token = None
         while self._oldest_batch_done():
             token = self._batches.popleft().token
-        finished, self._finished = self._finished, []
-        return finished, token
+        return self._changes.take(), token
 
     async def flush(self) -> None:
         """Write what may be committed, in one transaction (after a write under way)."""
         async with self._flush_lock:
-            finished, token = self.take_committable()
-            if finished or token is not None:
+            changes, token = self.take_committable()
+            if changes or token is not None:
                 try:
-                    await self.store.commit(finished, token)
+                    await self.store.commit(changes, token)
                 except BaseException:
                     # Not written: keep the records for the next flush. The token
                     # stays unwritten too, so at worst the batch is redelivered.
-                    self._finished[:0] = finished
+                    self._changes.restore(changes)
                     raise
 
     def request_flush(self) -> None:
@@ -170,7 +245,7 @@ class Pipeline:
         At once when the last write started that long ago or ``FLUSH_RECORDS``
         records are waiting, else when it has; requests meanwhile share that write.
         """
-        if len(self._finished) >= FLUSH_RECORDS:
+        if len(self._changes) >= FLUSH_RECORDS:
             self.flush_soon()
             return
         if self._flush_timer is not None:
@@ -207,7 +282,7 @@ class Pipeline:
             if self._flush_failing:
                 log.warning("handled events are recorded again")
             self._flush_failing = False
-        if self._finished or self._oldest_batch_done():
+        if self._changes or self._oldest_batch_done():
             self.request_flush()  # what finished during this write, or a retry
 
     async def drain(self, seconds: float) -> bool:
@@ -220,7 +295,8 @@ class Pipeline:
         return True
 
     async def close(self) -> None:
-        """Cancel every lane (after :meth:`drain`); let a background write finish."""
+        """Cancel every lane and retry (after :meth:`drain`); let a background write finish."""
+        await self.retries.close()
         if self._flush_timer is not None:
             self._flush_timer.cancel()
             self._flush_timer = None

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 from mautrix.types import RoomID
 
 from .client import PluginClient
+from .metrics import InstanceMetrics
 from .scheduler import Scheduler
 from .services import Services
 from .storage import Migration, Storage
@@ -72,6 +73,8 @@ class Plugin:
     """Services this instance offers to others, and the ones it uses."""
     admins: frozenset[str]
     """``bot.admins`` from the main config."""
+    metrics: InstanceMetrics
+    """Counters of the plugin's own, served with the bot's at ``/_botkit/metrics``."""
 
     def watches(self, room_id: RoomID) -> bool:
         """Whether this instance's event and passive handlers want ``room_id``'s events.

@@ -1,21 +1,41 @@
-"""botkit's own tables: the sync token, the login, and which events were handled.
+"""botkit's own tables: the sync token, the login, and what became of each event.
 
 ``botkit_handled`` holds one row per (plugin instance, event) that finished;
-together with the sync token it is written in one transaction, once per sync
-batch or, when batches come quickly, once for all those of a second, so that a
-crash at any moment leaves a consistent record.
+``botkit_pending`` the events whose handling failed and waits for a retry (or
+that wait behind such an event in their lane), and ``botkit_dead_letters``
+those that failed too often. All three and the sync token are written in one
+transaction (see :class:`~botkit.changes.Changes`), once per sync batch or, when batches come
+quickly, once for all those of a second, so that a crash at any moment leaves
+a consistent record: a stored token never passes an event that is neither
+handled nor pending.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, Text, delete, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    delete,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from .changes import Changes, DeadLetter, PendingRow
 from .storage import Storage, migrate
 
 __all__ = ["StateStore"]
@@ -34,6 +54,31 @@ _handled = Table(
     Column("event_id", String(255), primary_key=True),
     Column("handled_at", BigInteger, nullable=False, index=True),
 )
+_pending = Table(
+    "botkit_pending",
+    _meta,
+    Column("instance", String(255), primary_key=True),
+    Column("event_id", String(255), primary_key=True),
+    Column("room_id", String(255), nullable=False),
+    # The order events came in, across restarts: a lane's events are retried in it.
+    Column("seq", BigInteger, nullable=False, index=True),
+    Column("event", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("error", Text, nullable=False),
+    # Set by ``botkit replay``: a running bot picks such rows up.
+    Column("replayed", Integer, nullable=False, index=True),
+)
+_dead = Table(
+    "botkit_dead_letters",
+    _meta,
+    Column("instance", String(255), primary_key=True),
+    Column("event_id", String(255), primary_key=True),
+    Column("room_id", String(255), nullable=False),
+    Column("event", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("failed_at", BigInteger, nullable=False),
+)
 
 
 def _insert_for(dialect: str) -> Callable[[Table], Any]:
@@ -49,7 +94,12 @@ def _insert_for(dialect: str) -> Callable[[Table], Any]:
 
 
 async def _v1(conn: AsyncConnection, storage: Storage) -> None:
-    await conn.run_sync(_meta.create_all)
+    await conn.run_sync(lambda sync: _meta.create_all(sync, tables=[_state, _handled]))
+
+
+async def _v2(conn: AsyncConnection, storage: Storage) -> None:
+    """Failed events are kept for a retry, and parked when they fail too often."""
+    await conn.run_sync(lambda sync: _meta.create_all(sync, tables=[_pending, _dead]))
 
 
 class StateStore:
@@ -63,7 +113,7 @@ class StateStore:
 
     async def setup(self) -> None:
         """Create or upgrade botkit's tables."""
-        await migrate(Storage(self.engine, "botkit"), [_v1])
+        await migrate(Storage(self.engine, "botkit"), [_v1, _v2])
 
     async def get(self, key: str) -> str | None:
         """A stored value, or None."""
@@ -85,25 +135,179 @@ class StateStore:
             stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value})
         )
 
-    async def commit(self, handled: Sequence[tuple[str, str]], token: str | None) -> None:
-        """Record finished (instance, event id) pairs and the sync token, atomically.
+    async def commit(self, changes: Changes, token: str | None) -> None:
+        """Write ``changes`` and the sync token, atomically.
 
         Shielded: a caller being cancelled must not cut the transaction off
         half-way (SQLite would keep the write lock of the abandoned connection).
         """
-        await asyncio.shield(self._commit(handled, token))
+        await asyncio.shield(self._commit(changes, token))
 
-    async def _commit(self, handled: Sequence[tuple[str, str]], token: str | None) -> None:
+    def _owned(self, instance: str) -> str:
+        return f"{self.owner}|{instance}"
+
+    async def _commit(self, changes: Changes, token: str | None) -> None:
         now = int(time.time() * 1000)
         async with self.engine.begin() as conn:
-            if handled:
+            if changes.handled:
                 rows = [
-                    {"instance": f"{self.owner}|{i}", "event_id": e, "handled_at": now}
-                    for i, e in handled
+                    {"instance": self._owned(i), "event_id": e, "handled_at": now}
+                    for i, e in changes.handled
                 ]
                 await conn.execute(self._insert(_handled).on_conflict_do_nothing(), rows)
+            if changes.resolved:
+                keys = [(self._owned(i), e) for i, e in changes.resolved]
+                for start in range(0, len(keys), 200):
+                    await conn.execute(
+                        delete(_pending).where(
+                            tuple_(_pending.c.instance, _pending.c.event_id).in_(
+                                keys[start : start + 200]
+                            )
+                        )
+                    )
+            if changes.pending:
+                await self._upsert(
+                    conn, _pending, [self._pending_row(r) for r in changes.pending.values()]
+                )
+            if changes.dead:
+                rows = [
+                    {
+                        "instance": self._owned(d.instance),
+                        "event_id": d.event_id,
+                        "room_id": d.room_id,
+                        "event": d.event,
+                        "attempts": d.attempts,
+                        "error": d.error,
+                        "failed_at": d.failed_at or now,
+                    }
+                    for d in changes.dead.values()
+                ]
+                await self._upsert(conn, _dead, rows)
             if token is not None:
                 await self._put(conn, "sync_token", token)
+
+    def _pending_row(self, row: PendingRow) -> dict[str, Any]:
+        return {
+            "instance": self._owned(row.instance),
+            "event_id": row.event_id,
+            "room_id": row.room_id,
+            "seq": row.seq,
+            "event": row.event,
+            "attempts": row.attempts,
+            "error": row.error,
+            "replayed": int(row.replayed),
+        }
+
+    async def _upsert(
+        self, conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]
+    ) -> None:
+        stmt = self._insert(table)
+        keys = {"instance", "event_id"}
+        changed = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+        await conn.execute(
+            stmt.on_conflict_do_update(index_elements=sorted(keys), set_=changed), rows
+        )
+
+    async def pending(self, *, replayed_only: bool = False) -> list[PendingRow]:
+        """This bot's pending events, oldest first (only those ``botkit replay`` added)."""
+        query = select(_pending).where(_pending.c.instance.startswith(f"{self.owner}|"))
+        if replayed_only:
+            query = query.where(_pending.c.replayed == 1)
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(query.order_by(_pending.c.seq))
+            return [
+                PendingRow(
+                    r.instance.removeprefix(f"{self.owner}|"),
+                    r.event_id,
+                    r.room_id,
+                    r.seq,
+                    r.event,
+                    r.attempts,
+                    r.error,
+                    bool(r.replayed),
+                )
+                for r in rows
+            ]
+
+    async def dead_letters(self, instance: str | None = None) -> list[DeadLetter]:
+        """This bot's dead letters (of one instance), oldest first."""
+        query = select(_dead).where(_dead.c.instance.startswith(f"{self.owner}|"))
+        if instance is not None:
+            query = query.where(_dead.c.instance == self._owned(instance))
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(query.order_by(_dead.c.failed_at))
+            return [
+                DeadLetter(
+                    r.instance.removeprefix(f"{self.owner}|"),
+                    r.event_id,
+                    r.room_id,
+                    r.event,
+                    r.attempts,
+                    r.error,
+                    r.failed_at,
+                )
+                for r in rows
+            ]
+
+    async def dead_letter_counts(self) -> dict[str, int]:
+        """How many dead letters each instance has."""
+        query = (
+            select(_dead.c.instance, func.count())
+            .where(_dead.c.instance.startswith(f"{self.owner}|"))
+            .group_by(_dead.c.instance)
+        )
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(query)
+            return {r[0].removeprefix(f"{self.owner}|"): int(r[1]) for r in rows}
+
+    async def replay(self, instance: str, event_id: str | None = None) -> list[str]:
+        """Move dead letters of ``instance`` (all, or one event) back to pending; their IDs.
+
+        They get a fresh count of attempts and are marked, so that a running bot
+        picks them up (see :meth:`pending`); a stopped one retries them when it starts.
+        """
+        where = _dead.c.instance == self._owned(instance)
+        if event_id is not None:
+            where = and_(where, _dead.c.event_id == event_id)
+        seq = time.time_ns()
+        async with self.engine.begin() as conn:
+            letters = list(
+                await conn.execute(select(_dead).where(where).order_by(_dead.c.failed_at))
+            )
+            if not letters:
+                return []
+            rows = [
+                {
+                    "instance": r.instance,
+                    "event_id": r.event_id,
+                    "room_id": r.room_id,
+                    "seq": seq + n,
+                    "event": r.event,
+                    "attempts": 0,
+                    "error": f"replayed after: {r.error}",
+                    "replayed": 1,
+                }
+                for n, r in enumerate(letters)
+            ]
+            await self._upsert(conn, _pending, rows)
+            await conn.execute(delete(_dead).where(where))
+        return [r.event_id for r in letters]
+
+    async def mark_picked_up(self, rows: Iterable[PendingRow]) -> None:
+        """Clear the replay mark of rows a running bot took over."""
+        keys = [(self._owned(r.instance), r.event_id) for r in rows]
+        if not keys:
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(_pending)
+                .where(
+                    or_(
+                        *(and_(_pending.c.instance == i, _pending.c.event_id == e) for i, e in keys)
+                    )
+                )
+                .values(replayed=0)
+            )
 
     async def handled_among(self, event_ids: Iterable[str]) -> set[tuple[str, str]]:
         """Which of these events were already handled, and by which instance."""

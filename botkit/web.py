@@ -47,6 +47,9 @@ class PluginWeb:
     """One plugin instance's routes: ``add_get("stats.json", handler)`` and friends.
 
     Paths are relative to ``/_botkit/plugins/<instance>/``; ``""`` is that page itself.
+    A segment written ``{name}`` matches any one non-empty segment, which the handler
+    reads as ``request.match_info["name"]`` (``add_get("{room_id}/stats", ...)``);
+    a path without placeholders wins over one with them.
     """
 
     def __init__(self, instance: str) -> None:
@@ -77,15 +80,42 @@ class PluginWeb:
     async def dispatch(self, request: web.Request, tail: str) -> web.StreamResponse:
         """Answer ``request`` for ``tail`` from this instance's table."""
         method = "GET" if request.method == "HEAD" else request.method
-        handler = self._routes.get((method, tail.strip("/")))
+        tail = tail.strip("/")
+        handler = self._routes.get((method, tail))
         if handler is None:
-            if any(path == tail.strip("/") for _, path in self._routes):
+            for (route_method, path), route_handler in self._routes.items():
+                params = _match(path, tail)
+                if route_method == method and params:
+                    request.match_info.update(params)
+                    handler = route_handler
+                    break
+        if handler is None:
+            if any(path == tail or _match(path, tail) for _, path in self._routes):
                 raise web.HTTPMethodNotAllowed(request.method, self._methods(tail))
             raise web.HTTPNotFound()
         return await handler(request)
 
     def _methods(self, tail: str) -> list[str]:
-        return sorted(m for m, p in self._routes if p == tail.strip("/"))
+        return sorted(m for m, p in self._routes if p == tail or _match(p, tail))
+
+
+def _match(pattern: str, path: str) -> dict[str, str] | None:
+    """The placeholders of ``pattern`` filled from ``path``; None if it does not match.
+
+    A pattern without placeholders gives None: exact paths are looked up directly.
+    """
+    if "{" not in pattern:
+        return None
+    expected, given = pattern.split("/"), path.split("/")
+    if len(expected) != len(given):
+        return None
+    params: dict[str, str] = {}
+    for want, got in zip(expected, given, strict=True):
+        if want.startswith("{") and want.endswith("}") and got:
+            params[want[1:-1]] = got
+        elif want != got:
+            return None
+    return params
 
 
 class WebServer:

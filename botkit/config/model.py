@@ -84,6 +84,9 @@ class SyncConfig:
     handled_retention: float
     max_pending: int
     handler_timeout: float
+    retry_attempts: int
+    retry_delay: float
+    retry_max_delay: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +176,9 @@ def build_config(
             handled_retention=float(sync["handled_retention"]),
             max_pending=sync["max_pending"],
             handler_timeout=float(sync["handler_timeout"]),
+            retry_attempts=sync["retry_attempts"],
+            retry_delay=float(sync["retry_delay"]),
+            retry_max_delay=float(sync["retry_max_delay"]),
         ),
         sending=SendingConfig(
             max_retries=sending["max_retries"], max_backoff=float(sending["max_backoff"])

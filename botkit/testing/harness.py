@@ -38,6 +38,7 @@ from mautrix.types import JSON, EventID, EventType, RoomID, UserID
 from ..client import Origin, Sender, origin
 from ..config import load_defaults, merge_config
 from ..errors import PluginLoadError
+from ..event_size import MAX_EVENT_BYTES
 from ..events import parse_event
 from ..instance import Host, PluginInstance
 from ..loader import PluginSource, read_manifest
@@ -158,6 +159,11 @@ class RecordingAPI(HTTPAPI):
     def _answer(self, method: str, segments: list[str], content: Any) -> JSON | None:
         tail = segments[-5:]
         if method == "PUT" and len(tail) == 5 and tail[0] == "rooms" and tail[2] == "send":
+            if len(json.dumps(content, ensure_ascii=False).encode()) > MAX_EVENT_BYTES:
+                # As a homeserver does (spec: "Size limits"); it counts the whole event.
+                raise make_request_error(
+                    http_status=413, text="", errcode="M_TOO_LARGE", message="event too large"
+                )
             self.sent.append(Sent(RoomID(tail[1]), tail[3], content))
             return self._remember(segments)
         if method == "PUT" and len(tail) == 5 and tail[0] == "rooms" and tail[2] == "redact":

@@ -1,13 +1,18 @@
-"""The ranking as a web page: self-contained (inline CSS, no scripts), every value escaped."""
+"""The ranking as a web page: self-contained (inline CSS, no scripts), every value escaped.
+
+The columns are pingstat's: rank, pinger server, median, mean, distinct pings, then
+one column per responding server with the mean latency of its pongs and (raised)
+how many there were; durations in words as pongs write them ("16.1 seconds").
+"""
 
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .render import format_median
+from .duration import format_duration
 from .stats import RankRow
 
 __all__ = ["PageInfo", "describe_window", "stats_page"]
@@ -27,7 +32,7 @@ _CSS = """
 * { box-sizing: border-box; }
 body { margin: 0; padding: 2rem 1rem; background: var(--bg); color: var(--fg);
   font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
-main { max-width: 48rem; margin: 0 auto; }
+main { max-width: 64rem; margin: 0 auto; }
 h1 { margin: 0 0 .25rem; font-size: 1.75rem; }
 .room { margin: 0 0 1rem; color: var(--muted); overflow-wrap: anywhere; }
 .about { margin: 0 0 1.5rem; color: var(--muted); }
@@ -39,6 +44,8 @@ tr:last-child td { border-bottom: none; }
 th { font-size: .8rem; text-transform: uppercase; letter-spacing: .05em; color: var(--muted); }
 td.num, th.num { text-align: right; }
 td.server { font-weight: 600; overflow-wrap: anywhere; }
+td.pong { color: var(--muted); white-space: nowrap; }
+th.group { text-align: center; }
 tr.place-1 { background: var(--gold); }
 tr.place-2 { background: var(--silver); }
 tr.place-3 { background: var(--bronze); }
@@ -62,8 +69,14 @@ class PageInfo:
     max_ms: int
     generated_ms: int
     """When the figures were read (epoch ms)."""
+    disclaimer: str
     json_url: str
+    raw_url: str
     markdown_url: str
+
+
+Breakdown = Mapping[str, Mapping[str, tuple[float, int]]]
+"""Per pinger server, per responding server: (mean latency, pongs)."""
 
 
 def _span(seconds: int) -> str:
@@ -82,37 +95,60 @@ def describe_window(max_age_s: int, min_age_s: int) -> str:
     return f"from {_span(max_age_s)} ago to {_span(min_age_s)} ago"
 
 
-def _row(row: RankRow, slowest: float) -> str:
+def _row(row: RankRow, slowest: float, responders: Sequence[str], pongs: Breakdown) -> str:
     medal = _MEDALS.get(row.rank)
     place = f' class="place-{row.rank}"' if medal else ""
     rank = f"{medal} {row.rank}" if medal else str(row.rank)
     # Bars are relative to the slowest median shown; a zero or negative median has none.
     width = max(0.0, min(100.0, 100 * row.median / slowest)) if slowest > 0 else 0.0
+    cells = []
+    for responder in responders:
+        found = pongs.get(row.server, {}).get(responder)
+        if found is None:
+            cells.append('<td class="pong"></td>')
+        else:
+            mean, count = found
+            cells.append(f'<td class="pong">{format_duration(mean)} <sup>{count}</sup></td>')
     return (
         f'<tr{place}><td>{rank}</td><td class="server">{html.escape(row.server)}</td>'
-        f'<td class="num">{format_median(row.median)} ms'
+        f'<td class="num">{format_duration(_typed_median(row))}'
         f'<div class="bar" style="width: {width:.1f}%"></div></td>'
-        f'<td class="num">{round(row.mean)} ms</td><td class="num">{row.count}</td></tr>'
+        f'<td class="num">{format_duration(row.mean)}</td><td class="num">{row.count}</td>'
+        + "".join(cells)
+        + "</tr>"
     )
 
 
-def _table(rows: Sequence[RankRow]) -> str:
+def _typed_median(row: RankRow) -> float:
+    """The median as pingstat has it: the middle value of an odd count is an int ("437 ms")."""
+    return int(row.median) if row.pongs % 2 else row.median
+
+
+def _table(rows: Sequence[RankRow], pongs: Breakdown) -> str:
     if not rows:
         return (
             '<p class="empty">No pongs were seen in this room in this window. '
             "Say <code>!ping</code> there and come back.</p>"
         )
     slowest = max(row.median for row in rows)
-    head = (
-        '<tr><th>Rank</th><th>Server</th><th class="num">Median</th>'
-        '<th class="num">Mean</th><th class="num">Pings</th></tr>'
+    responders = sorted({name for server in pongs.values() for name in server})
+    group = (
+        f'<th class="group" colspan="{len(responders)}">Pong server (mean)</th>'
+        if responders
+        else ""
     )
-    body = "".join(_row(row, slowest) for row in rows)
+    head = (
+        '<tr><th rowspan="2">Rank</th><th rowspan="2">Server</th>'
+        '<th class="num" rowspan="2">Median</th><th class="num" rowspan="2">Mean</th>'
+        f'<th class="num" rowspan="2">Pings</th>{group}</tr>'
+        "<tr>" + "".join(f"<th>{html.escape(name)}</th>" for name in responders) + "</tr>"
+    )
+    body = "".join(_row(row, slowest, responders, pongs) for row in rows)
     return f"<table><thead>{head}</thead><tbody>{body}</tbody></table>"
 
 
-def stats_page(rows: Sequence[RankRow], info: PageInfo) -> str:
-    """A complete HTML document showing ``rows``, the top three highlighted."""
+def stats_page(rows: Sequence[RankRow], pongs: Breakdown, info: PageInfo) -> str:
+    """A complete HTML document showing ``rows`` and their ``pongs``, the top three highlighted."""
     room = html.escape(info.room_id)
     generated = datetime.fromtimestamp(info.generated_ms / 1000, UTC)
     servers = {0: "Homeservers", 1: "1 homeserver"}.get(len(rows), f"{len(rows)} homeservers")
@@ -126,10 +162,13 @@ def stats_page(rows: Sequence[RankRow], info: PageInfo) -> str:
         f'<p class="room">Room <code>{room}</code></p>'
         f'<p class="about">{servers} ranked by the median time their pings took to reach '
         f"the echo bots in this room, over {html.escape(info.window)}. "
-        f"Latencies from {info.min_ms:,} ms to {info.max_ms:,} ms count.</p>"
-        f'<div class="card">{_table(rows)}</div>'
+        f"Latencies from {info.min_ms:,} ms to {info.max_ms:,} ms count; a ping answered "
+        "by several bots is one ping.</p>"
+        f'<p class="about">{html.escape(info.disclaimer)}</p>'
+        f'<div class="card">{_table(rows, pongs)}</div>'
         f"<footer>Generated {generated:%Y-%m-%d %H:%M:%S} UTC · "
         f'<a href="{html.escape(info.json_url)}">stats.json</a> · '
+        f'<a href="{html.escape(info.raw_url)}">stats.raw.json</a> · '
         f'<a href="{html.escape(info.markdown_url)}">stats.md</a></footer>'
         "</main></body></html>\n"
     )

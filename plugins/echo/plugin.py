@@ -11,18 +11,22 @@ from __future__ import annotations
 from mautrix.types import EventType, MessageEvent
 
 from botkit import CommandContext, CommandError, Plugin, Rest, command, on
+from botkit.metrics import InstanceCounter
 
-from .pong import build_pong, parse_pong
+from .pong import Refusal, build_pong, parse_pong
 from .render import ranking_html, ranking_text
 from .service import SERVICE_NAME, PingStats, now_ms
 from .settings import EchoSettings
 from .stats import MIGRATIONS, prune, record
+from .verify import PingBook, PingLookupError
 from .web import StatsSite
 
 __all__ = ["EchoPlugin"]
 
 PRUNE_INTERVAL_S = 3600
 """How often pongs older than ``retention_days`` are deleted."""
+REFUSED_METRIC = "botkit_echo_pongs_refused_total"
+"""The counter of refused pongs, by instance and reason (see :class:`.pong.Refusal`)."""
 
 
 class EchoPlugin(Plugin):
@@ -33,14 +37,26 @@ class EchoPlugin(Plugin):
     ordered = False
     settings: EchoSettings
     stats: PingStats
+    pings: PingBook
+    """The messages pongs may answer, to check pongs against (``verify_pongs``)."""
+    refused: InstanceCounter
+    """Pongs that did not count, by :class:`.pong.Refusal`."""
 
     async def start(self) -> None:
         """Check the config, serve the statistics, offer them to other plugins, prune hourly."""
         self.settings = EchoSettings.from_config(self.config)
         self.stats = PingStats(self.storage, self.settings)
+        self.pings = PingBook(self.client.api)
+        self.refused = self.metrics.counter(
+            REFUSED_METRIC, "Notices in the pong format that did not count, by reason.", "reason"
+        )
         StatsSite(self.web, self.stats).register()
         self.services.provide(SERVICE_NAME, self.stats)
         self.scheduler.every(PRUNE_INTERVAL_S, self.prune, name="prune pongs")
+
+    async def stop(self) -> None:
+        """Cancel the ping lookups under way."""
+        await self.pings.close()
 
     async def prune(self) -> None:
         """Delete the pongs sent more than ``retention_days`` ago."""
@@ -89,14 +105,37 @@ class EchoPlugin(Plugin):
 
     @on(EventType.ROOM_MESSAGE)
     async def record_pong(self, evt: MessageEvent) -> None:
-        """Store the measurement of any echo bot's pong, ours included."""
+        """Store the measurement of any echo bot's pong, ours included, if it is genuine."""
         if not self.settings.records(evt.room_id):
             return
         pong = parse_pong(evt)
-        if pong is not None and await record(self.storage, pong):
+        if pong is None:
+            # Before any await: a pong handled in parallel finds its ping remembered.
+            self.pings.saw(evt.room_id, evt.event_id, evt.sender)
+            return
+        if isinstance(pong, Refusal):
+            self._refuse(evt, pong)
+            return
+        if self.settings.verify_pongs:
+            try:
+                refusal = await self.pings.check(pong)
+            except PingLookupError:
+                # Raised, not refused: the pong may be genuine, and its handling is
+                # a failure the bot reports (and may retry), not a verdict.
+                self.refused.inc(Refusal.LOOKUP_FAILED)
+                raise
+            if refusal is not None:
+                self._refuse(evt, refusal)
+                return
+        if await record(self.storage, pong):
             self.log.debug(
                 "pong from %s for %s: %d ms",
                 pong.responder_server,
                 pong.pinger_server,
                 pong.latency_ms,
             )
+
+    def _refuse(self, evt: MessageEvent, refusal: Refusal) -> None:
+        self.refused.inc(refusal)
+        # Debug only: whoever forges pongs can forge many, and the metric counts them.
+        self.log.debug("pong %s from %s refused: %s", evt.event_id, evt.sender, refusal)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, TypeGuard
 
 from mautrix.types import (
@@ -19,12 +20,14 @@ from mautrix.types import (
     RoomID,
 )
 
+from .duration import format_duration
+
 __all__ = [
     "PONG_BODY",
     "PONG_REL_TYPE",
     "Pong",
+    "Refusal",
     "build_pong",
-    "format_duration",
     "parse_pong",
     "server_name",
 ]
@@ -62,48 +65,37 @@ class Pong:
     """The pong event's ``origin_server_ts``: what the statistics window is measured on."""
 
 
+class Refusal(StrEnum):
+    """Why a notice in the pong format does not count; the label of the refused-pongs metric.
+
+    The first ones are botkit's deliberate strictness where pingstat accepts
+    anything (PROTOCOL.md §1 names the types); the last ones come from checking
+    the pong against its ping (:mod:`.verify`).
+    """
+
+    NO_DATA = "no_data"
+    """No ``pong`` object."""
+    BAD_MS = "bad_ms"
+    """``ms`` is not a JSON integer (a string, a fraction, a boolean, too large)."""
+    BAD_FROM = "bad_from"
+    """``from`` is not a server name (HTML, spaces, too long)."""
+    BAD_PING = "bad_ping"
+    """``ping`` is not an event ID (no ``$``, too long)."""
+    BAD_SENDER = "bad_sender"
+    """The responding bot's user ID has no server name botkit can show."""
+    UNKNOWN_PING = "unknown_ping"
+    """No such event in the room."""
+    WRONG_SERVER = "wrong_server"
+    """The ping was sent from another server than the ``from`` the pong credits."""
+    LOOKUP_FAILED = "lookup_failed"
+    """The homeserver could not say whether the ping exists (it is asked again)."""
+    LOOKUP_LIMIT = "lookup_limit"
+    """Too many unknown pings in the room lately to ask about this one."""
+
+
 def server_name(user_id: str) -> str:
     """The server part of a Matrix user ID: everything after the first ``:``, port included."""
     return user_id.split(":", 1)[1]
-
-
-def _plural(value: int, unit: str) -> str:
-    return f"{value} {unit}" if value == 1 else f"{value} {unit}s"
-
-
-def format_duration(ms: int) -> str:
-    """Render a latency the way pongs show it (PROTOCOL.md §1).
-
-    Under 10 s: ``"437 ms"``; under 60 s: seconds with one decimal (``"12.3 seconds"``);
-    from a minute on, whole units down to seconds, largest first:
-    ``"1 minute and 5 seconds"``, ``"1 hour, 0 minutes and 0 seconds"``,
-    ``"2 days, 3 hours, 4 minutes and 5 seconds"``.
-
-    Choices where the protocol is silent:
-
-    * Every unit below the largest is printed, zeros included, so the sentence has the
-      same shape as other echo bots' pongs in the same room.
-    * Fractions are cut, not rounded (59 999 ms is ``"59.9 seconds"``, 119 999 ms
-      is ``"1 minute and 59 seconds"``), so no branch ever prints the next branch's
-      threshold (``"60.0 seconds"``, ``"60 seconds"``).
-    * A negative latency (the pinger's clock is ahead of ours) keeps its sign in front
-      of the magnitude's text: ``"-5 ms"``, ``"-1 minute and 5 seconds"``.
-    """
-    sign = "-" if ms < 0 else ""
-    magnitude = abs(ms)
-    if magnitude < 10_000:
-        return f"{sign}{magnitude} ms"
-    if magnitude < 60_000:
-        tenths = magnitude // 100
-        return f"{sign}{tenths // 10}.{tenths % 10} seconds"
-    minutes, seconds = divmod(magnitude // 1000, 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    units = [(days, "day"), (hours, "hour"), (minutes, "minute"), (seconds, "second")]
-    while units[0][0] == 0:
-        units.pop(0)
-    parts = [_plural(value, unit) for value, unit in units]
-    return sign + ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def build_pong(ping: MessageEvent, *, now_ms: int, text: str | None) -> dict[str, Any]:
@@ -157,12 +149,13 @@ def _is_server_name(value: object) -> TypeGuard[str]:
     )
 
 
-def parse_pong(event: MessageEvent) -> Pong | None:
+def parse_pong(event: MessageEvent) -> Pong | Refusal | None:
     """The measurement in ``event`` if it is a pong from any echo bot, else ``None``.
 
     A pong is an ``m.notice`` whose body matches :data:`PONG_BODY` and whose ``pong``
     field holds an integer ``ms``, a server name ``from`` and an event ID ``ping``.
-    Content comes from other people's bots, so anything malformed gives ``None``.
+    Content comes from other people's bots: a notice in the pong format whose
+    fields are malformed gives the :class:`Refusal` that says why.
     """
     # Most messages are no notices: say so before paying for serialize().
     if getattr(event.content, "msgtype", None) != MessageType.NOTICE:
@@ -178,23 +171,26 @@ def parse_pong(event: MessageEvent) -> Pong | None:
         return None
     data = content.get("pong")
     if not isinstance(data, dict):
-        return None
+        return Refusal.NO_DATA
     ms, pinger, ping_id = data.get("ms"), data.get("from"), data.get("ping")
     sender, room_id, timestamp = event.sender, event.room_id, event.timestamp
-    if not (_is_int(ms) and abs(ms) <= _MAX_JSON_INT and _is_server_name(pinger)):
-        return None
-    if not (isinstance(ping_id, str) and ping_id.startswith("$")):
-        return None
-    if len(ping_id) > _MAX_ID_LENGTH or not isinstance(sender, str) or ":" not in sender:
-        return None
-    responder = server_name(sender)
-    if not (_is_server_name(responder) and isinstance(room_id, str) and _is_int(timestamp)):
-        return None
+    if not (_is_int(ms) and abs(ms) <= _MAX_JSON_INT):
+        return Refusal.BAD_MS
+    if not _is_server_name(pinger):
+        return Refusal.BAD_FROM
+    if not (
+        isinstance(ping_id, str) and ping_id.startswith("$") and len(ping_id) <= _MAX_ID_LENGTH
+    ):
+        return Refusal.BAD_PING
+    if not (isinstance(sender, str) and ":" in sender and _is_server_name(server_name(sender))):
+        return Refusal.BAD_SENDER
+    if not (isinstance(room_id, str) and _is_int(timestamp)):
+        return None  # not what a homeserver sends: no pong of anyone's
     return Pong(
         room_id=RoomID(room_id),
         ping_event_id=EventID(ping_id),
         pinger_server=pinger,
-        responder_server=responder,
+        responder_server=server_name(sender),
         latency_ms=ms,
         timestamp_ms=timestamp,
     )

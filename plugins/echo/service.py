@@ -13,9 +13,10 @@ from mautrix.types import RoomID
 
 from botkit import Storage
 
+from .export import pingstat_json, raw_json
 from .render import ranking_markdown
 from .settings import EchoSettings
-from .stats import RankRow, pingstat_json, ranking
+from .stats import PongFilter, RankRow, ranking, responder_means
 
 __all__ = ["SERVICE_NAME", "PingStats", "now_ms"]
 
@@ -55,18 +56,50 @@ class PingStats:
             limit=limit,
         )
 
+    def where(
+        self, room_id: RoomID, *, max_age_s: int | None = None, min_age_s: int = 0
+    ) -> PongFilter:
+        """The pongs of ``room_id`` counted over that window (the config's by default), now."""
+        return PongFilter.of(
+            room_id,
+            now_ms(),
+            self.settings.window_s if max_age_s is None else max_age_s,
+            min_age_s,
+            self.settings.min_ms,
+            self.settings.max_ms,
+        )
+
     async def export(
         self, room_id: RoomID, *, max_age_s: int | None = None, min_age_s: int = 0
     ) -> dict[str, Any]:
         """The room's measurements in the shape of pingstat's ``stats.json``."""
+        max_age_s = self.settings.window_s if max_age_s is None else max_age_s
+        where = self.where(room_id, max_age_s=max_age_s, min_age_s=min_age_s)
+        # The window and bounds applied, so that a capped or defaulted query shows.
+        extras = {
+            "max_age": max_age_s,
+            "min_age": min_age_s,
+            "min_ms": where.min_ms,
+            "max_ms": where.max_ms,
+        }
         return await pingstat_json(
-            self.storage,
-            room_id,
-            now_ms=now_ms(),
-            max_age_s=self.settings.window_s if max_age_s is None else max_age_s,
-            min_age_s=min_age_s,
-            min_ms=self.settings.min_ms,
-            max_ms=self.settings.max_ms,
+            self.storage, where, disclaimer=self.settings.disclaimer, extras=extras
+        )
+
+    async def raw(
+        self, room_id: RoomID, *, max_age_s: int | None = None, min_age_s: int = 0
+    ) -> bytes:
+        """The room's pongs as pingstat's ``stats.raw.json`` (JSON text), oldest first."""
+        return await raw_json(
+            self.storage, self.where(room_id, max_age_s=max_age_s, min_age_s=min_age_s)
+        )
+
+    async def responder_means(
+        self, room_id: RoomID, *, max_age_s: int | None = None, min_age_s: int = 0
+    ) -> dict[str, dict[str, tuple[float, int]]]:
+        """Per pinger server, per responding server: (mean latency, pongs)."""
+        return await responder_means(
+            self.storage, self.where(room_id, max_age_s=max_age_s, min_age_s=min_age_s)
         )
 
     async def ranking_markdown(self, room_id: str, *, top: int = 10) -> str:

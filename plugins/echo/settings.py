@@ -34,6 +34,9 @@ class EchoSettings:
     min_ms: int
     max_ms: int
     top: int
+    verify_pongs: bool
+    """Whether a pong must name a ping of the room, sent from its ``from`` server."""
+    disclaimer: str
 
     @property
     def window_s(self) -> int:
@@ -58,6 +61,8 @@ class EchoSettings:
             min_ms=int(config["min_ms"]),
             max_ms=int(config["max_ms"]),
             top=int(config["top"]),
+            verify_pongs=bool(config["verify_pongs"]),
+            disclaimer=str(config["disclaimer"]),
         )
         if settings.retention_days < settings.window_days:
             # Pruning would silently shrink every ranking below its stated window.

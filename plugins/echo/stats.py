@@ -13,13 +13,11 @@ rows of one server come in latency order, and the middle one or two are found wi
 
 from __future__ import annotations
 
-import asyncio
-import statistics
 from dataclasses import dataclass
 from typing import Any
 
 from mautrix.types import RoomID
-from sqlalchemy import Result, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from botkit.storage import Migration, Storage
@@ -31,11 +29,14 @@ __all__ = [
     "DEFAULT_MAX_MS",
     "DEFAULT_MIN_MS",
     "MIGRATIONS",
+    "PongFilter",
     "RankRow",
-    "pingstat_json",
+    "move_room",
     "prune",
+    "rank_key",
     "ranking",
     "record",
+    "responder_means",
 ]
 
 DEFAULT_MAX_AGE_S = 7 * 86400
@@ -47,8 +48,6 @@ DEFAULT_MAX_MS = 600_000
 
 # SQLite refuses compound selects of more than 500 terms.
 _SQLITE_CHUNK = 250
-# Rows turned into Python objects at a time by the export.
-_EXPORT_SLICE = 5_000
 # How often a SQLite ranking is read again when pongs were committed while it was read.
 _SQLITE_ATTEMPTS = 3
 
@@ -77,7 +76,20 @@ async def _create_pongs(conn: AsyncConnection, storage: Storage) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_create_pongs]
+async def _cover_pings(conn: AsyncConnection, storage: Storage) -> None:
+    # The ranking counts distinct pings: with the ping ID in the ranking index it
+    # still reads the index alone, rather than every counted row of the table.
+    index = storage.table("pongs_ranking")
+    await conn.execute(text(f"DROP INDEX {index}"))
+    await conn.execute(
+        text(
+            f"CREATE INDEX {index} ON {storage.table('pongs')}"
+            " (room_id, pinger_server, latency_ms, pong_ts, ping_event_id)"
+        )
+    )
+
+
+MIGRATIONS: list[Migration] = [_create_pongs, _cover_pings]
 """The schema of the pong store, one step per version; pass to :func:`botkit.storage.migrate`."""
 
 
@@ -93,11 +105,17 @@ class RankRow:
     """Median latency in ms; the mean of the two middle values for an even count."""
     mean: float
     count: int
-    """How many measurements were pooled."""
+    """How many distinct pings were measured (one ping answered by three bots is one)."""
+    pongs: int
+    """How many measurements (pongs) were pooled."""
+    first_ms: int
+    """When the server's first counted pong was sent: equal medians keep this order."""
 
 
 @dataclass(frozen=True, slots=True)
-class _Filter:
+class PongFilter:
+    """Which stored pongs count: one room, a window of pong times, latency bounds (inclusive)."""
+
     room_id: str
     since: int
     until: int
@@ -107,10 +125,12 @@ class _Filter:
     @classmethod
     def of(
         cls, room_id: str, now_ms: int, max_age_s: int, min_age_s: int, min_ms: int, max_ms: int
-    ) -> _Filter:
+    ) -> PongFilter:
+        """The pongs of ``room_id`` sent from ``max_age_s`` to ``min_age_s`` before ``now_ms``."""
         return cls(room_id, now_ms - max_age_s * 1000, now_ms - min_age_s * 1000, min_ms, max_ms)
 
     def params(self) -> dict[str, Any]:
+        """The bind parameters of :meth:`sql`."""
         return {
             "room": self.room_id,
             "since": self.since,
@@ -121,6 +141,7 @@ class _Filter:
 
     @staticmethod
     def sql() -> str:
+        """The ``WHERE`` condition, with named parameters."""
         return (
             "room_id = :room AND pong_ts BETWEEN :since AND :until"
             " AND latency_ms BETWEEN :min_ms AND :max_ms"
@@ -128,15 +149,27 @@ class _Filter:
 
 
 async def record(storage: Storage, pong: Pong) -> bool:
-    """Store ``pong``; ``False`` if this responder's pong for that ping is already stored."""
+    """Store ``pong``; ``False`` if an earlier pong of this responder for that ping is stored.
+
+    Of two pongs of one responding server for one ping (a bot that answered twice,
+    a forger), the one sent first counts, whichever is handled first: pongs are
+    handled in parallel, and during a catch-up in no particular order. "First" is
+    the pong's own timestamp, then the lower latency, then the pinger's name, so
+    that any two candidates have one winner.
+    """
+    pongs = storage.table("pongs")
     async with storage.begin() as conn:
         result = await conn.execute(
             text(
-                f"INSERT INTO {storage.table('pongs')} (room_id, ping_event_id,"
+                f"INSERT INTO {pongs} (room_id, ping_event_id,"
                 " responder_server, pinger_server, latency_ms, pong_ts)"
                 " VALUES (:room_id, :ping_event_id, :responder_server, :pinger_server,"
                 " :latency_ms, :pong_ts)"
-                " ON CONFLICT (room_id, ping_event_id, responder_server) DO NOTHING"
+                " ON CONFLICT (room_id, ping_event_id, responder_server) DO UPDATE SET"
+                " pinger_server = excluded.pinger_server, latency_ms = excluded.latency_ms,"
+                " pong_ts = excluded.pong_ts"
+                " WHERE (excluded.pong_ts, excluded.latency_ms, excluded.pinger_server)"
+                f" < ({pongs}.pong_ts, {pongs}.latency_ms, {pongs}.pinger_server)"
             ),
             {
                 "room_id": pong.room_id,
@@ -148,6 +181,21 @@ async def record(storage: Storage, pong: Pong) -> bool:
             },
         )
     return bool(result.rowcount == 1)
+
+
+async def move_room(storage: Storage, old: RoomID, new: RoomID) -> int:
+    """Credit ``old``'s pongs to ``new`` (a room upgrade); return how many moved.
+
+    What pingstat does on ``m.room.tombstone``, so that the upgraded room's ranking
+    includes the old room's pongs. Ping event IDs are unique, so nothing collides.
+    Not called yet: following upgrades is the core's part (see the README).
+    """
+    async with storage.begin() as conn:
+        result = await conn.execute(
+            text(f"UPDATE {storage.table('pongs')} SET room_id = :new WHERE room_id = :old"),
+            {"old": old, "new": new},
+        )
+    return int(result.rowcount)
 
 
 async def prune(storage: Storage, *, older_than_ms: int) -> int:
@@ -175,9 +223,11 @@ async def ranking(
 
     Counts the pongs sent between ``max_age_s`` and ``min_age_s`` seconds before
     ``now_ms`` (both edges included) whose latency is within ``min_ms``..``max_ms``
-    (inclusive). Equal medians are ordered by server name. ``limit`` keeps the top rows.
+    (inclusive). Equal medians keep the order in which the servers' first pongs were
+    sent, as pingstat keeps the order its rows come in (then server names decide).
+    ``limit`` keeps the top rows.
     """
-    where = _Filter.of(room_id, now_ms, max_age_s, min_age_s, min_ms, max_ms)
+    where = PongFilter.of(room_id, now_ms, max_age_s, min_age_s, min_ms, max_ms)
     async with storage.connect() as conn:
         if storage.dialect == "postgresql":
             stats = await _postgres_stats(conn, storage, where)
@@ -185,29 +235,57 @@ async def ranking(
             stats = await _sqlite_stats(conn, storage, where)
     # Ordered here rather than in SQL: PostgreSQL's collation would sort names
     # differently from SQLite's, and there is one row per server.
-    stats.sort(key=lambda row: (row[1], row[0]))
+    stats.sort(key=lambda row: rank_key(row.median, row.first_ms, row.server))
     return [
-        RankRow(rank=rank, server=server, median=median, mean=mean, count=count)
-        for rank, (server, median, mean, count) in enumerate(stats[:limit], start=1)
+        RankRow(
+            rank=rank,
+            server=row.server,
+            median=row.median,
+            mean=row.mean,
+            count=row.count,
+            pongs=row.pongs,
+            first_ms=row.first_ms,
+        )
+        for rank, row in enumerate(stats[:limit], start=1)
     ]
 
 
-_Stats = tuple[str, float, float, int]
+def rank_key(median: float, first_ms: int, server: str) -> tuple[float, int, str]:
+    """How servers are ranked: by median, then by when their first pong was sent, then by name."""
+    return (median, first_ms, server)
 
 
-async def _postgres_stats(conn: AsyncConnection, storage: Storage, where: _Filter) -> list[_Stats]:
+@dataclass(frozen=True, slots=True)
+class _Stats:
+    server: str
+    median: float
+    mean: float
+    count: int
+    pongs: int
+    first_ms: int
+
+
+async def _postgres_stats(
+    conn: AsyncConnection, storage: Storage, where: PongFilter
+) -> list[_Stats]:
     result = await conn.execute(
         text(
             "SELECT pinger_server, percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms),"
-            " CAST(AVG(latency_ms) AS DOUBLE PRECISION), COUNT(*)"
+            " CAST(AVG(latency_ms) AS DOUBLE PRECISION),"
+            # Byte order: distinct is all it needs, and the locale's order costs 1.5x.
+            ' COUNT(DISTINCT ping_event_id COLLATE "C"),'
+            " COUNT(*), MIN(pong_ts)"
             f" FROM {storage.table('pongs')} WHERE {where.sql()} GROUP BY pinger_server"
         ),
         where.params(),
     )
-    return [(s, float(median), float(mean), int(n)) for s, median, mean, n in result]
+    return [
+        _Stats(str(s), float(median), float(mean), int(pings), int(n), int(first))
+        for s, median, mean, pings, n, first in result
+    ]
 
 
-async def _sqlite_stats(conn: AsyncConnection, storage: Storage, where: _Filter) -> list[_Stats]:
+async def _sqlite_stats(conn: AsyncConnection, storage: Storage, where: PongFilter) -> list[_Stats]:
     # The counts and the medians are read by separate statements, and SQLite's driver
     # starts no transaction for reads, so a pong committed in between would shift the
     # middle. data_version changes exactly when another connection commits.
@@ -224,31 +302,34 @@ async def _sqlite_data_version(conn: AsyncConnection) -> int:
     return int((await conn.exec_driver_sql("PRAGMA data_version")).scalar_one())
 
 
-async def _sqlite_read_stats(conn: AsyncConnection, pongs: str, where: _Filter) -> list[_Stats]:
+async def _sqlite_read_stats(conn: AsyncConnection, pongs: str, where: PongFilter) -> list[_Stats]:
     result = await conn.execute(
         text(
-            "SELECT pinger_server, AVG(latency_ms), COUNT(*)"
-            f" FROM {pongs} WHERE {where.sql()} GROUP BY pinger_server"
+            "SELECT pinger_server, AVG(latency_ms), COUNT(*), COUNT(DISTINCT ping_event_id),"
+            f" MIN(pong_ts) FROM {pongs} WHERE {where.sql()} GROUP BY pinger_server"
         ),
         where.params(),
     )
-    servers = [(str(server), float(mean), int(count)) for server, mean, count in result]
+    servers = [
+        (str(server), float(mean), int(n), int(pings), int(first))
+        for server, mean, n, pings, first in result
+    ]
     shared = (where.room_id, where.since, where.until, where.min_ms, where.max_ms)
     stats: list[_Stats] = []
     for start in range(0, len(servers), _SQLITE_CHUNK):
         chunk = servers[start : start + _SQLITE_CHUNK]
         params: list[object] = list(shared)
-        for server, _, count in chunk:
+        for server, _, count, _, _ in chunk:
             # The middle one of an odd count, the middle two of an even one.
             params += [server, 2 - count % 2, (count - 1) // 2]
         # Driver-level SQL with numbered parameters: SQLAlchemy's text() would spend
         # longer parsing a statement of this many parameters than SQLite runs it.
         result = await conn.exec_driver_sql(_sqlite_medians_sql(pongs, len(chunk)), tuple(params))
         for i, median in result:
-            server, mean, count = chunk[i]
+            server, mean, count, pings, first = chunk[i]
             # None: the server's pongs were pruned since they were counted.
             if median is not None:
-                stats.append((server, float(median), mean, count))
+                stats.append(_Stats(server, float(median), mean, pings, count, first))
     return stats
 
 
@@ -270,71 +351,24 @@ def _sqlite_medians_sql(pongs: str, servers: int) -> str:
     return " UNION ALL ".join(terms)
 
 
-async def pingstat_json(
-    storage: Storage,
-    room_id: RoomID,
-    *,
-    now_ms: int,
-    max_age_s: int = DEFAULT_MAX_AGE_S,
-    min_age_s: int = 0,
-    min_ms: int = DEFAULT_MIN_MS,
-    max_ms: int = DEFAULT_MAX_MS,
-) -> dict[str, Any]:
-    """The room's measurements in the shape of pingstat's ``stats.json``.
+async def responder_means(
+    storage: Storage, where: PongFilter
+) -> dict[str, dict[str, tuple[float, int]]]:
+    """Per pinger server, per responding server: the mean latency and how many pongs.
 
-    ``{"pings": {pinger server: {"pings": [ping ids], "pongs": {responder server:
-    {"diffs": {ping id: ms}, "mean", "median"}}, "mean", "median"}}, "mean",
-    "pongservers"}``: pinger servers in ranking order, the top-level ``mean`` the
-    mean of their means. Same window and latency bounds as :func:`ranking`, so the
-    figures match it. Whole medians are integers, as in pingstat.
+    The breakdown of pingstat's page ("Pong server (mean)"), from the same pongs as
+    :func:`ranking` for the same filter.
     """
-    where = _Filter.of(room_id, now_ms, max_age_s, min_age_s, min_ms, max_ms)
     async with storage.connect() as conn:
         result = await conn.execute(
             text(
-                "SELECT pinger_server, responder_server, ping_event_id, latency_ms"
+                "SELECT pinger_server, responder_server, AVG(latency_ms), COUNT(*)"
                 f" FROM {storage.table('pongs')} WHERE {where.sql()}"
-                " ORDER BY pong_ts, ping_event_id, responder_server"
+                " GROUP BY pinger_server, responder_server"
             ),
             where.params(),
         )
-        # Shaping a busy week into the export is seconds of pure Python: a worker
-        # thread lets the bot go on answering meanwhile.
-        return await asyncio.to_thread(_pingstat_shape, result)
-
-
-def _pingstat_shape(result: Result[str, str, str, int]) -> dict[str, Any]:
-    # The export lists every measurement anyway, so its figures are computed from the
-    # rows it read, which keeps them consistent with the lists it shows.
-    pingers: dict[str, dict[str, Any]] = {}
-    responders: set[str] = set()
-    # In slices: making row objects holds the GIL, and one slice of a million rows
-    # would keep the event loop from running for a second.
-    for rows in result.partitions(_EXPORT_SLICE):
-        for pinger, responder, ping_id, ms in rows:
-            entry = pingers.setdefault(pinger, {"pings": {}, "pongs": {}})
-            entry["pings"][ping_id] = None
-            entry["pongs"].setdefault(responder, {"diffs": {}})["diffs"][ping_id] = ms
-            responders.add(responder)
-    for entry in pingers.values():
-        pooled: list[int] = []
-        entry["pings"] = list(entry["pings"])
-        for pong in entry["pongs"].values():
-            diffs = list(pong["diffs"].values())
-            pong["mean"] = statistics.fmean(diffs)
-            pong["median"] = _number(statistics.median(diffs))
-            pooled.extend(diffs)
-        entry["mean"] = statistics.fmean(pooled)
-        entry["median"] = _number(statistics.median(pooled))
-    ordered = dict(sorted(pingers.items(), key=lambda item: (item[1]["median"], item[0])))
-    means = [entry["mean"] for entry in ordered.values()]
-    return {
-        "pings": ordered,
-        "mean": statistics.fmean(means) if means else 0,
-        "pongservers": sorted(responders),
-    }
-
-
-def _number(value: float) -> int | float:
-    """``437.0`` as ``437``: how a median reads when it is whole."""
-    return int(value) if float(value).is_integer() else float(value)
+        means: dict[str, dict[str, tuple[float, int]]] = {}
+        for pinger, responder, mean, count in result:
+            means.setdefault(str(pinger), {})[str(responder)] = (float(mean), int(count))
+    return means

@@ -34,9 +34,16 @@ _BLOCK_ENTITIES = (EntityType.HEADER, EntityType.BLOCKQUOTE, EntityType.PREFORMA
 async def message_markdown(
     body: str, formatted_body: str | None = None, fmt: Format | str | None = None
 ) -> str:
-    """The markdown of a message: its HTML converted when it has some, else its body."""
+    """The markdown of a message: its HTML converted when it has some, else its body.
+
+    HTML nested deeper than the converter follows (it recurses per element) is left
+    for the body, which says the same in plain text.
+    """
     if formatted_body and fmt is not None and str(fmt) == Format.HTML.value:
-        return await html_to_markdown(formatted_body)
+        try:
+            return await html_to_markdown(formatted_body)
+        except RecursionError:
+            pass
     return body.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
 
 

@@ -31,6 +31,7 @@ from mautrix.types import (
 )
 
 from botkit import CommandContext, CommandError, Plugin, ServiceUnavailable, command, on
+from botkit.markdown import in_worker
 
 from .collect import TEXT_TYPES, refusal, suggestions
 from .draft import Draft, build_draft, issues_markdown, status_markdown, youtube_id
@@ -366,7 +367,7 @@ class TwimPlugin(Plugin):
 
     async def _send_preview(self, room_id: RoomID, draft: Draft) -> None:
         name = post_filename(draft.post.date)
-        data = draft.markdown.encode()
+        data = (await in_worker(lambda: draft.markdown)).encode()
         url = await self.client.upload(data, "text/markdown", name)
         content = MediaMessageEventContent(
             msgtype=MessageType.FILE,

@@ -5,9 +5,11 @@ date), ``""`` (the same as a page) and ``media?event=<event id>`` (an image of t
 draft, fetched from the homeserver). Only files the draft shows are served, so the
 route cannot be used to fetch arbitrary media with the bot's account.
 
-The page renders the markdown with commonmark in safe mode (no raw HTML, no
-``javascript:`` links) under a Content-Security-Policy that allows no scripts at all.
-commonmark knows no tables, so the post's tables are rendered here.
+The page renders the markdown with :mod:`botkit.markdown` (raw HTML shown as text, no
+``javascript:`` links, tables as the blog has them) under a Content-Security-Policy that
+allows no scripts at all. A post is made of capped, sanitized reports, so its render
+takes linear time; it runs in a render thread all the same (as does ``draft.md``, which
+sanitizes the reports), since a week's post is long.
 """
 
 from __future__ import annotations
@@ -15,16 +17,15 @@ from __future__ import annotations
 import html
 import mimetypes
 import re
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
 from urllib.parse import quote
 
-import commonmark
 from aiohttp import ClientError, web
 from mautrix.errors import MatrixError
 
 from botkit import PluginWeb
+from botkit.markdown import in_worker, parse_safe, render_tokens
 
 from .access import guarded
 from .draft import Draft, issues_markdown
@@ -37,9 +38,9 @@ _PAGE_POLICY = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 
 _MEDIA_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 _LIVE = re.compile(r'^\{\{ youtube_player\(video_id="([A-Za-z0-9_-]+)"\) \}\}$', re.MULTILINE)
 _TITLE = re.compile(r'^title = "(.*)"$', re.MULTILINE)
-_DELIMITER_ROW = re.compile(r"\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*")
-_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
 _IMAGE_PATH = "/blog/img/"
+# A week's whole post: far more than a message, still rendered in well under a second.
+_MAX_PAGE_CHARS = 4_000_000
 _CSS = """
 body { font: 16px/1.6 system-ui, sans-serif; color: #1b1b1b; background: #f6f6f4; margin: 0; }
 main { max-width: 46rem; margin: 0 auto; padding: 1rem 1.5rem 4rem; background: #fff; }
@@ -92,8 +93,10 @@ class PreviewSite:
     async def markdown(self, request: web.Request) -> web.Response:
         """``GET draft.md``: the post as it would be published now."""
         draft = await self.drafts(self._day(request))
+        # Rendering sanitizes each report that is new since the last render.
+        text = await in_worker(lambda: draft.markdown)
         return web.Response(
-            text=draft.markdown,
+            text=text,
             content_type="text/markdown",
             charset="utf-8",
             headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"},
@@ -102,8 +105,9 @@ class PreviewSite:
     async def page(self, request: web.Request) -> web.Response:
         """``GET /``: the draft as a page, images included."""
         draft = await self.drafts(self._day(request))
+        page = await in_worker(page_html, draft, self.web.url("media"))
         return web.Response(
-            text=page_html(draft, self.web.url("media")),
+            text=page,
             content_type="text/html",
             charset="utf-8",
             headers={"Content-Security-Policy": _PAGE_POLICY, "Cache-Control": "no-store"},
@@ -173,83 +177,14 @@ def _without_front_matter(markdown: str) -> str:
 
 def _render(markdown: str, files: dict[str, str]) -> str:
     """Markdown to safe HTML, tables included, ``/blog/img/`` links pointed at ``files``."""
-    source, tables = _take_tables(markdown)
-    document = commonmark.Parser().parse(source)
-    for node, entering in document.walker():
-        if entering and node.t in ("image", "link"):
-            destination = node.destination or ""
-            if destination.startswith(_IMAGE_PATH):
-                node.destination = files.get(destination, "")
-    rendered: str = commonmark.HtmlRenderer({"safe": True}).render(document)
-    for token, table in tables.items():
-        rendered = rendered.replace(f"<p>{token}</p>", table)
-    return rendered
-
-
-def _take_tables(markdown: str) -> tuple[str, dict[str, str]]:
-    """Replace each top-level table by a token paragraph; return the tables' HTML."""
-    lines = markdown.split("\n")
-    out: list[str] = []
-    tables: dict[str, str] = {}
-    fence: str | None = None
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        opened = _FENCE.match(line)
-        if fence is not None:
-            if opened and opened[1][0] == fence[0] and len(opened[1]) >= len(fence):
-                fence = None
-        elif opened:
-            fence = opened[1]
-        elif line.startswith("|") and i + 1 < len(lines) and _DELIMITER_ROW.fullmatch(lines[i + 1]):
-            end = i + 2
-            while end < len(lines) and lines[end].startswith("|"):
-                end += 1
-            token = f"twimtable{uuid.uuid4().hex}"
-            tables[token] = _table_html(lines[i], lines[i + 1], lines[i + 2 : end])
-            out += ["", token, ""]
-            i = end
-            continue
-        out.append(line)
-        i += 1
-    return "\n".join(out), tables
-
-
-def _cells(row: str) -> list[str]:
-    row = row.strip()
-    row = row.removeprefix("|")
-    if row.endswith("|") and not row.endswith("\\|"):
-        row = row[:-1]
-    return [cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", row)]
-
-
-def _table_html(head: str, delimiter: str, rows: list[str]) -> str:
-    aligns = []
-    for cell in _cells(delimiter):
-        left, right = cell.startswith(":"), cell.endswith(":")
-        aligns.append("center" if left and right else "right" if right else "left")
-
-    def row_html(row: str, tag: str) -> str:
-        cells = _cells(row)
-        return (
-            "<tr>"
-            + "".join(
-                f'<{tag} style="text-align:{aligns[j] if j < len(aligns) else "left"}">'
-                f"{_inline(cells[j] if j < len(cells) else '')}</{tag}>"
-                for j in range(len(aligns))
-            )
-            + "</tr>"
-        )
-
-    body = "".join(row_html(row, "td") for row in rows)
-    return f"<table><thead>{row_html(head, 'th')}</thead><tbody>{body}</tbody></table>"
-
-
-def _inline(markdown: str) -> str:
-    rendered: str = commonmark.HtmlRenderer({"safe": True}).render(
-        commonmark.Parser().parse(markdown)
-    )
-    return rendered.strip().removeprefix("<p>").removesuffix("</p>")
+    tokens = parse_safe(markdown, tables=True, limit=_MAX_PAGE_CHARS)
+    for token in tokens:
+        for child in token.children or []:
+            attribute = {"image": "src", "link_open": "href"}.get(child.type)
+            destination = str(child.attrGet(attribute) or "") if attribute else ""
+            if attribute and destination.startswith(_IMAGE_PATH):
+                child.attrSet(attribute, files.get(destination, ""))
+    return render_tokens(tokens, tables=True)
 
 
 def _media_type(filename: str) -> str:

@@ -21,6 +21,8 @@ from aiohttp import ClientError, ClientResponseError
 from mautrix.errors import MatrixError, MatrixRequestError
 from mautrix.types import ContentURI, EventID
 
+from botkit.markdown import in_worker
+
 from .model import Post
 from .render import attachment_files, image_name, post_filename, render_post
 
@@ -83,7 +85,8 @@ async def write_post(post: Post, output_dir: Path, download: Download) -> Writte
     if left_out:
         post = _without(post, set(left_out))
     path = output_dir / post_filename(post.date)
-    files[path] = render_post(post).encode()
+    # Rendering sanitizes each report not seen before: in a render thread, not the loop.
+    files[path] = (await in_worker(render_post, post)).encode()
     try:
         await asyncio.to_thread(_write_all, files)
     except OSError as e:

@@ -11,8 +11,10 @@ references, or call Zola shortcodes (an unknown one stops the site from building
    starts an autolink to a web or Matrix address), and ``![`` as ``\\![`` so an image
    becomes a plain link. Fenced code blocks and code spans are left alone, since the
    blog shows them literally.
-2. A real CommonMark parser then reads the result. Wherever it still finds raw HTML,
-   an image or a link to an unsafe address, the whole block is escaped bluntly.
+2. A real CommonMark parser (:func:`botkit.markdown.syntax_tree`) then reads the result.
+   Wherever it still finds raw HTML, an image or a link to an unsafe address, the whole
+   block is escaped bluntly; so is all of a text that nests deeper than the parser
+   follows, or is longer than it reads (:data:`~botkit.markdown.MAX_MARKDOWN_CHARS`).
 
 Lines holding both ``|`` and a backtick get the blunt treatment at once: a table (a
 blog extension CommonMark does not know) splits cells at ``|`` even inside code spans.
@@ -22,12 +24,14 @@ would read as shortcodes even in code.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from urllib.parse import unquote
 
-import commonmark
-from commonmark.normalize_reference import normalize_reference
+from markdown_it.token import Token
+
+from botkit.markdown import MAX_MARKDOWN_CHARS, MAX_NESTING, normalize_label, syntax_tree
 
 __all__ = ["SAFE_SCHEMES", "escape_text", "safe_destination", "sanitize_markdown"]
 
@@ -59,9 +63,15 @@ def sanitize_markdown(text: str, reserved_labels: Iterable[str] = ()) -> str:
     ``#TWIM:matrix.org``); a text that defines one of them loses all its links, since
     CommonMark lets the first definition win.
     """
+    return _sanitize(text, frozenset(reserved_labels))
+
+
+# The post is rendered again for each draft, status and page; a report only once.
+@functools.lru_cache(maxsize=4096)
+def _sanitize(text: str, reserved_labels: frozenset[str]) -> str:
     lines = [_expand_indent(line) for line in _split_lines(text)]
     lines = _scan(lines)
-    reserved = {normalize_reference(f"[{label}]") for label in reserved_labels}
+    reserved = {normalize_label(label) for label in reserved_labels}
     for _ in range(_MAX_ROUNDS):
         unsafe = _unsafe_lines("\n".join(lines), reserved)
         if unsafe is None:
@@ -205,31 +215,49 @@ def _blunt(line: str) -> str:
 
 def _unsafe_lines(text: str, reserved: set[str]) -> set[int] | None:
     """Line numbers (from 0) of blocks that still hold something unsafe; None: all."""
-    parser = commonmark.Parser()
-    document = parser.parse(text)
-    for label, reference in parser.refmap.items():
-        if label in reserved or not safe_destination(reference["destination"]):
+    if len(text) > MAX_MARKDOWN_CHARS:
+        return None
+    if _bracket_depth(text) >= MAX_NESTING // 2:
+        # The parser gives up on links this deep and takes them as text; the blog's
+        # parser does not, so whatever they link to would go unchecked.
+        return None
+    tree = syntax_tree(text)
+    if tree.truncated:
+        return None
+    for label, destination in tree.references.items():
+        if label in reserved or not safe_destination(destination):
             return None
     unsafe: set[int] = set()
-    walker = document.walker()
-    event = walker.nxt()
-    while event is not None:
-        node = event["node"]
-        if event["entering"] and _is_unsafe(node):
-            block = node
-            while block.sourcepos is None and block.parent is not None:
-                block = block.parent
-            (first, _), (last, _) = block.sourcepos
-            unsafe.update(range(first - 1, last))
-        event = walker.nxt()
+    for token in tree.tokens:
+        if _is_unsafe(token) or any(_is_unsafe(child) for child in token.children or []):
+            if token.map is None:
+                return None
+            first, end = token.map
+            unsafe.update(range(first, end))
     return unsafe
 
 
-def _is_unsafe(node: commonmark.node.Node) -> bool:
-    kind: str = node.t
-    if kind in ("html_inline", "html_block", "image"):
+def _bracket_depth(text: str) -> int:
+    """How deep unescaped ``[`` nest in ``text`` at most."""
+    depth = deepest = 0
+    escaped = False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "[":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == "]" and depth:
+            depth -= 1
+    return deepest
+
+
+def _is_unsafe(token: Token) -> bool:
+    if token.type in ("html_inline", "html_block", "image"):
         return True
-    return kind == "link" and not safe_destination(node.destination)
+    return token.type == "link_open" and not safe_destination(str(token.attrGet("href") or ""))
 
 
 def safe_destination(url: str) -> bool:

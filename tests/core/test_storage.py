@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 
@@ -9,6 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from botkit.changes import Changes, DeadLetter, PendingRow
 from botkit.state import StateStore
 from botkit.storage import Storage, create_engine, migrate
 from botkit.testing.databases import drop_namespace
@@ -79,8 +81,8 @@ async def test_handled_events_and_the_sync_token_are_committed_together(
     owner = f"@bot{uuid.uuid4().hex[:8]}:example.org"
     store = StateStore(engine, owner)
     await store.setup()
-    await store.commit([("echo", "$a"), ("twim", "$a"), ("echo", "$b")], "s42")
-    await store.commit([("echo", "$a")], None)  # redelivered: no error, no second row
+    await store.commit(Changes(handled=[("echo", "$a"), ("twim", "$a"), ("echo", "$b")]), "s42")
+    await store.commit(Changes(handled=[("echo", "$a")]), None)  # redelivered: no second row
     assert await store.get("sync_token") == "s42"
     assert await store.handled_among(["$a", "$b", "$c"]) >= {
         ("echo", "$a"),
@@ -90,3 +92,54 @@ async def test_handled_events_and_the_sync_token_are_committed_together(
     other = StateStore(engine, owner + "x")  # bots sharing a database don't mix
     assert await other.get("sync_token") is None
     assert await other.handled_among(["$a", "$b"]) == set()
+
+
+def pending(instance: str, event_id: str, seq: int, attempts: int = 1) -> PendingRow:
+    return PendingRow(
+        instance, event_id, "!r:x", seq, json.dumps({"event_id": event_id}), attempts, "e"
+    )
+
+
+async def test_pending_events_and_dead_letters_are_kept_and_replayed(engine: AsyncEngine) -> None:
+    store = StateStore(engine, f"@bot{uuid.uuid4().hex[:8]}:example.org")
+    await store.setup()
+    changes = Changes()
+    changes.keep(pending("echo", "$b", 2))
+    changes.keep(pending("echo", "$a", 1))
+    changes.keep(pending("twim", "$c", 3))
+    await store.commit(changes, "s1")
+    assert [(r.instance, r.event_id) for r in await store.pending()] == [
+        ("echo", "$a"),
+        ("echo", "$b"),
+        ("twim", "$c"),
+    ]
+    # A retry that failed again, one that succeeded, one given up on: one write.
+    changes.keep(pending("echo", "$a", 1, attempts=2))
+    changes.done("echo", "$b")
+    changes.park(DeadLetter("twim", "$c", "!r:x", '{"event_id": "$c"}', 8, "boom"))
+    await store.commit(changes, None)
+    assert [(r.event_id, r.attempts) for r in await store.pending()] == [("$a", 2)]
+    assert await store.handled_among(["$b"]) == {("echo", "$b")}
+    assert [(d.instance, d.event_id, d.error) for d in await store.dead_letters()] == [
+        ("twim", "$c", "boom")
+    ]
+    assert await store.dead_letter_counts() == {"twim": 1}
+    assert await store.replay("twim", "$nope") == []
+    assert await store.replay("twim") == ["$c"]
+    assert await store.dead_letters() == []
+    replayed = await store.pending(replayed_only=True)
+    assert [(r.event_id, r.attempts) for r in replayed] == [("$c", 0)]
+    await store.mark_picked_up(replayed)
+    assert await store.pending(replayed_only=True) == []
+    assert len(await store.pending()) == 2
+
+
+def test_changes_keep_the_latest_news_of_each_event() -> None:
+    taken = Changes()
+    taken.keep(pending("echo", "$a", 1))
+    taken.done("echo", "$b")
+    newer = Changes()
+    newer.done("echo", "$a")  # handled while the older write was failing
+    newer.restore(taken)
+    assert (newer.pending, newer.resolved) == ({}, {("echo", "$a"), ("echo", "$b")})
+    assert newer.handled == [("echo", "$b"), ("echo", "$a")]

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from mautrix.types import JSON, EventID, MessageEvent, RoomID
 
-from plugins.echo.pong import PONG_BODY, Pong, build_pong, format_duration, parse_pong
+from plugins.echo.pong import PONG_BODY, Pong, Refusal, build_pong, parse_pong
 
 ROOM = "!ping:example.org"
 
@@ -30,38 +30,6 @@ def ping(
 ) -> MessageEvent:
     body = f"!ping {text}" if text else "!ping"
     return message({"msgtype": "m.text", "body": body}, sender=sender, event_id="$ping1", ts=ts)
-
-
-@pytest.mark.parametrize(
-    ("ms", "expected"),
-    [
-        (0, "0 ms"),
-        (437, "437 ms"),
-        (9_999, "9999 ms"),
-        (10_000, "10.0 seconds"),
-        (12_345, "12.3 seconds"),
-        (59_999, "59.9 seconds"),
-        (60_000, "1 minute and 0 seconds"),
-        (61_000, "1 minute and 1 second"),
-        (125_999, "2 minutes and 5 seconds"),
-        (3_599_999, "59 minutes and 59 seconds"),
-        (3_600_000, "1 hour, 0 minutes and 0 seconds"),
-        (3_661_000, "1 hour, 1 minute and 1 second"),
-        (2 * 3_600_000 + 2 * 60_000 + 2_000, "2 hours, 2 minutes and 2 seconds"),
-        (86_400_000, "1 day, 0 hours, 0 minutes and 0 seconds"),
-        (90_061_000, "1 day, 1 hour, 1 minute and 1 second"),
-        (
-            2 * 86_400_000 + 3 * 3_600_000 + 4 * 60_000 + 5_000,
-            "2 days, 3 hours, 4 minutes and 5 seconds",
-        ),
-        (-5, "-5 ms"),
-        (-9_999, "-9999 ms"),
-        (-12_345, "-12.3 seconds"),
-        (-65_000, "-1 minute and 5 seconds"),
-    ],
-)
-def test_duration_text(ms: int, expected: str) -> None:
-    assert format_duration(ms) == expected
 
 
 def test_pong_without_text() -> None:
@@ -136,6 +104,14 @@ def test_pong_of_a_ping_from_the_future_shows_negative_latency() -> None:
     assert content["m.relates_to"]["ms"] == -5
 
 
+def test_pong_says_the_duration_as_maubot_does() -> None:
+    content = build_pong(ping(ts=1_000), now_ms=1_000 + 16_096, text="")
+
+    assert content["body"] == "@alice:example.org:8448: Pong! (ping took 16.1 seconds to arrive)"
+    assert content["formatted_body"].endswith("took 16.1 seconds to arrive)")
+    assert content["pong"]["ms"] == 16_096
+
+
 def pong_event(content: dict[str, Any], *, sender: str = "@echo:bots.example") -> MessageEvent:
     return message(content, sender=sender, event_id="$pong1", ts=5_000)
 
@@ -164,7 +140,7 @@ def test_another_bots_pong_without_relation_reads_back() -> None:
 
     pong = parse_pong(pong_event(content, sender="@echo:t2bot.io"))
 
-    assert pong is not None
+    assert isinstance(pong, Pong)
     assert (pong.pinger_server, pong.responder_server, pong.latency_ms) == (
         "matrix.org",
         "t2bot.io",
@@ -185,11 +161,8 @@ GOOD_PONG = {"ms": 437, "from": "matrix.org", "ping": "$abc"}
         pytest.param(
             {"msgtype": "m.notice", "body": GOOD_BODY + "\n", "pong": GOOD_PONG}, id="newline"
         ),
-        pytest.param({"msgtype": "m.notice", "body": GOOD_BODY}, id="no pong field"),
         pytest.param({"msgtype": "m.notice", "body": 5, "pong": GOOD_PONG}, id="body int"),
         pytest.param({"msgtype": 5, "body": GOOD_BODY, "pong": GOOD_PONG}, id="msgtype int"),
-        pytest.param({"msgtype": "m.notice", "body": GOOD_BODY, "pong": "x"}, id="pong str"),
-        pytest.param({"msgtype": "m.notice", "body": GOOD_BODY, "pong": [1]}, id="pong list"),
     ],
 )
 def test_not_a_pong(content: dict[str, Any]) -> None:
@@ -197,37 +170,62 @@ def test_not_a_pong(content: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(
-    "field",
+    ("content", "reason"),
     [
-        {"ms": "437"},
-        {"ms": 437.5},
-        {"ms": True},
-        {"ms": 2**60},
-        {"ms": None},
-        {"from": 5},
-        {"from": ""},
-        {"from": "evil|server.org"},
-        {"from": "<b>x</b>"},
-        {"from": "a" * 300},
-        {"ping": 5},
-        {"ping": "no-dollar"},
-        {"ping": "$" + "x" * 300},
-        {"ping": ["$abc"]},
+        ({"msgtype": "m.notice", "body": GOOD_BODY}, Refusal.NO_DATA),
+        ({"msgtype": "m.notice", "body": GOOD_BODY, "pong": "x"}, Refusal.NO_DATA),
+        ({"msgtype": "m.notice", "body": GOOD_BODY, "pong": [1]}, Refusal.NO_DATA),
+    ],
+    ids=["no pong field", "pong str", "pong list"],
+)
+def test_a_pong_notice_without_its_data_is_refused(
+    content: dict[str, Any], reason: Refusal
+) -> None:
+    assert parse_pong(pong_event(content)) is reason
+
+
+@pytest.mark.parametrize(
+    ("field", "reason"),
+    [
+        # Deliberately stricter than pingstat, which stores whatever it is given.
+        ({"ms": "437"}, Refusal.BAD_MS),
+        ({"ms": 437.5}, Refusal.BAD_MS),
+        ({"ms": True}, Refusal.BAD_MS),
+        ({"ms": 2**60}, Refusal.BAD_MS),
+        ({"ms": None}, Refusal.BAD_MS),
+        ({"from": 5}, Refusal.BAD_FROM),
+        ({"from": ""}, Refusal.BAD_FROM),
+        ({"from": "evil|server.org"}, Refusal.BAD_FROM),
+        ({"from": "<b>x</b>"}, Refusal.BAD_FROM),
+        ({"from": "a" * 300}, Refusal.BAD_FROM),
+        ({"ping": 5}, Refusal.BAD_PING),
+        ({"ping": "no-dollar"}, Refusal.BAD_PING),
+        ({"ping": "$" + "x" * 300}, Refusal.BAD_PING),
+        ({"ping": ["$abc"]}, Refusal.BAD_PING),
     ],
     ids=repr,
 )
-def test_hostile_pong_fields_are_refused(field: dict[str, Any]) -> None:
+def test_hostile_pong_fields_are_refused(field: dict[str, Any], reason: Refusal) -> None:
     content = {"msgtype": "m.notice", "body": GOOD_BODY, "pong": GOOD_PONG | field}
 
-    assert parse_pong(pong_event(content)) is None
+    assert parse_pong(pong_event(content)) is reason
 
 
-@pytest.mark.parametrize("missing", ["ms", "from", "ping"])
-def test_pong_missing_a_field_is_refused(missing: str) -> None:
+@pytest.mark.parametrize(
+    ("missing", "reason"),
+    [("ms", Refusal.BAD_MS), ("from", Refusal.BAD_FROM), ("ping", Refusal.BAD_PING)],
+)
+def test_pong_missing_a_field_is_refused(missing: str, reason: Refusal) -> None:
     data = {key: value for key, value in GOOD_PONG.items() if key != missing}
     content = {"msgtype": "m.notice", "body": GOOD_BODY, "pong": data}
 
-    assert parse_pong(pong_event(content)) is None
+    assert parse_pong(pong_event(content)) is reason
+
+
+def test_a_pong_from_a_sender_without_a_server_name_is_refused() -> None:
+    content = {"msgtype": "m.notice", "body": GOOD_BODY, "pong": GOOD_PONG}
+
+    assert parse_pong(pong_event(content, sender="@echo:<b>evil</b>")) is Refusal.BAD_SENDER
 
 
 def test_ipv6_server_with_port_is_a_server_name() -> None:
@@ -235,5 +233,5 @@ def test_ipv6_server_with_port_is_a_server_name() -> None:
 
     pong = parse_pong(pong_event(content, sender="@echo:[2001:db8::2]"))
 
-    assert pong is not None
+    assert isinstance(pong, Pong)
     assert (pong.pinger_server, pong.responder_server) == ("[::1]:8448", "[2001:db8::2]")

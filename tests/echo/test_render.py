@@ -6,9 +6,13 @@ from plugins.echo.render import format_median, ranking_html, ranking_markdown, r
 from plugins.echo.stats import RankRow
 
 ROWS = [
-    RankRow(rank=1, server="imninja.net", median=428.0, mean=500.25, count=31),
-    RankRow(rank=2, server="envs.net", median=437.0, mean=437.0, count=7),
-    RankRow(rank=3, server="aria-net.org", median=635.5, mean=700.0, count=120),
+    RankRow(
+        rank=1, server="imninja.net", median=428.0, mean=500.25, count=31, pongs=31, first_ms=0
+    ),
+    RankRow(rank=2, server="envs.net", median=437.0, mean=437.0, count=7, pongs=7, first_ms=0),
+    RankRow(
+        rank=3, server="aria-net.org", median=635.5, mean=700.0, count=120, pongs=120, first_ms=0
+    ),
 ]
 
 
@@ -23,7 +27,10 @@ def test_markdown_table_matches_the_published_report() -> None:
 
 
 def test_markdown_table_keeps_the_top_rows() -> None:
-    rows = [RankRow(rank=i, server=f"s{i}.org", median=i, mean=i, count=1) for i in range(1, 13)]
+    rows = [
+        RankRow(rank=i, server=f"s{i}.org", median=i, mean=i, count=1, pongs=1, first_ms=0)
+        for i in range(1, 13)
+    ]
 
     table = ranking_markdown(rows).splitlines()
 
@@ -51,7 +58,9 @@ def test_text_table_is_aligned() -> None:
 
 
 def test_html_table_escapes_server_names() -> None:
-    rows = [RankRow(rank=1, server="a<b>.org", median=975.5, mean=1.0, count=2)]
+    rows = [
+        RankRow(rank=1, server="a<b>.org", median=975.5, mean=1.0, count=2, pongs=2, first_ms=0)
+    ]
 
     assert ranking_html(rows) == (
         "<table><thead><tr><th>Rank</th><th>Server</th><th>Median ms</th><th>Pings</th></tr>"

@@ -25,8 +25,16 @@ def test_the_defaults_are_the_protocols() -> None:
     defaults = settings()
 
     assert defaults == EchoSettings(
-        rooms=frozenset(), window_days=7, retention_days=30, min_ms=10, max_ms=600_000, top=10
+        rooms=frozenset(),
+        window_days=7,
+        retention_days=30,
+        min_ms=10,
+        max_ms=600_000,
+        top=10,
+        verify_pongs=True,
+        disclaimer=defaults.disclaimer,
     )
+    assert "say little about how well the homeserver performs" in defaults.disclaimer
     assert defaults.window_s == 7 * 86400
     assert defaults.records("!any:example.org")
 

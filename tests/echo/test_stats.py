@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import sqlite3
 import statistics
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from mautrix.types import EventID, RoomID
 from sqlalchemy import event
 
-from botkit.storage import Storage
+from botkit.storage import Storage, migrate
+from botkit.testing.databases import scratch_storage
 from plugins.echo.pong import Pong
-from plugins.echo.stats import RankRow, pingstat_json, prune, ranking, record
+from plugins.echo.stats import MIGRATIONS, RankRow, move_room, prune, ranking, record
 
 ROOM = RoomID("!ping:example.org")
 NOW = 1_700_000_000_000
@@ -57,7 +60,7 @@ async def test_second_pong_from_the_same_responder_is_ignored(storage: Storage) 
     assert await record(storage, pong("a.org", 300, ping="$p", responder="other.bot"))
 
     [row] = await ranking(storage, ROOM, now_ms=NOW)
-    assert (row.count, row.median) == (2, 200)
+    assert (row.count, row.pongs, row.median) == (1, 2, 200)
 
 
 async def test_odd_count_median_is_the_middle_value(storage: Storage) -> None:
@@ -65,7 +68,9 @@ async def test_odd_count_median_is_the_middle_value(storage: Storage) -> None:
 
     [row] = await ranking(storage, ROOM, now_ms=NOW)
 
-    assert row == RankRow(rank=1, server="a.org", median=437, mean=319, count=3)
+    assert row == RankRow(
+        rank=1, server="a.org", median=437, mean=319, count=3, pongs=3, first_ms=NOW - 1_000
+    )
 
 
 async def test_even_count_median_is_the_mean_of_the_middle_two(storage: Storage) -> None:
@@ -89,31 +94,62 @@ async def test_measurements_are_credited_to_the_pinger_and_pooled(storage: Stora
 
     rows = await ranking(storage, ROOM, now_ms=NOW)
 
-    assert [(row.server, row.count, row.median) for row in rows] == [
-        ("b.org", 1, 50),
-        ("a.org", 3, 200),
+    # One ping answered by three bots is one ping and three measurements.
+    assert [(row.server, row.count, row.pongs, row.median) for row in rows] == [
+        ("b.org", 1, 1, 50),
+        ("a.org", 1, 3, 200),
     ]
 
 
-async def test_ranking_is_ascending_with_ties_by_name(storage: Storage) -> None:
+async def test_ranking_is_ascending_with_ties_in_the_order_pongs_came(storage: Storage) -> None:
+    # pingstat keeps equal medians in the order its rows come in: the pongs' order.
     await record_all(
         storage,
-        pong("slow.org", 800),
-        pong("zeta.org", 300),
-        pong("alpha.org", 300),
-        pong("fast.org", 40),
+        pong("slow.org", 800, ts=NOW - 5_000),
+        pong("zeta.org", 300, ts=NOW - 4_000),
+        pong("alpha.org", 300, ts=NOW - 3_000),
+        pong("fast.org", 40, ts=NOW - 2_000),
+        pong("beta.org", 300, ts=NOW - 4_000),
     )
 
     rows = await ranking(storage, ROOM, now_ms=NOW)
 
     assert [(row.rank, row.server) for row in rows] == [
         (1, "fast.org"),
-        (2, "alpha.org"),
+        (2, "beta.org"),  # as early as zeta.org: then names decide
         (3, "zeta.org"),
-        (4, "slow.org"),
+        (4, "alpha.org"),
+        (5, "slow.org"),
     ]
     top = await ranking(storage, ROOM, now_ms=NOW, limit=2)
-    assert [row.server for row in top] == ["fast.org", "alpha.org"]
+    assert [row.server for row in top] == ["fast.org", "beta.org"]
+
+
+async def test_of_duplicate_pongs_the_earliest_wins_in_any_handling_order(
+    storage: Storage,
+) -> None:
+    # One bot's pongs for one ping, sent at different times (and one forged with a
+    # lower latency at the same time as the real one): handled concurrently, in
+    # many orders, the stored one is always the earliest sent.
+    candidates = [
+        pong("a.org", 700, ping="$p", ts=NOW - 3_000),
+        pong("a.org", 500, ping="$p", ts=NOW - 4_000),
+        pong("a.org", 900, ping="$p", ts=NOW - 4_000),
+        pong("a.org", 100, ping="$p", ts=NOW - 2_000),
+        pong("a.org", 300, ping="$p", ts=NOW - 1_000),
+    ]
+    rng = random.Random(13)
+    for round_ in range(12):
+        room = f"!dup{round_}:example.org"
+        order = [replace(c, room_id=RoomID(room)) for c in candidates]
+        rng.shuffle(order)
+        await asyncio.gather(*(record(storage, each) for each in order))
+
+        [row] = await ranking(storage, RoomID(room), now_ms=NOW)
+        assert (row.pongs, row.median, row.first_ms) == (1, 500, NOW - 4_000), order
+    # Handled one after the other, a later pong never replaces the earliest.
+    late = replace(candidates[1], room_id=RoomID("!dup0:example.org"), timestamp_ms=NOW)
+    assert not await record(storage, late)
 
 
 async def test_latency_bounds_are_inclusive(storage: Storage) -> None:
@@ -197,11 +233,6 @@ async def test_many_servers_match_a_plain_median(storage: Storage) -> None:
 
 async def test_empty_room_has_an_empty_ranking(storage: Storage) -> None:
     assert await ranking(storage, ROOM, now_ms=NOW) == []
-    assert await pingstat_json(storage, ROOM, now_ms=NOW) == {
-        "pings": {},
-        "mean": 0,
-        "pongservers": [],
-    }
 
 
 async def test_prune_deletes_only_older_pongs(storage: Storage) -> None:
@@ -218,43 +249,6 @@ async def test_prune_deletes_only_older_pongs(storage: Storage) -> None:
     assert [(row.count, row.median) for row in rows] == [(1, 300)]
     # A pruned pong can be recorded again (it is no longer a duplicate).
     assert await record(storage, pong("a.org", 100, ts=NOW - 40 * DAY))
-
-
-async def test_pingstat_json_shape(storage: Storage) -> None:
-    await record_all(
-        storage,
-        pong("slow.org", 900, ping="$1", responder="one.bot", ts=NOW - 3_000),
-        pong("slow.org", 700, ping="$1", responder="two.bot", ts=NOW - 2_900),
-        pong("slow.org", 1_000, ping="$2", responder="one.bot", ts=NOW - 2_000),
-        pong("fast.org", 20, ping="$3", responder="one.bot", ts=NOW - 1_000),
-        pong("fast.org", 5, ping="$4", responder="one.bot", ts=NOW - 500),
-    )
-
-    data = await pingstat_json(storage, ROOM, now_ms=NOW)
-
-    assert data == {
-        "pings": {
-            "fast.org": {
-                "pings": ["$3"],
-                "pongs": {"one.bot": {"diffs": {"$3": 20}, "mean": 20.0, "median": 20}},
-                "mean": 20.0,
-                "median": 20,
-            },
-            "slow.org": {
-                "pings": ["$1", "$2"],
-                "pongs": {
-                    "one.bot": {"diffs": {"$1": 900, "$2": 1_000}, "mean": 950.0, "median": 950},
-                    "two.bot": {"diffs": {"$1": 700}, "mean": 700.0, "median": 700},
-                },
-                "mean": 2_600 / 3,
-                "median": 900,
-            },
-        },
-        "mean": (20 + 2_600 / 3) / 2,
-        "pongservers": ["one.bot", "two.bot"],
-    }
-    ranked = await ranking(storage, ROOM, now_ms=NOW)
-    assert list(data["pings"]) == [row.server for row in ranked]
 
 
 async def test_sqlite_ranking_sees_a_pong_committed_while_it_reads(storage: Storage) -> None:
@@ -284,4 +278,28 @@ async def test_sqlite_ranking_sees_a_pong_committed_while_it_reads(storage: Stor
         event.remove(storage.engine.sync_engine, "before_cursor_execute", another_bot_writes)
 
     assert written
-    assert (row.count, row.median, row.mean) == (4, 150, 162.5)
+    assert (row.pongs, row.median, row.mean) == (4, 150, 162.5)
+
+
+async def test_a_store_of_the_first_schema_is_upgraded_with_its_pongs(database_url: str) -> None:
+    async with scratch_storage(database_url, "echo_upgrade", MIGRATIONS[:1]) as old:
+        await record_all(old, pong("a.org", 100, ping="$1"), pong("a.org", 300, ping="$2"))
+
+        assert await migrate(old, MIGRATIONS) == len(MIGRATIONS)
+
+        [row] = await ranking(old, ROOM, now_ms=NOW)
+        assert (row.count, row.median) == (2, 200)
+
+
+async def test_an_upgraded_room_is_credited_the_old_rooms_pongs(storage: Storage) -> None:
+    new = RoomID("!new:example.org")
+    await record_all(
+        storage, pong("a.org", 100, ping="$1"), pong("a.org", 300, ping="$2", room=new)
+    )
+    await record_all(storage, pong("b.org", 50, room="!unrelated:example.org"))
+
+    assert await move_room(storage, ROOM, new) == 1
+
+    [row] = await ranking(storage, new, now_ms=NOW)
+    assert (row.server, row.count, row.median) == ("a.org", 2, 200)
+    assert await ranking(storage, ROOM, now_ms=NOW) == []

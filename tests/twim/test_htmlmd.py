@@ -110,3 +110,15 @@ def test_quote_prefixes_every_line_and_leaves_empty_ones_bare() -> None:
 )
 def test_split_heading(text: str, heading: str | None, rest: str) -> None:
     assert split_heading(text) == (heading, rest)
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<b>" * 5000 + "deep" + "</b>" * 5000,
+        "<blockquote>" * 3000 + "deep",
+        "<ul><li>" * 3000 + "deep",
+    ],
+)
+async def test_html_nested_too_deep_gives_way_to_the_body(html: str) -> None:
+    assert await message_markdown("the body *says* it", html, HTML) == "the body *says* it"

@@ -118,6 +118,10 @@ def test_images_from_elsewhere_become_plain_links(text: str) -> None:
         "[click][x]\n\n[x]: javascript:alert(1)",
         "[click](data:text/html,<script>alert(1)</script>)",
         "[broken site build](@/blog/does-not-exist.md)",
+        # Deeper than the parser follows brackets: it sees text, the blog a link.
+        "[" * 25 + "click" + "]" * 25 + "(javascript:alert(1))",
+        # Longer than the parser reads.
+        "long report " * 3000 + "[click](javascript:alert(1))",
     ],
 )
 def test_links_to_unsafe_addresses_are_not_links(text: str) -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 from mautrix.types import EventID, UserID
 
+from botkit.event_size import MAX_EVENT_BYTES
 from botkit.testing.fakehs import rooms
-from botkit.testing.fakehs.errors import bad_request, forbidden, not_found
+from botkit.testing.fakehs.errors import HomeserverRefusal, bad_request, forbidden, not_found
 from botkit.testing.fakehs.routes_account import int_param
 from botkit.testing.fakehs.shared import CLIENT, FAULTS, STORE, json_object, session_of
 from botkit.testing.fakehs.state import Room, Session, StoredEvent
@@ -139,6 +141,9 @@ async def send(request: web.Request) -> web.Response:
 
     def create(content: Any) -> StoredEvent:
         rooms.require_may_send(room, session.user_id, event_type, state=False)
+        if len(json.dumps(content, ensure_ascii=False).encode()) > MAX_EVENT_BYTES:
+            # Spec: "Size limits"; a real server counts the whole event, not only this.
+            raise HomeserverRefusal(413, "M_TOO_LARGE", "event too large")
         return store.new_event(room, session.user_id, event_type, content, txn=key)
 
     return await _once(request, session, room, create)

@@ -16,6 +16,7 @@ from .client import PluginClient, Sender
 from .commands import parse_args, split_word
 from .context import CommandContext, MessageContext
 from .errors import CommandError, PluginLoadError, UsageError
+from .limits import CommandLimiter
 from .metrics import InstanceMetrics, Metrics
 from .plugin import Plugin
 from .scheduler import Scheduler
@@ -58,6 +59,7 @@ class Host:
     command_prefix: str
     admins: frozenset[str]
     handler_timeout: float
+    limits: CommandLimiter = field(default_factory=CommandLimiter.unlimited)
     _last_read: tuple[object, tuple[str, ...] | None] = field(
         default=(None, None), init=False, repr=False
     )
@@ -300,7 +302,10 @@ class PluginInstance:
         prefix = self.host.command_prefix
         if words:
             command, used = table.find(words)
-            if command is not None:
+            named = command is not None or table.has_group(words[0])
+            if named and not await self.host.limits.admit(MessageContext(client, event)):
+                pass  # a flood: the limiter told the sender, once
+            elif command is not None:
                 args = body[len(prefix) :]
                 for _ in range(used):
                     args = split_word(args)[1]

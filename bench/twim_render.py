@@ -1,5 +1,9 @@
 """Benchmark: rendering a week's TWIM post of 500 entries with :func:`render_post`.
 
+It is timed with each shipped template and, when found next to the checkout (as
+``shared/reference/twim-config/template.md`` in a parent folder), with twim-config's
+own template as Hebbot uses it.
+
 The entries look like a busy week's reports: several paragraphs of markdown with
 links, code and lists, some with their own heading, most filed under a project,
 a few with images and editors' notes, spread over the configured sections.
@@ -13,7 +17,9 @@ import argparse
 import random
 import statistics
 import time
+from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 from mautrix.types import ContentURI, EventID, UserID
 
@@ -80,19 +86,33 @@ def make_post(entries: int, seed: int = 1) -> Post:
     )
 
 
+def templates() -> list[tuple[str, str]]:
+    """(label, template) pairs to time: the shipped ones and twim-config's if present."""
+    found = [("2021", "2021"), ("current", "current")]
+    for parent in Path(__file__).resolve().parents:
+        real = parent / "shared" / "reference" / "twim-config" / "template.md"
+        if real.is_file():
+            found.append(("twim-config template.md", str(real)))
+            break
+    return found
+
+
 def measure(entries: int = 500, repeats: int = 5) -> list[tuple[str, str]]:
-    """Time :func:`render_post` (median of ``repeats``); (what, figure) pairs."""
-    post = make_post(entries)
-    times, size = [], 0
-    for _ in range(repeats):
-        started = time.perf_counter()
-        size = len(render_post(post))
-        times.append(time.perf_counter() - started)
-    median = statistics.median(times)
-    return [
-        (f"twim render_post, {entries} entries", f"{median * 1000:.1f} ms"),
-        ("twim post size", f"{size / 1024:.0f} KiB"),
-    ]
+    """Time :func:`render_post` (median of ``repeats``) per template; (what, figure) pairs."""
+    figures = []
+    for label, template in templates():
+        post = replace(make_post(entries), template=template)
+        times, size = [], 0
+        for _ in range(repeats):
+            started = time.perf_counter()
+            size = len(render_post(post))
+            times.append(time.perf_counter() - started)
+        median = statistics.median(times)
+        figures += [
+            (f"twim render_post, {entries} entries, {label}", f"{median * 1000:.1f} ms"),
+            (f"twim post size, {label}", f"{size / 1024:.0f} KiB"),
+        ]
+    return figures
 
 
 def main() -> None:

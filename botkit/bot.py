@@ -1,31 +1,36 @@
 """The bot: one Matrix connection, the plugin instances on it, the web server.
 
-Start-up order: database, login, plugin instances (required plugins first),
-the events left pending by the last run (see :mod:`botkit.retry`), web server,
-sync loop. A plugin that fails to start is logged and shown as ``failed`` on
-the health page, and its events wait for it; the others run.
+Start-up order: database, web server (so that health answers while the bot
+waits for its homeserver), login, plugin instances (required plugins first),
+the events left pending by the last run (see :mod:`botkit.retry`), sync loop.
+A start-up failure that the operator must fix (a database that refuses writes,
+a port in use) is a :class:`~botkit.errors.BotkitError` with a one-line
+message. A plugin that fails to start is logged and shown as ``failed`` on the
+health page, and its events wait for it; the others run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from aiohttp import ClientError
 from mautrix.client import ClientAPI
-from mautrix.errors import MatrixConnectionError, MatrixRequestError, MUnknownToken
+from mautrix.errors import MatrixRequestError, MUnknownToken
 from mautrix.types import DeviceID, RoomID, UserID
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from . import reloading
 from .builtin import BUILTIN, Builtin
 from .client import BotHTTPAPI, Sender
 from .config import BotConfig
+from .connecting import until_answered
 from .errors import BotkitError, PluginLoadError
+from .exposure import exposures
 from .instance import Host, InstanceState, PluginInstance
+from .limits import CommandLimiter
 from .loader import InstancePlan, PluginSource, discover, plan_instances
 from .membership import RoomAccess
 from .metrics import Metrics
@@ -42,9 +47,7 @@ from .web import PluginWeb, WebServer
 __all__ = ["Bot"]
 
 log = logging.getLogger("botkit")
-T = TypeVar("T")
-_CONNECT_FIRST_DELAY = 1.0
-_CONNECT_MAX_DELAY = 60.0
+_JOIN_RETRY_WAITS = (5.0, 15.0, 30.0)
 # How often a running bot looks for events `botkit replay` brought back.
 REPLAY_POLL = 5.0
 
@@ -75,8 +78,11 @@ class Bot:
         self.web: WebServer | None = None
         self._sync_task: asyncio.Task[None] | None = None
         self._prune_task: asyncio.Task[None] | None = None
+        self._joins: set[asyncio.Task[None]] = set()
         self._replay_task: asyncio.Task[None] | None = None
         self.started_at = time.time()
+        #: What start() is doing, for health; None once the bot runs.
+        self.starting: str | None = "starting"
         self.stopped = asyncio.Event()
         #: Why the bot's token no longer works (a device logged out), for the health page.
         self.token_problem: str | None = None
@@ -84,9 +90,28 @@ class Bot:
     # -- start and stop -------------------------------------------------
 
     async def start(self) -> None:
-        """Connect, start the plugins, the web server and the sync loop."""
-        await self.store.setup()
+        """Open the database, serve the web side, connect, start the plugins and the sync loop."""
+        for warning in exposures(self.config):
+            log.warning("%s", warning)
+        self.starting = "opening the database"
+        await self._open_database()
+        self.web = WebServer(
+            self.config.web.host,
+            self.config.web.port,
+            self.health,
+            self.metrics.render,
+            self._plugin_web,
+        )
+        try:
+            await self.web.start()
+        except OSError as e:
+            web = self.config.web
+            raise BotkitError(
+                f"cannot serve web.host {web.host}:{web.port}: {e.strerror or e}"
+            ) from e
+        self.starting = f"connecting to the homeserver {self.config.homeserver.url}"
         self.api = await self._connect()
+        self.starting = "starting the plugins"
         sender = Sender(
             self.api,
             self.metrics,
@@ -104,6 +129,7 @@ class Bot:
             mention_commands=self.config.bot.mention_commands,
             admins=frozenset(self.config.bot.admins),
             handler_timeout=self.config.sync.handler_timeout,
+            limits=CommandLimiter(self.config.bot.limits, frozenset(self.config.bot.admins)),
         )
         self.upgrades = RoomUpgrades(self.api, self.store, lambda: list(self.instances.values()))
         await self.upgrades.load()
@@ -115,14 +141,6 @@ class Bot:
         pending = await self.pipeline.load_pending()
         if pending:
             log.info("retrying %d events that were pending when the bot stopped", pending)
-        self.web = WebServer(
-            self.config.web.host,
-            self.config.web.port,
-            self.health,
-            self.metrics.render,
-            self._plugin_web,
-        )
-        await self.web.start()
         sync = self.config.sync
         self.syncer = Syncer(
             self.api,
@@ -138,7 +156,17 @@ class Bot:
         self._sync_task = asyncio.create_task(self._run_sync(), name="botkit-sync")
         self._prune_task = asyncio.create_task(self._prune_loop(), name="botkit-prune")
         self._replay_task = asyncio.create_task(self._replay_loop(), name="botkit-replay")
+        self.starting = None
         log.info("botkit running as %s, web on %s:%s", self.api.mxid, self.web.host, self.web.port)
+
+    async def _open_database(self) -> None:
+        """Create or upgrade botkit's tables; a database that cannot be used is one clear line."""
+        try:
+            await self.store.setup()
+        except (SQLAlchemyError, OSError) as e:
+            reason = e.orig if isinstance(e, DBAPIError) else e
+            url = make_url(self.config.database_url).render_as_string(hide_password=True)
+            raise BotkitError(f"cannot use the database {url}: {reason}") from e
 
     async def _connect(self) -> ClientAPI:
         """Log in, or check the configured token, waiting for the homeserver as long as it takes.
@@ -180,7 +208,9 @@ class Bot:
         api.api.token = token
         while True:
             try:
-                whoami = await _until_answered(api.whoami, "check the access token", hs.url)
+                whoami = await until_answered(
+                    api.whoami, "check the access token", hs.url, self._waiting
+                )
                 break
             except MUnknownToken as e:
                 if not may_log_in:
@@ -208,10 +238,11 @@ class Bot:
         password = hs.password
         log.info("logging in as %s with the configured password", hs.user_id)
         try:
-            tokens, device_id = await _until_answered(
+            tokens, device_id = await until_answered(
                 lambda: password_login(api.api, hs.user_id, password, hs.device_name),
                 "log in",
                 hs.url,
+                self._waiting,
             )
         except MatrixRequestError as e:
             raise BotkitError(f"the homeserver {hs.url} refused to log in {hs.user_id}: {e}") from e
@@ -233,6 +264,9 @@ class Bot:
                 f"`botkit login -c {self.config.path}` or set a new homeserver.access_token"
             )
             log.error("%s", self.token_problem)
+
+    def _waiting(self, why: str) -> None:
+        self.starting = why
 
     def _plan(self, config: BotConfig) -> list[InstancePlan]:
         self.sources, problems = discover(config.plugin_dirs)
@@ -299,10 +333,10 @@ class Bot:
                     await asyncio.gather(self._sync_task, return_exceptions=True)
             except TimeoutError:
                 self._sync_task.cancel()
-        for task in (self._prune_task, self._replay_task):
-            if task is not None:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+        background = [t for t in (*self._joins, self._prune_task, self._replay_task) if t]
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         if not await self.pipeline.drain(drain_timeout):
             log.warning("handlers still running after %g s; they are cancelled", drain_timeout)
         await self.pipeline.close()
@@ -334,7 +368,7 @@ class Bot:
         waiting for a retry or dead letters; ``degraded`` lists every instance
         that is not simply running.
         """
-        sync = self.syncer.health() if self.syncer else {"connected": False}
+        sync = self.syncer.health() if self.syncer else {"ready": False, "connected": False}
         retries = self.pipeline.retries
         plugins = {}
         for name, inst in self.instances.items():
@@ -354,6 +388,7 @@ class Bot:
             }
         return {
             **sync,
+            "starting": self.starting,
             "user_id": self.api.mxid if self.api else None,
             "token_problem": self.token_problem,
             "uptime": time.time() - self.started_at,
@@ -368,12 +403,29 @@ class Bot:
         if not autojoin.enabled or (allow and inviter not in allow and server not in allow):
             log.info("ignoring invite to %s from %s", room_id, inviter)
             return
+        # Joining is done beside the sync loop: a room that cannot be joined (gone, or
+        # an invite that was never real) must not hold up every other room.
+        task = asyncio.create_task(self._join(room_id, inviter), name=f"botkit-join-{room_id}")
+        self._joins.add(task)
+        task.add_done_callback(self._joins.discard)
+
+    async def _join(self, room_id: RoomID, inviter: UserID | None) -> None:
         assert self.api is not None
-        try:
-            await self.api.join_room(room_id)
-            log.info("joined %s (invited by %s)", room_id, inviter)
-        except Exception as e:
-            log.warning("could not join %s: %s", room_id, e)
+        # A join right after a federated invite may be refused at first (mautrix retries
+        # for this too, but with the sync loop waiting and a traceback per try).
+        for wait in (*_JOIN_RETRY_WAITS, None):
+            try:
+                await self.api.join_room(room_id, max_retries=0)
+                log.info("joined %s (invited by %s)", room_id, inviter)
+                return
+            except MatrixRequestError as e:
+                if wait is None:
+                    log.warning("could not join %s (invited by %s): %s", room_id, inviter, e)
+                    return
+            except Exception as e:
+                log.warning("could not join %s (invited by %s): %s", room_id, inviter, e)
+                return
+            await asyncio.sleep(wait)
 
     # -- reloading (see botkit.reloading) ---------------------------------
 
@@ -384,45 +436,3 @@ class Bot:
     async def reload_all(self) -> None:
         """Re-read the config (SIGHUP): restart changed instances, add new, stop removed."""
         await reloading.reload_all(self)
-
-
-async def _until_answered(call: Callable[[], Awaitable[T]], what: str, url: str) -> T:
-    """``await call()`` until the homeserver gives an answer other than "try later".
-
-    Transport errors, 5xx and 429 answers are retried with capped, jittered
-    backoff (the server's ``retry_after_ms`` is honoured); one warning is
-    logged when it starts failing and one info line once it answers. Any other
-    error answer is raised.
-    """
-    delay, failing_since = _CONNECT_FIRST_DELAY, None
-    while True:
-        try:
-            result = await call()
-        except MatrixRequestError as e:
-            if e.http_status < 500 and e.http_status != 429:
-                raise
-            retry_ms = getattr(e, "retry_after_ms", None)
-            if isinstance(retry_ms, int):
-                delay = max(delay, retry_ms / 1000)
-            reason = f"HTTP {e.http_status} {e.message or ''}".strip()
-        except (MatrixConnectionError, ClientError, OSError, TimeoutError) as e:
-            reason = str(e) or type(e).__name__
-        else:
-            if failing_since is not None:
-                waited = time.monotonic() - failing_since
-                log.info("the homeserver %s answers again (after %.0f s)", url, waited)
-            return result
-        if failing_since is None:
-            failing_since = time.monotonic()
-            log.warning(
-                "cannot %s: the homeserver %s is not answering (%s); "
-                "waiting for it, retrying with backoff up to %g s",
-                what,
-                url,
-                reason,
-                _CONNECT_MAX_DELAY,
-            )
-        else:
-            log.debug("still waiting to %s at %s: %s", what, url, reason)
-        await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-        delay = min(delay * 2, _CONNECT_MAX_DELAY)

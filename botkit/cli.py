@@ -87,7 +87,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.list:
             return asyncio.run(_list_dead_letters(config, args.instance))
         return asyncio.run(_replay(config, args.instance, args.event_id))
-    _setup_logging(config)
+    try:
+        _setup_logging(config)
+    except OSError as e:
+        print(f"botkit run: cannot write logging.file {config.logging.file}: {e}", file=sys.stderr)
+        return 1
     try:
         asyncio.run(_run(config))
     except BotkitError as e:
@@ -100,12 +104,16 @@ def _check(config: BotConfig) -> int:
     from .loader import discover, plan_instances
 
     sources, problems = discover(config.plugin_dirs)
-    plans, more = plan_instances(config, sources)
+    plans, more = plan_instances(config, sources, thorough=True)
     problems += more
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
         return EXIT_PROBLEMS
+    from .exposure import exposures
+
+    for warning in exposures(config):
+        print(f"warning: {warning}", file=sys.stderr)
     names = ", ".join(f"{p.name} ({p.source.id} {p.source.version})" for p in plans) or "none"
     print(f"{config.path}: OK; plugin instances: {names}")
     from .upgrades import outdated_rooms, recorded_upgrades
@@ -227,7 +235,16 @@ async def _replay(config: BotConfig, instance: str, event_id: str | None) -> int
 
 
 def _setup_logging(config: BotConfig) -> None:
-    logging.basicConfig(level=config.logging.level, format=config.logging.format, force=True)
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    if config.logging.file is not None:
+        from .private import protect
+
+        # The log may quote what the bot received: readable by the bot's user only.
+        protect([config.logging.file])
+        handlers = [logging.FileHandler(config.logging.file, encoding="utf-8")]
+    logging.basicConfig(
+        level=config.logging.level, format=config.logging.format, handlers=handlers, force=True
+    )
     # mautrix logs every request at DEBUG/INFO; keep it quiet unless asked.
     logging.getLogger("mau").setLevel(max(logging.WARNING, logging.getLogger().level))
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

@@ -17,6 +17,7 @@ from .client import PluginClient, Sender
 from .commands import parse_args, split_word
 from .context import CommandContext, MessageContext
 from .errors import CommandError, PluginLoadError, UsageError
+from .limits import CommandLimiter
 from .metrics import InstanceMetrics, Metrics
 from .plugin import Plugin
 from .scheduler import Scheduler
@@ -61,6 +62,7 @@ class Host:
     handler_timeout: float
     mention_commands: bool = True
     """``bot.mention_commands``: whether starting with a mention of the bot makes a command."""
+    limits: CommandLimiter = field(default_factory=CommandLimiter.unlimited)
     _last_read: tuple[object, _Read | None] = field(default=(None, None), init=False, repr=False)
 
     def command_words(self, event: MessageEvent, *, emotes: bool = False) -> tuple[str, ...] | None:
@@ -355,7 +357,10 @@ class PluginInstance:
         prefix = self.host.command_prefix
         if words:
             command, used = table.find(words)
-            if command is not None:
+            named = command is not None or table.has_group(words[0])
+            if named and not await self.host.limits.admit(MessageContext(client, event)):
+                pass  # a flood: the limiter told the sender, once
+            elif command is not None:
                 args = self.host.command_line(event)
                 for _ in range(used):
                     args = split_word(args)[1]

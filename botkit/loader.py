@@ -232,8 +232,11 @@ class InstancePlan:
         return self.cls if self.cls is not None else self.source.load_class()
 
 
-def check_instance(config: BotConfig, name: str, source: PluginSource) -> InstancePlan:
-    """Import the plugin, check its handlers and the instance's config."""
+def check_instance(
+    config: BotConfig, name: str, source: PluginSource, *, thorough: bool = False
+) -> InstancePlan:
+    """Import the plugin, check its handlers and the instance's config (``thorough``:
+    with the plugin's checks for ``botkit check``, see :meth:`Plugin.check_config`)."""
     file = str(config.path)
     inst = config.plugins[name]
     try:
@@ -250,13 +253,21 @@ def check_instance(config: BotConfig, name: str, source: PluginSource) -> Instan
         HandlerTable.collect(cls())
     except TypeError as e:
         raise PluginLoadError(source.id, f"{source.module}.{source.class_name}: {e}") from e
+    prefix = f"plugins.{name}.config"
+    problems = [
+        p if p.file else Problem(file, f"{prefix}.{p.key}" if p.key else prefix, p.reason)
+        for p in cls.check_config(merged, thorough=thorough)
+    ]
+    if problems:
+        raise PluginLoadError(source.id, f"instance {name!r} has a bad config", problems)
     return InstancePlan(name, source, merged, cls)
 
 
 def plan_instances(
-    config: BotConfig, sources: dict[str, PluginSource]
+    config: BotConfig, sources: dict[str, PluginSource], *, thorough: bool = False
 ) -> tuple[list[InstancePlan], list[Problem]]:
-    """The enabled instances in start order (required plugins first), and the problems."""
+    """The enabled instances in start order (required plugins first), and the problems
+    (``thorough``: as ``botkit check`` looks for them)."""
     file = str(config.path)
     problems: list[Problem] = []
     plans: dict[str, InstancePlan] = {}
@@ -271,7 +282,7 @@ def plan_instances(
             )
             continue
         try:
-            plans[name] = check_instance(config, name, source)
+            plans[name] = check_instance(config, name, source, thorough=thorough)
         except PluginLoadError as e:
             problems.extend(e.problems or [Problem(file, f"plugins.{name}", str(e))])
     enabled_ids = {p.source.id for p in plans.values()}

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 from mautrix.types import RoomID
 
 from .client import PluginClient
+from .errors import Problem
 from .metrics import InstanceMetrics
 from .scheduler import Scheduler
 from .services import Services
@@ -81,6 +82,19 @@ class Plugin:
     """``bot.admins`` from the main config."""
     metrics: InstanceMetrics
     """Counters of the plugin's own, served with the bot's at ``/_botkit/metrics``."""
+
+    @classmethod
+    def check_config(cls, config: dict[str, Any], *, thorough: bool = False) -> list[Problem]:
+        """Problems with an instance's merged config that its shape cannot show.
+
+        The instance is not started when there are any; ``botkit check`` reports them
+        without connecting, and only it asks ``thorough``: then a plugin adds problems
+        that should not keep it from running (a template it can report at use). A
+        problem whose ``file`` is empty is about the instance's own config (``key``
+        below ``plugins.<name>.config``); one with a file names another file the config
+        points to. The default finds none.
+        """
+        return []
 
     def watches(self, room_id: RoomID) -> bool:
         """Whether this instance's event and passive handlers want ``room_id``'s events.

@@ -18,6 +18,7 @@ from .builtin import BUILTIN
 from .config import load_config
 from .errors import BotkitError, ConfigError, PluginLoadError
 from .instance import InstanceState, PluginInstance
+from .limits import CommandLimiter
 from .loader import check_instance, discover
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ async def reload_all(bot: Bot) -> None:
         log.error("config not reloaded:\n%s", e)
         return
     bot.config = config
+    bot.host.limits = CommandLimiter(config.bot.limits, frozenset(config.bot.admins))
     plans = bot._plan(config)
     wanted = {p.name: p for p in plans}
     configured = {n for n, p in config.plugins.items() if p.enabled}

@@ -7,6 +7,7 @@ instance starts. botkit's own tables (``botkit_*``) live in the same database.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -15,6 +16,8 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from .private import protect, sqlite_files
 
 __all__ = ["Migration", "Storage", "create_engine", "default_url", "migrate"]
 
@@ -28,11 +31,18 @@ def default_url(config_path: Path) -> str:
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """An async engine for ``url``; SQLite gets WAL mode and a busy timeout."""
+    """An async engine for ``url``; SQLite gets WAL mode and a busy timeout.
+
+    The database holds the access token: a SQLite file is created 0600, and
+    neither SQLAlchemy's SQL echo nor aiosqlite's debug lines show the values
+    of a statement, whatever the log level.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+        return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
+    protect(sqlite_files(url))
+    _hide_aiosqlite_arguments()
+    engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
     from sqlalchemy import event
 
@@ -45,6 +55,27 @@ def create_engine(url: str) -> AsyncEngine:
         cursor.close()
 
     return engine
+
+
+class _CallNames(logging.Filter):
+    """Shows only the name of the call in aiosqlite's "executing <call>" debug lines.
+
+    The call is a ``functools.partial`` whose repr holds the statement's parameters.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            call = record.args[0]
+            if callable(call):
+                inner = getattr(call, "func", call)
+                record.args = (getattr(inner, "__qualname__", type(inner).__name__),)
+        return True
+
+
+def _hide_aiosqlite_arguments() -> None:
+    logger = logging.getLogger("aiosqlite")
+    if not any(isinstance(f, _CallNames) for f in logger.filters):
+        logger.addFilter(_CallNames())
 
 
 class Storage:

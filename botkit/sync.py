@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import ClientError
+from aiohttp import ClientError, ContentTypeError
 from mautrix.api import Method, Path
 from mautrix.client import ClientAPI
 from mautrix.errors import (
@@ -84,6 +84,9 @@ class Syncer:
         self.connected = False
         self.last_sync: float | None = None
         self.outage_since: float | None = None
+        #: What was wrong with the latest /sync answer, None once a good one came.
+        self.malformed: str | None = None
+        self.malformed_answers = 0
         self.first_sync_done = asyncio.Event()
         self._rand = random.Random()
         self._stopping = asyncio.Event()
@@ -106,6 +109,8 @@ class Syncer:
             "connected": self.connected,
             "last_sync": self.last_sync,
             "outage_since": self.outage_since,
+            "malformed_answer": self.malformed,
+            "malformed_answers": self.malformed_answers,
             "pending_events": self.pipeline.pending,
         }
 
@@ -164,7 +169,14 @@ class Syncer:
                 raise  # fatal: run() says so
             except _TRANSIENT as e:
                 failures += 1
-                self._outage(e)
+                page = e.__cause__
+                if isinstance(page, ContentTypeError):
+                    # An answer, but a page instead of JSON (mautrix calls it a connection
+                    # error): a proxy in front of the homeserver, or a broken server.
+                    kind = page.headers.get("Content-Type", "?") if page.headers else "?"
+                    self._malformed(f"not JSON but {kind[:100]}")
+                else:
+                    self._outage(e)
                 await self._pause(failures)
                 continue
             except SQLAlchemyError as e:
@@ -172,11 +184,21 @@ class Syncer:
                 log.warning("database error (%s); retrying", e)
                 await self._pause(failures)
                 continue
-            failures = 0
+            except Exception as e:
+                # Broken JSON, JSON nested deeper than Python's parser goes, a filter
+                # answer without its ID: a broken server or proxy, which a later
+                # attempt may not meet again. Never the end of the bot.
+                failures += 1
+                self._malformed(f"{type(e).__name__}: {str(e)[:200]}")
+                await self._pause(failures)
+                continue
             self._connected()
-            next_token = data.get("next_batch")
+            next_token = data.get("next_batch") if isinstance(data, dict) else None
             if not isinstance(next_token, str):
-                log.warning("sync answer without next_batch; retrying")
+                failures += 1
+                what = "no next_batch" if isinstance(data, dict) else type(data).__name__
+                self._malformed(f"an answer that is not a sync response ({what})")
+                await self._pause(failures)
                 continue
             try:
                 jobs = await self._jobs(data, token, recovering)
@@ -190,6 +212,14 @@ class Syncer:
                 log.warning("could not complete a sync batch (%s); fetching it again", e)
                 await self._pause(failures)
                 continue
+            except Exception as e:
+                # A shape no check foresaw: as above, the batch is fetched again later.
+                failures += 1
+                self._malformed(f"{type(e).__name__}: {str(e)[:200]}", exc=e)
+                await self._pause(failures)
+                continue
+            failures = 0
+            self._well_formed()
             await self.pipeline.submit(next_token, jobs)
             if token is None:
                 # Without a stored token a restart syncs afresh and handles nothing
@@ -226,6 +256,24 @@ class Syncer:
             )
         self.connected = False
 
+    def _malformed(self, reason: str, exc: BaseException | None = None) -> None:
+        """A /sync answer botkit cannot use: logged once until a good one comes, and shown."""
+        self.malformed_answers += 1
+        if self.malformed is None:
+            log.warning(
+                "the homeserver sent a malformed /sync answer (%s); retrying with backoff",
+                reason,
+                exc_info=exc,
+            )
+        else:
+            log.debug("another malformed /sync answer: %s", reason)
+        self.malformed = reason
+
+    def _well_formed(self) -> None:
+        if self.malformed is not None:
+            log.warning("the homeserver's /sync answers are well-formed again")
+            self.malformed = None
+
     def _connected(self) -> None:
         if self.outage_since is not None:
             log.warning("homeserver reachable again after %.1f s", time.time() - self.outage_since)
@@ -235,14 +283,12 @@ class Syncer:
         self.metrics.syncs.inc()
 
     async def _invites(self, data: dict[str, Any]) -> None:
-        invites = data.get("rooms", {}).get("invite", {})
-        if not isinstance(invites, dict):
-            return
+        invites = _object(_object(data.get("rooms")).get("invite"))
         for room_id, room in invites.items():
+            if not isinstance(room, dict):
+                continue  # no invite, whatever the key says
             inviter = None
-            events = (
-                room.get("invite_state", {}).get("events", []) if isinstance(room, dict) else []
-            )
+            events = _object(room.get("invite_state")).get("events")
             for ev in events if isinstance(events, list) else []:
                 if (
                     isinstance(ev, dict)
@@ -260,9 +306,9 @@ class Syncer:
         """The handler work of one sync answer; ``since`` is None on a first start."""
         raw_events: list[dict[str, Any]] = []
         raw_history: list[dict[str, Any]] = []
-        joined = data.get("rooms", {}).get("join", {})
-        for room_id, room in joined.items() if isinstance(joined, dict) else ():
-            timeline = room.get("timeline", {}) if isinstance(room, dict) else {}
+        joined = _object(_object(data.get("rooms")).get("join"))
+        for room_id, room in joined.items():
+            timeline = _object(_object(room).get("timeline"))
             events = timeline.get("events", [])
             if not isinstance(events, list):
                 continue
@@ -424,6 +470,11 @@ class Syncer:
         log.info("filled a gap of %d events in %s", len(collected), room_id)
         collected.reverse()
         return collected
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one: a server may send any shape."""
+    return value if isinstance(value, dict) else {}
 
 
 def _with_room(events: list[Any], room_id: str) -> list[dict[str, Any]]:

@@ -30,11 +30,11 @@ from mautrix.errors import MatrixRequestError
 from mautrix.types import RoomID, UserID
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from .config import BotConfig
 from .instance import PluginInstance
 from .state import StateStore
-from .storage import create_engine
 
 __all__ = [
     "RoomUpgrades",
@@ -117,7 +117,9 @@ def recorded_upgrades(config: BotConfig) -> dict[str, str]:
 
 
 async def _read_upgrades(config: BotConfig) -> dict[str, str]:
-    engine = create_engine(config.database_url)
+    # SQLAlchemy's own engine, not botkit's: that one makes the file private, and
+    # ``botkit check`` only reads (it warns about such a file instead).
+    engine = create_async_engine(config.database_url)
     try:
         return await StateStore(engine, config.homeserver.user_id).upgrades()
     except (SQLAlchemyError, OSError) as e:

@@ -7,14 +7,40 @@ route per instance prefix and :class:`PluginWeb` keeps each instance's table.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 __all__ = ["Handler", "PluginWeb", "WebServer"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+log = logging.getLogger("botkit.web")
+# aiohttp's limits are 8190 bytes per request line and header: an 8 KB link to a
+# plugin page was refused. Longer lines are still refused, quietly (see _BadRequests).
+MAX_LINE = 16384
+
+
+class _BadRequests(logging.Filter):
+    """Turns aiohttp's traceback for a request it could not parse into one debug line.
+
+    A URL or header beyond the limits, or bytes that are no HTTP at all, is the
+    client's mistake (or a scanner's): it gets its 400, and the log no traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            log.debug("refused a malformed HTTP request: %s", str(error.message)[:200])
+            return False
+        return True
+
+
+_server_log = logging.getLogger("botkit.web.server")
+_server_log.addFilter(_BadRequests())
 
 
 class PluginWeb:
@@ -117,7 +143,13 @@ class WebServer:
 
     async def start(self) -> None:
         """Listen; ``port`` 0 picks a free port, written back to ``self.port``."""
-        self._runner = web.AppRunner(self.app, access_log=None)
+        self._runner = web.AppRunner(
+            self.app,
+            access_log=None,
+            logger=_server_log,
+            max_line_size=MAX_LINE,
+            max_field_size=MAX_LINE,
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()

@@ -111,6 +111,9 @@ def _check_bot(config: Mapping[str, Any], report: Report) -> None:
     for i, admin in enumerate(bot["admins"]):
         if not is_user_id(admin):
             report(f"bot.admins[{i}]", f"expected a Matrix user ID, got {admin!r}")
+    for key, value in bot["limits"].items():
+        if value < 0:
+            report(f"bot.limits.{key}", f"must be 0 (no limit) or more, got {value}")
     for i, entry in enumerate(bot["autojoin"]["allow"]):
         if not (is_user_id(entry) or is_server_name(entry)):
             reason = f"expected a Matrix user ID or server name, got {entry!r}"

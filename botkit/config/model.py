@@ -17,6 +17,7 @@ __all__ = [
     "BotSettings",
     "HomeserverConfig",
     "InstanceConfig",
+    "LimitsConfig",
     "LoggingConfig",
     "SendingConfig",
     "SyncConfig",
@@ -38,10 +39,11 @@ class HomeserverConfig:
 
 @dataclass(frozen=True, slots=True)
 class WebConfig:
-    """Address of the HTTP server."""
+    """Address of the HTTP server; ``public`` when a non-loopback ``host`` is meant."""
 
     host: str
     port: int
+    public: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +55,24 @@ class AutojoinConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class LimitsConfig:
+    """Flood limits on commands (see :mod:`botkit.limits`); a burst of 0 is no limit."""
+
+    user_burst: int
+    user_per_minute: int
+    room_burst: int
+    room_per_minute: int
+
+
+@dataclass(frozen=True, slots=True)
 class BotSettings:
-    """How users talk to the bot: command prefix, admins, invites."""
+    """How users talk to the bot: command prefix, admins, invites, flood limits."""
 
     command_prefix: str
     mention_commands: bool
     admins: tuple[UserID, ...]
     autojoin: AutojoinConfig
+    limits: LimitsConfig = LimitsConfig(0, 0, 0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +100,11 @@ class SendingConfig:
 
 @dataclass(frozen=True, slots=True)
 class LoggingConfig:
-    """Log level name (upper case) and ``logging`` format string."""
+    """Log level name (upper case), ``logging`` format string, and the log file (None: stderr)."""
 
     level: str
     format: str
+    file: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +148,7 @@ def build_config(
     """A :class:`BotConfig` from a merged config that has passed every check."""
     path = path.resolve()
     hs, bot, sync, sending = merged["homeserver"], merged["bot"], merged["sync"], merged["sending"]
+    log_file = merged["logging"]["file"]
     return BotConfig(
         path=path,
         homeserver=HomeserverConfig(
@@ -144,7 +159,9 @@ def build_config(
             device_name=hs["device_name"],
         ),
         database_url=merged["database"]["url"] or default_url(path),
-        web=WebConfig(host=merged["web"]["host"], port=merged["web"]["port"]),
+        web=WebConfig(
+            host=merged["web"]["host"], port=merged["web"]["port"], public=merged["web"]["public"]
+        ),
         bot=BotSettings(
             command_prefix=bot["command_prefix"],
             mention_commands=bool(bot["mention_commands"]),
@@ -152,6 +169,7 @@ def build_config(
             autojoin=AutojoinConfig(
                 enabled=bot["autojoin"]["enabled"], allow=tuple(bot["autojoin"]["allow"])
             ),
+            limits=LimitsConfig(**bot["limits"]),
         ),
         sync=SyncConfig(
             timeout=float(sync["timeout"]),
@@ -168,7 +186,9 @@ def build_config(
             max_retries=sending["max_retries"], max_backoff=float(sending["max_backoff"])
         ),
         logging=LoggingConfig(
-            level=merged["logging"]["level"].upper(), format=merged["logging"]["format"]
+            level=merged["logging"]["level"].upper(),
+            format=merged["logging"]["format"],
+            file=path.parent / Path(log_file).expanduser() if log_file else None,
         ),
         plugin_dirs=tuple(path.parent / Path(d).expanduser() for d in merged["plugin_dirs"]),
         plugins=plugins,

@@ -36,8 +36,10 @@ def write_bot_config(
     """Write a config for a bot that logs in as ``account``; return its path.
 
     The file is ``config.sample.yaml`` (comments and all) with the account filled
-    in, ``web.port`` 0 (a free port) and a 5 s sync timeout so that the bot stops
-    quickly. ``homeserver_url`` defaults to the account's. Each keyword in
+    in, ``web.port`` 0 (a free port), a 5 s sync timeout so that the bot stops
+    quickly, and no flood limits (tests and benchmarks send bursts of commands
+    from one user; a test of the limits sets ``bot={"limits": {...}}``).
+    ``homeserver_url`` defaults to the account's. Each keyword in
     ``overrides`` names a top-level section; a mapping is merged into that
     section key by key (``sync={"timeout": 1}``), anything else replaces it
     (``plugin_dirs=["/src/plugins"]``).
@@ -56,6 +58,7 @@ def write_bot_config(
             "database": {"url": database_url},
             "web": {"port": 0},
             "sync": {"timeout": 5},
+            "bot": {"limits": {"user_burst": 0, "room_burst": 0}},
             "plugins": _plugin_entries(plugins or ()),
         },
     )
@@ -64,6 +67,7 @@ def write_bot_config(
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as f:
         yaml.dump(config, f)
+    path.chmod(0o600)  # it holds the token: as ``botkit init`` writes it
     return path
 
 

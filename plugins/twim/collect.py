@@ -30,6 +30,7 @@ from typing import Literal
 from mautrix.types import EventID, MessageType, RoomID, UserID
 
 from .htmlmd import message_markdown, split_heading
+from .mention import addresses, strip_mention
 from .model import Attachment, Entry, Project
 from .review import REAPPROVE, approval, split_edits
 from .rows import MEDIA_TYPES, MessageRow, ReactionRow, valid_mxc
@@ -37,7 +38,18 @@ from .sanitize import sanitize_markdown
 from .settings import Settings, fold, project_key
 from .store import WeekRows
 
-__all__ = ["SHORT_REPORT", "Issue", "IssueKind", "Week", "collect", "refusal", "suggestions"]
+__all__ = [
+    "SHORT_REPORT",
+    "Issue",
+    "IssueKind",
+    "Week",
+    "bot_names",
+    "collect",
+    "new_report",
+    "preset_reactions",
+    "refusal",
+    "suggestions",
+]
 
 SHORT_REPORT = 30
 """Reports with fewer characters than this get a warning: usually a slip of the hand."""
@@ -89,6 +101,42 @@ def suggestions(text: str, projects: Iterable[Project]) -> list[Project]:
         if names and re.search(rf"(?<![\w-])(?:{names})(?![\w-])", text, re.IGNORECASE):
             found.append(project)
     return found
+
+
+def preset_reactions(sender: str, text: str, settings: Settings, limit: int = 3) -> list[str]:
+    """The reactions the bot puts on a new report to save the editors work, as Hebbot
+    does: ``<project reaction> ?`` for up to ``limit`` projects it names, and the emoji
+    of each section whose usual reporters include ``sender``."""
+    keys = [f"{project.reaction} ?" for project in suggestions(text, settings.projects)]
+    keys = keys[:limit]
+    keys += [s.emoji for s in settings.sections if sender in s.usual_reporters]
+    return keys
+
+
+def bot_names(bot: UserID) -> tuple[str, ...]:
+    """The names by which a report may address the bot at its start."""
+    return ("TWIM", bot.split(":")[0].lstrip("@"))
+
+
+def new_report(
+    row: MessageRow, settings: Settings, bot: UserID, limit: int = 3
+) -> tuple[list[str], str | None]:
+    """What the bot does with a new message: the reactions it presets, and a notice
+    for its sender when it is too short. With ``reports: mentions`` only a message
+    that addresses the bot is a report; only such a message is told it is too short
+    (``min_length``), as Hebbot tells it, so that chat in the room is left alone."""
+    addressed = addresses(row.body, row.formatted_body, bot, bot_names(bot))
+    if settings.reports == "mentions" and not addressed:
+        return [], None
+    keys = preset_reactions(row.sender, row.body, settings, limit)
+    text = strip_mention(row.body, bot, bot_names(bot)).strip()
+    if addressed and settings.min_length and len(text) < settings.min_length:
+        short = (
+            f"{row.sender_name or row.sender}: your update is too short for the post"
+            f" ({len(text)} characters; at least {settings.min_length}, please)."
+        )
+        return keys, short
+    return keys, None
 
 
 def refusal(
@@ -167,10 +215,13 @@ class _Collector:
     def _marks(self, reactions: Iterable[ReactionRow]) -> dict[EventID, _Marks]:
         notice = fold(self.settings.notice_emoji)
         sections = {fold(s.emoji): s.key for s in self.settings.sections}
-        projects = {project_key(p.name): p.name for p in self.settings.projects}
+        projects = self.settings.project_reactions()
         marks: dict[EventID, _Marks] = {}
         for reaction in sorted(reactions, key=lambda r: (r.seq, r.ts, r.event_id)):
-            if reaction.sender not in self.settings.editors or reaction.target not in self.messages:
+            target = self.messages.get(reaction.target)
+            if target is None or not self.settings.counts(
+                reaction.sender, reaction.key, target.sender
+            ):
                 continue
             mark = marks.setdefault(reaction.target, _Marks())
             key = fold(reaction.key)
@@ -227,10 +278,12 @@ class _Collector:
 
     async def _text_entry(self, message: MessageRow, mark: _Marks) -> Entry | None:
         text = await message_markdown(message.body, message.formatted_body, message.format)
+        # The TWIM guide asks reporters to address the bot; that is not part of the news.
+        text = strip_mention(text, self.bot, bot_names(self.bot))
         if not text.strip():
             self._issue("empty", message, "it has no text")
             return None
-        if len(text.strip()) < SHORT_REPORT:
+        if len(text.strip()) < (self.settings.min_length or SHORT_REPORT):
             self._issue("short", message, f"only {len(text.strip())} characters")
         if mark.project is None:
             named = suggestions(message.body, self.settings.projects)

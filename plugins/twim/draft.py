@@ -10,7 +10,7 @@ import re
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from urllib.parse import parse_qs, quote, urlsplit
 
 from mautrix.types import UserID
@@ -20,6 +20,7 @@ from .model import Post
 from .render import render_post
 from .settings import Settings
 from .store import PublishedWeek, TwimStore
+from .templating import TemplateError
 
 __all__ = ["Draft", "build_draft", "issues_markdown", "status_markdown", "youtube_id"]
 
@@ -46,8 +47,20 @@ class Draft:
 
     @property
     def markdown(self) -> str:
-        """The post's file content."""
-        return render_post(self.post)
+        """The post's file content; when its template fails, a page that says why."""
+        try:
+            return render_post(self.post)
+        except (TemplateError, ValueError) as e:
+            return f"# The post cannot be rendered\n\n{_plain(str(e))}\n"
+
+    @property
+    def error(self) -> str | None:
+        """Why the post cannot be rendered (its template's file and line), or None."""
+        try:
+            render_post(self.post)
+        except (TemplateError, ValueError) as e:
+            return str(e)
+        return None
 
 
 async def build_draft(
@@ -57,9 +70,12 @@ async def build_draft(
     day: date,
     ping_table: Callable[[], Awaitable[str | None]],
     upto: int | None = None,
+    now: datetime | None = None,
 ) -> Draft:
     """The draft of the post dated ``day`` from everything received since the last post
-    (and, with ``upto``, up to that number of arrival: the publish command's)."""
+    (and, with ``upto``, up to that number of arrival: the publish command's).
+    Templates see ``now`` as ``timestamp``, as Hebbot's see the render time, when the
+    post is today's; a post of another day sees that day."""
     previous = await store.last_week()
     cutoff = previous.cutoff_seq if previous else 0
     week = await collect(await store.week_rows(settings.rooms, cutoff, upto), settings, bot)
@@ -71,9 +87,15 @@ async def build_draft(
         entries=week.entries,
         header_image=settings.header_image,
         live_video=await store.live(cutoff, upto),
+        live_title=settings.live_title or None,
         ping_table=await ping_table(),
         ping_room_alias=settings.ping_room_alias,
         twim_room_alias=settings.twim_room_alias,
+        template=settings.template,
+        timestamp=now if now is not None and day == settings.today(now) else None,
+        verbs=settings.verbs,
+        file_name=settings.file_name,
+        config=settings.template_config(),
     )
     return Draft(post, week.issues, previous)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Literal
+from datetime import date, datetime
+from typing import Any, Literal
 
 from mautrix.types import ContentURI, EventID, UserID
 
@@ -24,6 +24,8 @@ class Section:
     title: str
     emoji: str
     order: int
+    usual_reporters: tuple[str, ...] = ()
+    """Matrix IDs whose reports usually belong here (from Hebbot's config)."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,9 @@ class Project:
     ``description`` (markdown, may be empty) is printed once per post under that
     heading; ``section`` is the key of the section its reports usually go to;
     ``aliases`` are further names by which a report's text suggests the project.
+    ``emoji`` is the reaction that tags a report with it when that is not ``name``
+    (Hebbot's projects react with e.g. ``Emt Client`` for ``element``); ``website``
+    and ``usual_reporters`` come from Hebbot's config.
     """
 
     name: str
@@ -41,6 +46,14 @@ class Project:
     description: str = ""
     section: str | None = None
     aliases: tuple[str, ...] = ()
+    emoji: str = ""
+    website: str = ""
+    usual_reporters: tuple[str, ...] = ()
+
+    @property
+    def reaction(self) -> str:
+        """The reaction key that tags a report with this project."""
+        return self.emoji or self.name
 
 
 @dataclass(frozen=True)
@@ -92,6 +105,13 @@ class Post:
     section out) and ``ping_room_alias`` the room it comes from. ``closing`` is the
     editor's last word before the sign-off, which invites readers to
     ``twim_room_alias``.
+
+    ``template`` is the template it is rendered with (``current``, ``2021`` or a file's
+    path); ``timestamp`` is the template's ``timestamp`` (default: the post's date at
+    midnight UTC); ``verbs`` are the credit verbs (empty: the template's own);
+    ``live_title`` follows "Matrix Live" in the heading; ``file_name`` is the pattern of
+    the post's file name, ``{date}`` standing for its date (None: the template's own);
+    ``config`` is what a template sees as ``config`` (Hebbot's config keys).
     """
 
     date: date
@@ -106,6 +126,12 @@ class Post:
     ping_room_alias: str | None = None
     closing: str | None = None
     twim_room_alias: str = "#TWIM:matrix.org"
+    template: str = "2021"
+    timestamp: datetime | None = None
+    verbs: Sequence[str] = ()
+    live_title: str | None = None
+    file_name: str | None = None
+    config: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def unplaced(self) -> list[Entry]:

@@ -17,8 +17,6 @@ from mautrix.errors import MatrixRequestError, MNotFound
 from mautrix.types import (
     EventID,
     EventType,
-    FileInfo,
-    MediaMessageEventContent,
     MessageEvent,
     MessageType,
     PowerLevelStateEventContent,
@@ -31,13 +29,15 @@ from mautrix.types import (
 )
 
 from botkit import CommandContext, CommandError, Plugin, ServiceUnavailable, command, on
-from botkit.markdown import in_worker
+from botkit.errors import Problem
 
-from .collect import TEXT_TYPES, refusal, suggestions
-from .draft import Draft, build_draft, issues_markdown, status_markdown, youtube_id
+from .checks import config_problems, load_settings
+from .collect import TEXT_TYPES, new_report, refusal
+from .draft import Draft, build_draft, status_markdown, youtube_id
+from .editor_commands import EditorCommands
+from .notices import editors_notice
 from .preview import PreviewSite
-from .publish import PublishError, write_post
-from .render import post_filename
+from .publish import PublishError, send_preview, write_post
 from .review import edit_notice, report_id
 from .rows import MessageRow, ReactionRow, message_row
 from .settings import Settings, fold, project_key
@@ -53,7 +53,7 @@ def is_editor(plugin: Any, user: UserID) -> bool:
     return isinstance(plugin, TwimPlugin) and user in plugin.settings.editors
 
 
-class TwimPlugin(Plugin):
+class TwimPlugin(EditorCommands, Plugin):
     """Collects "This Week in Matrix" reports by the editors' reactions and writes the post."""
 
     migrations = MIGRATIONS
@@ -62,9 +62,14 @@ class TwimPlugin(Plugin):
     settings: Settings
     store: TwimStore
 
+    @classmethod
+    def check_config(cls, config: dict[str, Any], *, thorough: bool = False) -> list[Problem]:
+        """The config's problems, its Hebbot config file's and (thorough) its template's."""
+        return config_problems(config, templates=thorough)
+
     async def start(self) -> None:
         """Read the settings, serve the draft, schedule the weekly preview."""
-        self.settings = Settings.from_config(self.config)
+        self.settings = load_settings(self.config, self.log)
         self.store = TwimStore(self.storage)
         PreviewSite(
             self.web, self._draft, self._today, self.client.download, self.settings.draft_token
@@ -102,8 +107,13 @@ class TwimPlugin(Plugin):
         if row.msgtype not in TEXT_TYPES or row.msgtype == "m.notice":
             return
         if seq > await self._cutoff():
-            for project in suggestions(row.body, self.settings.projects)[:_MAX_SUGGESTIONS]:
-                await self.client.react(row.room_id, row.event_id, f"{project.name} ?")
+            keys, short = new_report(row, self.settings, self.client.mxid, _MAX_SUGGESTIONS)
+            for key in keys:
+                await self.client.react(row.room_id, row.event_id, key)
+            if short is not None:
+                notice = TextMessageEventContent(msgtype=MessageType.NOTICE, body=short)
+                notice.set_reply(row.event_id)
+                await self.client.send(row.room_id, notice)
 
     async def _review(self, edit: MessageRow) -> None:
         """Tell the editors, with the diff, when an approved report of the week was edited."""
@@ -133,9 +143,11 @@ class TwimPlugin(Plugin):
                 ts=evt.timestamp,
             )
         )
-        if evt.sender not in self.settings.editors or not self._meaningful(relates.key):
+        if not self._meaningful(relates.key):
             return
         target = await self._target(evt.room_id, target_id)
+        if not self.settings.counts(evt.sender, relates.key, target.sender if target else ""):
+            return
         reason = refusal(
             target,
             redacted=await self.store.is_redacted(target_id),
@@ -144,9 +156,7 @@ class TwimPlugin(Plugin):
         )
         if reason is not None:
             text = f"{evt.sender}: I cannot use that message in the post: {reason}."
-            content = TextMessageEventContent(msgtype=MessageType.NOTICE, body=text)
-            content.set_reply(target_id)
-            await self.client.send(evt.room_id, content)
+            await self.client.send(*editors_notice(self.settings, evt.room_id, target_id, text))
         elif fold(relates.key) == fold(self.settings.notice_emoji):
             await self._acknowledge(evt.room_id, target_id)
 
@@ -195,7 +205,7 @@ class TwimPlugin(Plugin):
         return (
             folded == fold(self.settings.notice_emoji)
             or any(folded == fold(section.emoji) for section in self.settings.sections)
-            or any(project_key(key) == project_key(p.name) for p in self.settings.projects)
+            or project_key(key) in self.settings.project_reactions()
         )
 
     async def _target(self, room_id: RoomID, event_id: EventID) -> MessageRow | None:
@@ -217,8 +227,10 @@ class TwimPlugin(Plugin):
     async def _acknowledge(self, room_id: RoomID, target: EventID) -> None:
         """Show that ``target`` is included, or take that back when it no longer is."""
         notice = fold(self.settings.notice_emoji)
+        row = await self.store.message(target)
+        author = row.sender if row else ""
         included = not await self.store.is_redacted(target) and any(
-            r.sender in self.settings.editors and fold(r.key) == notice
+            self.settings.counts(r.sender, r.key, author) and fold(r.key) == notice
             for r in await self.store.reactions_to(target)
         )
         ack = await self.store.ack(target)
@@ -226,9 +238,8 @@ class TwimPlugin(Plugin):
             if self.settings.ack == "reaction":
                 ack = await self.client.react(room_id, target, self.settings.notice_emoji)
             else:
-                content = TextMessageEventContent(
-                    msgtype=MessageType.NOTICE, body="Included in this week's post."
-                )
+                body = self.settings.ack_notice(row.sender_name if row else "")
+                content = TextMessageEventContent(msgtype=MessageType.NOTICE, body=body)
                 content.set_reply(target)
                 ack = await self.client.send(room_id, content)
             await self.store.set_ack(target, ack)
@@ -255,7 +266,7 @@ class TwimPlugin(Plugin):
     @command("twim preview", allow=is_editor)
     async def preview(self, ctx: CommandContext) -> None:
         """Upload the post as it stands as a .md file, with the warnings"""
-        await self._send_preview(ctx.room_id, await self._draft(self._today()))
+        await send_preview(self.client, ctx.room_id, await self._draft(self._today()))
 
     @command("twim live", allow=is_editor)
     async def live(self, ctx: CommandContext, video: str) -> None:
@@ -347,7 +358,9 @@ class TwimPlugin(Plugin):
         return last.cutoff_seq if last else 0
 
     async def _draft(self, day: date, upto: int | None = None) -> Draft:
-        return await build_draft(self.store, self.settings, self.client.mxid, day, self._ping, upto)
+        return await build_draft(
+            self.store, self.settings, self.client.mxid, day, self._ping, upto, datetime.now(UTC)
+        )
 
     async def _ping(self) -> str | None:
         """The Dept of Ping table of the ping room, from the echo plugin if it runs."""
@@ -365,20 +378,6 @@ class TwimPlugin(Plugin):
             return None
         return table if isinstance(table, str) and table.strip() else None
 
-    async def _send_preview(self, room_id: RoomID, draft: Draft) -> None:
-        name = post_filename(draft.post.date)
-        data = (await in_worker(lambda: draft.markdown)).encode()
-        url = await self.client.upload(data, "text/markdown", name)
-        content = MediaMessageEventContent(
-            msgtype=MessageType.FILE,
-            body=name,
-            url=url,
-            filename=name,
-            info=FileInfo(mimetype="text/markdown", size=len(data)),
-        )
-        await self.client.send(room_id, content)
-        await self.client.send_markdown(room_id, issues_markdown(draft.issues))
-
     async def _scheduled_preview(self) -> None:
         room = self.settings.preview_room()
         if room is None:
@@ -386,7 +385,7 @@ class TwimPlugin(Plugin):
                 "no editor_room and no TWIM room: the weekly preview has nowhere to go"
             )
             return
-        await self._send_preview(room, await self._draft(self._today()))
+        await send_preview(self.client, room, await self._draft(self._today()))
 
 
 def _parse_day(text: str) -> date:

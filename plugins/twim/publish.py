@@ -1,4 +1,4 @@
-"""Writing the post and its images into the output folder.
+"""Writing the post and its images into the output folder, and the preview upload.
 
 All images are fetched first. An image the homeserver does not have (or whose
 address is not a valid ``mxc://`` URI) is left out of the post and named in the
@@ -19,14 +19,17 @@ from pathlib import Path
 
 from aiohttp import ClientError, ClientResponseError
 from mautrix.errors import MatrixError, MatrixRequestError
-from mautrix.types import ContentURI, EventID
+from mautrix.types import ContentURI, FileInfo, MediaMessageEventContent, MessageType, RoomID
 
+from botkit.client import PluginClient
 from botkit.markdown import in_worker
 
+from .draft import Draft, issues_markdown
 from .model import Post
-from .render import attachment_files, image_name, post_filename, render_post
+from .render import attachment_files, post_file_name, render_post, saved_name
+from .templating import TemplateError
 
-__all__ = ["IMAGE_FOLDER", "PublishError", "Written", "is_missing", "write_post"]
+__all__ = ["IMAGE_FOLDER", "PublishError", "Written", "is_missing", "send_preview", "write_post"]
 
 IMAGE_FOLDER = "img"
 """Where the images go inside the output folder; the post links them as /blog/img/."""
@@ -63,7 +66,17 @@ def is_missing(error: Exception) -> bool:
 
 
 async def write_post(post: Post, output_dir: Path, download: Download) -> Written:
-    """Write ``post`` as ``<output_dir>/<post file name>`` with its images in ``img/``."""
+    """Write ``post`` as ``<output_dir>/<post file name>`` with its images in ``img/``.
+
+    A template that fails is a :class:`PublishError` naming its file and line, before
+    anything is downloaded or written; the week's entries stay as they were.
+    """
+    try:
+        # Rendering sanitizes each report not seen before: in a render thread, not the loop.
+        markdown = await in_worker(render_post, post)
+        post_name = post_file_name(post)
+    except (TemplateError, ValueError) as e:
+        raise PublishError(str(e)) from e
     folder = output_dir / IMAGE_FOLDER
     try:
         await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
@@ -72,7 +85,7 @@ async def write_post(post: Post, output_dir: Path, download: Download) -> Writte
     files: dict[Path, bytes] = {}
     left_out: dict[str, str] = {}
     for name, url in attachment_files(post).items():
-        # render.image_name keeps names to one safe path component; checked again
+        # render.saved_name keeps names to one safe path component; checked again
         # because a file outside the folder would be much worse than a failed publish.
         if Path(name).name != name or name.startswith("."):
             raise PublishError(f"refusing to write the image name {name!r}")
@@ -84,9 +97,9 @@ async def write_post(post: Post, output_dir: Path, download: Download) -> Writte
             left_out[name] = f"{name} ({url}): {e}"
     if left_out:
         post = _without(post, set(left_out))
-    path = output_dir / post_filename(post.date)
-    # Rendering sanitizes each report not seen before: in a render thread, not the loop.
-    files[path] = (await in_worker(render_post, post)).encode()
+        markdown = await in_worker(render_post, post)
+    path = output_dir / post_name
+    files[path] = markdown.encode()
     try:
         await asyncio.to_thread(_write_all, files)
     except OSError as e:
@@ -97,11 +110,8 @@ async def write_post(post: Post, output_dir: Path, download: Download) -> Writte
 def _without(post: Post, names: set[str]) -> Post:
     """``post`` without the attachments saved under ``names``."""
 
-    def kept(event_id: EventID, filename: str) -> bool:
-        return image_name(post.date, event_id, filename) not in names
-
     entries = [
-        replace(e, attachments=[a for a in e.attachments if kept(a.event_id, a.filename)])
+        replace(e, attachments=[a for a in e.attachments if saved_name(post, a) not in names])
         for e in post.entries
     ]
     # An entry that was only the image has nothing left to show.
@@ -135,3 +145,24 @@ def _write_all(files: dict[Path, bytes]) -> None:
         for path in placed:
             path.unlink(missing_ok=True)
         raise
+
+
+async def send_preview(client: PluginClient, room_id: RoomID, draft: Draft) -> None:
+    """Upload the draft's file to ``room_id`` with its warnings; or say why it cannot be
+    rendered (the template's file and line), the week's entries left as they are."""
+    try:
+        data = (await in_worker(render_post, draft.post)).encode()
+    except (TemplateError, ValueError) as e:
+        await client.send_text(room_id, f"The post cannot be rendered: {e}")
+        return
+    name = post_file_name(draft.post)
+    url = await client.upload(data, "text/markdown", name)
+    content = MediaMessageEventContent(
+        msgtype=MessageType.FILE,
+        body=name,
+        url=url,
+        filename=name,
+        info=FileInfo(mimetype="text/markdown", size=len(data)),
+    )
+    await client.send(room_id, content)
+    await client.send_markdown(room_id, issues_markdown(draft.issues))

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from mautrix.types import RoomID, UserID
 from mautrix.util import variation_selector
 
+from .context import project_view, section_view
 from .model import Project, Section
 
 __all__ = ["Schedule", "Settings", "SettingsError", "fold", "project_key"]
@@ -76,6 +77,16 @@ class Settings:
     sections: tuple[Section, ...]
     projects: tuple[Project, ...]
     draft_token: str | None = None
+    template: str = "current"
+    restrict_notice: bool = False
+    verbs: tuple[str, ...] = ()
+    min_length: int = 0
+    ack_text: str = ""
+    image_markdown: str = ""
+    video_markdown: str = ""
+    file_name: str | None = None
+    live_title: str = ""
+    reports: Literal["all", "mentions"] = "all"
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -85,15 +96,25 @@ class Settings:
             raise SettingsError(f"ack: must be 'reaction' or 'notice', not {ack!r}")
         if not fold(config["notice_emoji"]):
             raise SettingsError("notice_emoji: must not be empty")
-        sections = tuple(Section(**item) for item in config["sections"])
+        sections = tuple(
+            Section(**{**item, "usual_reporters": tuple(item.get("usual_reporters") or ())})
+            for item in config["sections"]
+        )
         _unique("sections", "key", [s.key for s in sections])
         _unique("sections", "emoji", [fold(s.emoji) for s in sections])
         keys = {s.key for s in sections}
         projects = tuple(
-            Project(**{**item, "aliases": tuple(item.get("aliases") or ())})
+            Project(
+                **{
+                    **item,
+                    "aliases": tuple(item.get("aliases") or ()),
+                    "usual_reporters": tuple(item.get("usual_reporters") or ()),
+                }
+            )
             for item in config["projects"]
         )
         _unique("projects", "name", [project_key(p.name) for p in projects])
+        _unique("projects", "emoji", [project_key(p.reaction) for p in projects])
         for i, project in enumerate(projects):
             if project.section is not None and project.section not in keys:
                 raise SettingsError(
@@ -115,11 +136,60 @@ class Settings:
             sections=sections,
             projects=projects,
             draft_token=_token(config.get("draft_token")),
+            template=str(config.get("template") or "current"),
+            restrict_notice=bool(config.get("restrict_notice", False)),
+            verbs=tuple(config.get("verbs") or ()),
+            min_length=int(config.get("min_length", 0)),
+            ack_text=str(config.get("ack_text") or ""),
+            image_markdown=str(config.get("image_markdown") or ""),
+            video_markdown=str(config.get("video_markdown") or ""),
+            file_name=_file_name(config.get("file_name")),
+            live_title=" ".join(str(config.get("live_title") or "").split()),
+            reports=_reports(config.get("reports") or "all"),
         )
 
     def today(self, now: datetime) -> date:
         """The date of ``now`` where the editors live (the schedule's time zone)."""
         return now.astimezone(self.schedule.zone).date()
+
+    def counts(self, reactor: str, key: str, author: str) -> bool:
+        """Whether ``reactor``'s reaction ``key`` on ``author``'s message counts: an
+        editor's does; with ``restrict_notice`` so does the author's own notice_emoji
+        (Hebbot's rule: reporters submit their own reports and media, editors the rest)."""
+        if reactor in self.editors:
+            return True
+        return self.restrict_notice and reactor == author and fold(key) == fold(self.notice_emoji)
+
+    def ack_notice(self, reporter: str) -> str:
+        """The notice that acknowledges ``reporter``'s included report."""
+        if not self.ack_text:
+            return "Included in this week's post."
+        return self.ack_text.replace("{{user}}", reporter)
+
+    def project_reactions(self) -> dict[str, str]:
+        """Project names by the reaction keys (see :func:`project_key`) that tag them:
+        each project's name, and its emoji where that differs."""
+        keys = {project_key(p.name): p.name for p in self.projects}
+        keys.update((project_key(p.reaction), p.name) for p in self.projects)
+        return keys
+
+    def template_config(self) -> dict[str, Any]:
+        """What a template sees as ``config``: Hebbot's config keys, from these settings."""
+        return {
+            "reporting_room_id": self.rooms[0] if self.rooms else "",
+            "admin_room_id": self.editor_room or "",
+            "ping_room_id": self.ping_room or "",
+            "notice_emoji": self.notice_emoji,
+            "restrict_notice": self.restrict_notice,
+            "verbs": list(self.verbs),
+            "min_length": self.min_length,
+            "ack_text": self.ack_text,
+            "image_markdown": self.image_markdown,
+            "video_markdown": self.video_markdown,
+            "editors": sorted(self.editors),
+            "sections": [section_view(section) for section in self.sections],
+            "projects": [project_view(project) for project in self.projects],
+        }
 
     def preview_room(self) -> RoomID | None:
         """Where previews go: the editors' room, else the first TWIM room."""
@@ -132,6 +202,23 @@ def _unique(where: str, field: str, values: Sequence[str]) -> None:
         if value in seen:
             raise SettingsError(f"{where}[{i}].{field}: {value!r} is used twice")
         seen.add(value)
+
+
+def _reports(value: Any) -> Literal["all", "mentions"]:
+    if value == "all":
+        return "all"
+    if value == "mentions":
+        return "mentions"
+    raise SettingsError(f"reports: must be 'all' or 'mentions', not {value!r}")
+
+
+def _file_name(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    name = str(value)
+    if "/" in name or "\\" in name or name.replace("{date}", "x").strip(".") == "":
+        raise SettingsError(f"file_name: {name!r} must name a file in output_dir, not a path")
+    return name
 
 
 def _token(value: Any) -> str | None:

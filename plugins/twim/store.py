@@ -291,6 +291,14 @@ class TwimStore:
                 },
             )
 
+    async def remove_week(self, week: PublishedWeek) -> None:
+        """Forget a written post: the week it ended runs on, its reports in the draft."""
+        async with self.storage.begin() as conn:
+            await conn.execute(
+                text(f"DELETE FROM {self._t('weeks')} WHERE command_id = :c"),
+                {"c": week.command_id},
+            )
+
     async def set_live(self, event_id: EventID, ts: int, video: str | None) -> None:
         """Record the Matrix Live video an editor set (None: no video)."""
         async with self.storage.begin() as conn:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -55,6 +58,7 @@ def write_config(path: Path, body: str) -> Path:
         "  access_token: not-used-by-check\n"
         f"plugin_dirs: [{PLUGINS}]\n" + body
     )
+    path.chmod(0o600)  # as ``botkit init`` writes it
     return path
 
 
@@ -165,6 +169,44 @@ def test_check_reports_each_problem_on_its_own_line(
     for line, part in zip(lines, expected, strict=True):
         assert line.startswith(f"{config}: "), line
         assert part in line
+
+
+def test_check_warns_when_others_can_read_the_config_or_the_database(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "bot.yaml", "")
+    database = tmp_path / "botkit.db"  # the default database, next to the config
+    database.touch()
+    for path in (config, database):
+        path.chmod(0o644)
+    result = botkit_cli("check", "-c", str(config), cwd=tmp_path)
+    # Warnings, not problems: the config is valid.
+    assert result.returncode == 0, result.stderr
+    warnings = result.stderr.splitlines()
+    assert len(warnings) == 2, result.stderr
+    for path, line in zip((config, database), warnings, strict=True):
+        assert line.startswith(f"warning: {path} can be read by everyone"), line
+
+
+@pytest.mark.parametrize(
+    ("web", "warned"),
+    [
+        pytest.param("web:\n  host: 0.0.0.0\n", True, id="every-address"),
+        pytest.param("web:\n  host: 192.0.2.7\n", True, id="public-address"),
+        pytest.param("web:\n  host: 0.0.0.0\n  public: true\n", False, id="public-on-purpose"),
+        pytest.param("web:\n  host: ::1\n", False, id="ipv6-loopback"),
+        pytest.param("web:\n  host: localhost\n", False, id="localhost"),
+    ],
+)
+def test_check_warns_about_a_web_server_open_to_others(
+    tmp_path: Path, web: str, warned: bool
+) -> None:
+    config = write_config(tmp_path / "bot.yaml", web)
+    result = botkit_cli("check", "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    if warned:
+        assert result.stderr.startswith("warning: web.host is "), result.stderr
+        assert "web.public: true" in result.stderr
+    else:
+        assert result.stderr == ""
 
 
 def test_check_reports_a_plugin_whose_code_does_not_import(tmp_path: Path) -> None:
@@ -315,9 +357,8 @@ async def test_run_with_a_token_the_homeserver_does_not_know_exits_1(
 # -- run while the homeserver is down ------------------------------------------------
 
 
-@pytest.fixture
-def down_config(tmp_path: Path) -> tuple[Path, int, int]:
-    """A config whose homeserver port has nothing listening; its web port."""
+def write_down_config(tmp_path: Path, **overrides: Any) -> tuple[Path, int, int]:
+    """A config whose homeserver port has nothing listening, its port and the web port."""
     homeserver_port, web_port = free_ports(count=2)
     account = MatrixAccount(
         UserID("@bot:localhost"),
@@ -326,8 +367,16 @@ def down_config(tmp_path: Path) -> tuple[Path, int, int]:
         "",
         f"http://127.0.0.1:{homeserver_port}",
     )
-    config = write_bot_config(tmp_path / "config.yaml", account=account, web={"port": web_port})
+    config = write_bot_config(
+        tmp_path / "config.yaml", account=account, web={"port": web_port}, **overrides
+    )
     return config, homeserver_port, web_port
+
+
+@pytest.fixture
+def down_config(tmp_path: Path) -> tuple[Path, int, int]:
+    """A config whose homeserver port has nothing listening; its web port."""
+    return write_down_config(tmp_path)
 
 
 async def test_run_waits_for_a_homeserver_that_is_down(
@@ -357,6 +406,77 @@ async def test_run_waits_for_a_homeserver_that_is_down(
     log = read_log(log_path)
     assert log.count("waiting for it") == 1, log
     assert "Traceback" not in log
+
+
+async def test_health_is_served_while_the_bot_waits_for_its_homeserver(tmp_path: Path) -> None:
+    config, homeserver_port, web_port = write_down_config(tmp_path, logging={"file": "bot.log"})
+    log_path = tmp_path / "bot.log"
+    proc = await asyncio.create_subprocess_exec(
+        *[sys.executable, "-m", "botkit", "run", "-c", str(config)],
+        env=child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        health: dict[str, object] = {}
+        async with aiohttp.ClientSession() as session:
+
+            async def waiting() -> bool:
+                nonlocal health
+                try:
+                    async with session.get(f"http://127.0.0.1:{web_port}/_botkit/health") as resp:
+                        health = await resp.json()
+                except aiohttp.ClientError:
+                    return False
+                return "waiting for the homeserver" in str(health.get("starting"))
+
+            async with asyncio.timeout(60):
+                while True:
+                    if await waiting():
+                        break
+                    await asyncio.sleep(0.1)  # health is polled, as a service manager would
+        assert health["ready"] is False
+        assert f"127.0.0.1:{homeserver_port}" in str(health["starting"])
+        # The log goes to logging.file, which only the bot's user may read.
+        assert "waiting for it" in read_log(log_path)
+        assert log_path.stat().st_mode & 0o077 == 0
+        proc.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            assert await proc.wait() == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+def error_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if " ERROR " in line]
+
+
+def test_a_database_that_refuses_writes_is_one_line_at_start(tmp_path: Path) -> None:
+    database = tmp_path / "readonly.db"
+    sqlite3.connect(database).close()
+    url = f"sqlite+aiosqlite:///file:{database}?mode=ro&uri=true"
+    config, _, _ = write_down_config(tmp_path, database={"url": url})
+    result = botkit_cli("run", "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr
+    [line] = error_lines(result.stderr)
+    assert "cannot use the database" in line and "readonly" in line, line
+
+
+def test_a_web_port_in_use_is_one_line_at_start(
+    tmp_path: Path, down_config: tuple[Path, int, int]
+) -> None:
+    config, _, web_port = down_config
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", web_port))
+        taken.listen()
+        result = botkit_cli("run", "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr
+    [line] = error_lines(result.stderr)
+    assert f"cannot serve web.host 127.0.0.1:{web_port}" in line, line
 
 
 class Forwarder:

@@ -149,6 +149,8 @@ def fake_room(hs: FakeHomeserver, tmp_path: Path, **twim: Any) -> FakeRoom:
                     "rooms": [room],
                     "editors": [f"@editor:{hs.server_name}"],
                     "output_dir": str(output),
+                    # These tests read the posts by the 2021 format's file names.
+                    "template": "2021",
                     **twim,
                 }
             }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from plugins.twim.collect import Week, collect, refusal, suggestions
@@ -107,6 +108,32 @@ async def test_very_short_reports_are_warned_about() -> None:
     found = await week(room)
 
     assert [(i.kind, i.detail) for i in found.issues] == [("short", "only 12 characters")]
+
+
+async def test_the_reporters_mention_of_the_bot_leaves_the_report() -> None:
+    room = Room()
+    pill = f'<a href="https://matrix.to/#/{BOT}">TWIM</a>'
+    report = room.say(ALICE, f"TWIM: {REPORT}", html=f"<p>{pill}: {REPORT}</p>")
+    plain = room.say(BOB, f"twim, {REPORT}")
+    room.include(report, "📱")
+    room.include(plain, "📱")
+
+    found = await week(room)
+
+    assert [entry.text for entry in found.entries] == [REPORT, REPORT]
+
+
+async def test_min_length_sets_what_counts_as_very_short() -> None:
+    room = Room()
+    report = room.say(ALICE, REPORT)
+    room.include(report, "📱")
+
+    found = await collect(room.rows(), replace(SETTINGS, min_length=100), BOT)
+
+    assert [(i.kind, i.detail) for i in found.issues] == [
+        ("short", f"only {len(REPORT)} characters"),
+        ("unconfirmed_project", "it mentions synapse"),
+    ]
 
 
 async def test_the_latest_section_counts_and_redacting_it_restores_the_one_before() -> None:

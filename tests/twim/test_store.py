@@ -90,6 +90,22 @@ async def test_weeks_live_videos_and_acknowledgements(store: TwimStore) -> None:
     assert await store.ack(EventID("$m")) is None
 
 
+async def test_a_removed_week_gives_the_last_week_back_to_the_one_before(
+    store: TwimStore,
+) -> None:
+    first = PublishedWeek(EventID("$c1"), date(2024, 5, 3), 1000, "/out/a.md", 10)
+    second = PublishedWeek(EventID("$c2"), date(2024, 5, 10), 2000, "/out/b.md", 20)
+    await store.add_week(first)
+    await store.add_week(second)
+
+    await store.remove_week(second)
+
+    assert await store.last_week() == first
+    assert await store.week(day=date(2024, 5, 10)) is None
+    await store.add_week(replace(second, command_id=EventID("$c3"), cutoff_seq=30))
+    assert await store.last_week() == replace(second, command_id=EventID("$c3"), cutoff_seq=30)
+
+
 async def test_a_week_is_cut_by_the_order_of_arrival_whatever_the_timestamps(
     store: TwimStore,
 ) -> None:

@@ -142,6 +142,8 @@ async def twim_world(synapse: Synapse, tmp_path: Path, **twim: Any) -> AsyncIter
                         "output_dir": str(output),
                         "ping_room": PING_ROOM,
                         "ping_room_alias": "#ping:maunium.net",
+                        # The end-to-end tests check the 2021 format's conventions.
+                        "template": "2021",
                         **twim,
                     }
                 },

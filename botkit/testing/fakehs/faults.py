@@ -9,7 +9,7 @@ from http import HTTPStatus
 
 from aiohttp import web
 
-__all__ = ["Fault", "Faults"]
+__all__ = ["Fault", "Faults", "Garbage"]
 
 # Statuses a reverse proxy answers itself when the homeserver behind it is unwell; they
 # come with a plain-text page, not a Matrix error, and clients must cope with that.
@@ -41,6 +41,18 @@ class Fault:
         return error_page(self.status)
 
 
+@dataclass(frozen=True, slots=True)
+class Garbage:
+    """A ``200`` answer to a ``/sync`` that is no sync response: any bytes, any type."""
+
+    body: bytes
+    content_type: str = "application/json"
+
+    def response(self) -> web.Response:
+        """The answer the client sees."""
+        return web.Response(body=self.body, headers={"Content-Type": self.content_type})
+
+
 def error_page(status: int) -> web.Response:
     """A proxy's plain-text error page for gateway statuses, else a Matrix ``M_UNKNOWN``."""
     if status in _GATEWAY_STATUSES:
@@ -56,6 +68,7 @@ class Faults:
 
     def __init__(self) -> None:
         self.queue: deque[Fault] = deque()
+        self.sync_garbage: deque[Garbage] = deque()
         self.down = False
         self.close_connections = False
 

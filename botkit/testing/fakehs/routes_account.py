@@ -164,6 +164,8 @@ async def sync(request: web.Request) -> web.Response:
     store = request.app[STORE]
     faults = request.app[FAULTS]
     session = session_of(request)
+    if faults.sync_garbage:
+        return faults.sync_garbage.popleft().response()
     user = store.users[session.user_id]
     query = request.query
     since = parse_token(query["since"], "since") if "since" in query else None

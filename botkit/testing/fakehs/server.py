@@ -14,7 +14,7 @@ from mautrix.types import ContentURI, EventID, RoomAlias, RoomID, UserID
 from botkit.testing.fakehs import rooms
 from botkit.testing.fakehs.app import make_app
 from botkit.testing.fakehs.errors import bad_request, not_found
-from botkit.testing.fakehs.faults import Fault, Faults
+from botkit.testing.fakehs.faults import Fault, Faults, Garbage
 from botkit.testing.fakehs.notify import wait_until
 from botkit.testing.fakehs.state import Hooks, JSONObject, Media, Room, SentEvent, Store
 
@@ -353,6 +353,18 @@ class FakeHomeserver:
         answer is lost, so a retry with the same transaction id must not duplicate it.
         """
         self._faults.queue.extend([Fault(status, after_commit=after_commit)] * n)
+
+    def garble_next_syncs(
+        self, *bodies: bytes | str, content_type: str = "application/json"
+    ) -> None:
+        """Answer the next ``/sync`` requests with these bodies, one each, status 200.
+
+        For clients that must survive any answer: ``b'{"rooms": []}'``, ``b"[]"``,
+        JSON nested ten thousand deep, an HTML page (with ``content_type="text/html"``).
+        """
+        for body in bodies:
+            raw = body.encode() if isinstance(body, str) else body
+            self._faults.sync_garbage.append(Garbage(raw, content_type))
 
     def set_down(self, down: bool, *, close_connections: bool = False) -> None:
         """Take the whole server down (every request gets 502, or a dropped connection)

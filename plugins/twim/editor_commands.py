@@ -1,0 +1,130 @@
+"""Editor commands in the spirit of Hebbot's ``!list-sections``, ``!list-projects``,
+``!say`` and ``!details``, and a way to redo a published week.
+
+``!twim sections`` and ``!twim projects`` say which reaction files or tags a report
+(plain text, one line each); ``!twim say <text>`` posts ``text`` (markdown) to the
+TWIM room as the bot; ``!twim details <event ID or link>`` says who sent a message
+and what its reactions that count do; ``!twim unpublish <date>`` takes the last post
+back, so that its week, with what came in since, is published again.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from mautrix.types import UserID
+
+from botkit import CommandContext, CommandError, Rest, command
+
+from .review import report_id
+from .rows import MessageRow, ReactionRow
+from .settings import Settings, fold, project_key
+from .store import TwimStore
+
+__all__ = ["EditorCommands", "details_text", "projects_text", "sections_text"]
+
+
+def _is_editor(plugin: Any, user: UserID) -> bool:
+    settings = getattr(plugin, "settings", None)
+    return isinstance(settings, Settings) and user in settings.editors
+
+
+def sections_text(settings: Settings) -> str:
+    """The sections in the post's order: reaction, name, title and order."""
+    lines = [
+        f"{fold(s.emoji)} {s.key}: {s.title} ({s.order})"
+        for s in sorted(settings.sections, key=lambda section: section.order)
+    ]
+    return "\n".join(["Sections (react with the emoji to file a report):", *lines])
+
+
+def projects_text(settings: Settings) -> str:
+    """The projects by name: reaction, name, title and usual section."""
+    lines = [
+        f"{p.reaction} = {p.name}: {p.title}" + (f" (in {p.section})" if p.section else "")
+        for p in sorted(settings.projects, key=lambda project: project.name)
+    ]
+    return "\n".join(["Projects (react with the first word(s) to tag a report):", *lines])
+
+
+def details_text(settings: Settings, message: MessageRow, reactions: list[ReactionRow]) -> str:
+    """A message's sender, length and start, and each reaction that counts, explained."""
+    sections = {fold(s.emoji): s.title for s in settings.sections}
+    projects = settings.project_reactions()
+    start = " ".join(message.body.split())
+    start = start if len(start) <= 80 else start[:79] + "…"
+    lines = [
+        f"Message {message.event_id} by {message.sender_name or message.sender}"
+        f" ({message.sender}), {len(message.body.strip())} characters: {start}"
+    ]
+    for reaction in sorted(reactions, key=lambda r: (r.seq, r.ts, r.event_id)):
+        if not settings.counts(reaction.sender, reaction.key, message.sender):
+            continue
+        key = fold(reaction.key)
+        if key == fold(settings.notice_emoji):
+            meaning = "includes it"
+        elif key in sections:
+            meaning = f"files it in {sections[key]}"
+        elif project_key(reaction.key) in projects:
+            meaning = f"tags it with the project {projects[project_key(reaction.key)]}"
+        else:
+            continue
+        lines.append(f"{reaction.key} by {reaction.sender}: {meaning}")
+    if len(lines) == 1:
+        lines.append("No reaction that counts yet.")
+    return "\n".join(lines)
+
+
+class EditorCommands:
+    """Mixed into the plugin: the commands above, for editors."""
+
+    settings: Settings
+    store: TwimStore
+
+    @command("twim unpublish", allow=_is_editor)
+    async def unpublish(self, ctx: CommandContext, day: str) -> None:
+        """Take back the last post (YYYY-MM-DD) to publish that week again"""
+        try:
+            wanted = date.fromisoformat(day)
+        except ValueError:
+            raise CommandError(f"{day} is not a date; write it as YYYY-MM-DD.") from None
+        last = await self.store.last_week()
+        if last is None or last.post_date != wanted:
+            latest = f" (the last one is of {last.post_date})" if last else ""
+            raise CommandError(f"Only the last post can be taken back{latest}.")
+        await self.store.remove_week(last)
+        await ctx.reply(
+            f"The post of {wanted} is taken back: its reports are in the draft again."
+            f" {last.path} is left as it is; !twim publish {wanted} writes it anew.",
+            markdown=False,
+        )
+
+    @command("twim details", allow=_is_editor)
+    async def details(self, ctx: CommandContext, report: str) -> None:
+        """Who sent a report and which reactions count (its event ID or matrix.to link)"""
+        event_id = report_id(report)
+        message = await self.store.message(event_id) if event_id else None
+        if message is None or message.room_id not in self.settings.rooms:
+            raise CommandError("I have not seen that message in a TWIM room.")
+        reactions = await self.store.reactions_to(message.event_id)
+        await ctx.reply(details_text(self.settings, message, reactions), markdown=False)
+
+    @command("twim sections", allow=_is_editor)
+    async def list_sections(self, ctx: CommandContext) -> None:
+        """List the sections and the reaction that files a report in each."""
+        await ctx.reply(sections_text(self.settings), markdown=False)
+
+    @command("twim projects", allow=_is_editor)
+    async def list_projects(self, ctx: CommandContext) -> None:
+        """List the projects and the reaction that tags a report with each."""
+        await ctx.reply(projects_text(self.settings), markdown=False)
+
+    @command("twim say", allow=_is_editor)
+    async def say(self, ctx: CommandContext, text: Rest) -> None:
+        """Post a message (markdown) to the TWIM room as the bot"""
+        if not self.settings.rooms:
+            raise CommandError("There is no TWIM room to say it in.")
+        if not text.strip():
+            raise CommandError("Say what? Give the text after !twim say.")
+        await ctx.client.send_markdown(self.settings.rooms[0], text, notice=False)

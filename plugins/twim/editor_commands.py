@@ -123,8 +123,9 @@ class EditorCommands:
     @command("twim say", allow=_is_editor)
     async def say(self, ctx: CommandContext, text: Rest) -> None:
         """Post a message (markdown) to the TWIM room as the bot"""
-        if not self.settings.rooms:
+        room = self.settings.reporting_room
+        if room is None:
             raise CommandError("There is no TWIM room to say it in.")
         if not text.strip():
             raise CommandError("Say what? Give the text after !twim say.")
-        await ctx.client.send_markdown(self.settings.rooms[0], text, notice=False)
+        await ctx.client.send_markdown(room, text, notice=False)

@@ -42,6 +42,7 @@ from .review import edit_notice, report_id
 from .rows import MessageRow, ReactionRow, message_row
 from .settings import Settings, fold, project_key
 from .store import MIGRATIONS, PublishedWeek, TwimStore
+from .upgrades import UpgradeStore, follow
 
 __all__ = ["TwimPlugin"]
 
@@ -61,6 +62,7 @@ class TwimPlugin(EditorCommands, Plugin):
     catchup_age = 8 * 86400.0
     settings: Settings
     store: TwimStore
+    upgrades: UpgradeStore
 
     @classmethod
     def check_config(cls, config: dict[str, Any], *, thorough: bool = False) -> list[Problem]:
@@ -69,14 +71,20 @@ class TwimPlugin(EditorCommands, Plugin):
 
     async def start(self) -> None:
         """Read the settings, serve the draft, schedule the weekly preview."""
-        self.settings = load_settings(self.config, self.log)
         self.store = TwimStore(self.storage)
+        self.upgrades = UpgradeStore(self.storage)
+        self.settings = follow(load_settings(self.config, self.log), await self.upgrades.all())
         PreviewSite(
             self.web, self._draft, self._today, self.client.download, self.settings.draft_token
         ).register()
         self.scheduler.at(
             self.settings.schedule.next_run, self._scheduled_preview, name="weekly preview"
         )
+
+    async def on_room_upgrade(self, old: RoomID, new: RoomID) -> None:
+        """Follow the upgraded TWIM, editors' or ping room; the week's rows keep counting."""
+        await self.upgrades.add(old, new)
+        self.settings = follow(self.settings, {old: new})
 
     # -- what happens in the rooms --------------------------------------------------
 

@@ -96,5 +96,15 @@ async def _receive_order(conn: AsyncConnection, storage: Storage) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (_create_tables, _receive_order)
+async def _room_upgrades(conn: AsyncConnection, storage: Storage) -> None:
+    """Schema version 3: the room upgrades the settings follow (see :mod:`.upgrades`)."""
+    await conn.execute(
+        text(
+            f"CREATE TABLE {storage.table('room_upgrades')}"
+            f" (old_room {ID} PRIMARY KEY, new_room {ID} NOT NULL)"
+        )
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (_create_tables, _receive_order, _room_upgrades)
 """The plugin's schema steps, oldest first."""

@@ -87,6 +87,14 @@ class Settings:
     file_name: str | None = None
     live_title: str = ""
     reports: Literal["all", "mentions"] = "all"
+    # Rooms replaced by an upgrade: still watched, as their late events count, but
+    # nothing is sent there (see :mod:`.upgrades`).
+    retired: frozenset[RoomID] = frozenset()
+
+    @property
+    def reporting_room(self) -> RoomID | None:
+        """The TWIM room people report in now: the first one not replaced by an upgrade."""
+        return next((room for room in self.rooms if room not in self.retired), None)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -176,7 +184,7 @@ class Settings:
     def template_config(self) -> dict[str, Any]:
         """What a template sees as ``config``: Hebbot's config keys, from these settings."""
         return {
-            "reporting_room_id": self.rooms[0] if self.rooms else "",
+            "reporting_room_id": self.reporting_room or "",
             "admin_room_id": self.editor_room or "",
             "ping_room_id": self.ping_room or "",
             "notice_emoji": self.notice_emoji,
@@ -192,8 +200,8 @@ class Settings:
         }
 
     def preview_room(self) -> RoomID | None:
-        """Where previews go: the editors' room, else the first TWIM room."""
-        return self.editor_room or (self.rooms[0] if self.rooms else None)
+        """Where previews go: the editors' room, else the (current) TWIM room."""
+        return self.editor_room or self.reporting_room
 
 
 def _unique(where: str, field: str, values: Sequence[str]) -> None:

@@ -1,0 +1,79 @@
+"""Room upgrades: the TWIM, editors' and ping rooms follow their replacements.
+
+botkit lets an instance's config follow an upgraded room, but rooms named in Hebbot's
+``config.toml`` are outside that config, and a list of rooms keeps the old room first.
+So the plugin keeps the upgrades it was told of (``room_upgrades``) and applies them to
+its settings whenever it reads them: the old room stays watched (its late reactions and
+edits still count, and the week's rows keep their room id), the new one is watched
+too, and whatever the bot sends goes to the newest room.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from mautrix.types import RoomID
+from sqlalchemy import text
+
+from botkit import Storage
+
+from .settings import Settings
+
+__all__ = ["UpgradeStore", "follow"]
+
+
+def _newest(room: RoomID, upgrades: Mapping[RoomID, RoomID]) -> RoomID:
+    """The end of ``room``'s chain of upgrades (a cycle, which no server makes, stops)."""
+    seen = {room}
+    while room in upgrades and upgrades[room] not in seen:
+        room = upgrades[room]
+        seen.add(room)
+    return room
+
+
+def follow(settings: Settings, upgrades: Mapping[RoomID, RoomID]) -> Settings:
+    """``settings`` with each upgraded room followed to its replacement.
+
+    Following again changes nothing, so the settings of a config botkit already
+    followed stay as they are.
+    """
+    rooms: list[RoomID] = []
+    for room in settings.rooms:
+        successor: RoomID | None = room
+        while successor is not None and successor not in rooms:
+            rooms.append(successor)
+            successor = upgrades.get(successor)
+    retired = frozenset(room for room in rooms if room in upgrades) | settings.retired
+    return replace(
+        settings,
+        rooms=tuple(rooms),
+        retired=retired,
+        editor_room=_newest(settings.editor_room, upgrades) if settings.editor_room else None,
+        ping_room=_newest(settings.ping_room, upgrades) if settings.ping_room else None,
+    )
+
+
+class UpgradeStore:
+    """The upgrades the instance was told of, kept across restarts."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self._table = storage.table("room_upgrades")
+
+    async def add(self, old: RoomID, new: RoomID) -> None:
+        """Keep ``old`` → ``new``; a second call (the hook run again) changes nothing."""
+        async with self.storage.begin() as conn:
+            await conn.execute(
+                text(
+                    f"INSERT INTO {self._table} (old_room, new_room) VALUES (:old, :new)"
+                    " ON CONFLICT (old_room) DO NOTHING"
+                ),
+                {"old": old, "new": new},
+            )
+
+    async def all(self) -> dict[RoomID, RoomID]:
+        """Every upgrade kept, by the old room."""
+        async with self.storage.begin() as conn:
+            rows = await conn.execute(text(f"SELECT old_room, new_room FROM {self._table}"))
+            return {RoomID(old): RoomID(new) for old, new in rows}

@@ -12,9 +12,11 @@ there separately, and a section's projects come in reverse order of their names
 order; here they come as they were posted.
 
 Besides, each item carries what the plugin's own templates need (``heading``,
-``verb``, ``attachments``, ``notes``), each project its ``first_at`` (when its first
-report was posted, for the order of arrival), and ``twim`` holds the 2021 layout: credit
-lines, quotes and headings worked out by the rules of the published 2021 posts.
+the report's first-line heading or the one an editor set, ``text``, the message
+without a first-line heading, ``verb``, ``attachments``, ``notes``), each project its
+``first_at`` (when its first report was posted, for the order of arrival), and ``twim``
+holds the 2021 layout: credit lines, quotes and headings worked out by the rules of the
+published 2021 posts.
 """
 
 from __future__ import annotations
@@ -128,6 +130,9 @@ def _news(
     def files(kind: str) -> list[tuple[str, str]]:
         return [(hebbot_name(a), str(a.url)) for a in entry.attachments if a.kind == kind]
 
+    # A first-line heading leaves the quote (PROTOCOL §3); Hebbot's own templates know
+    # only "message", the whole text, so that stays as it was.
+    heading, body = (entry.heading, entry.text) if entry.heading else split_heading(entry.text)
     return {
         "event_id": entry.event_id,
         "reporter_id": entry.sender,
@@ -136,7 +141,8 @@ def _news(
         "message": clean(entry.text).strip("\n"),
         "images": files("image"),
         "videos": files("video"),
-        "heading": entry.heading,
+        "heading": clean(" ".join(heading.split())) if heading else None,
+        "text": clean(body).strip("\n"),
         "verb": credit_verb(entry.event_id, verbs),
         "attachments": [
             {"name": image_name(post.date, a.event_id, a.filename), "kind": a.kind}
@@ -219,7 +225,7 @@ def _ping_rows(table: str | None) -> str:
 class _Place:
     """A ``###`` heading inside a section (or none, for ``key`` None) and its entries."""
 
-    key: tuple[str, str] | None
+    key: tuple[str, ...] | None
     title: str = ""
     project: Project | None = None
     members: list[tuple[Entry, str]] = field(default_factory=list)
@@ -267,7 +273,7 @@ def _places(
 ) -> list[_Place]:
     """Entries without a heading first, then each place where its first entry was."""
     loose = _Place(key=None)
-    places: dict[tuple[str, str], _Place] = {}
+    places: dict[tuple[str, ...], _Place] = {}
     for entry in entries:
         place, body = _place_of(entry, projects, reserved)
         if place.key is None:
@@ -281,15 +287,19 @@ def _place_of(
     entry: Entry, projects: dict[str, Project], reserved: Sequence[str]
 ) -> tuple[_Place, str]:
     """Where an entry stands, and the text of its quote."""
-    if entry.project is not None:
-        project = projects.get(entry.project) or Project(entry.project, entry.project)
-        return _Place(("project", project.name), project.title, project), entry.text
     if entry.heading:
         heading: str | None = entry.heading
         body = entry.text
     else:
         heading, body = split_heading(entry.text)
-    if heading is None:
+    title = sanitize_markdown(" ".join(heading.split()), reserved) if heading else ""
+    if entry.project is not None:
+        project = projects.get(entry.project) or Project(entry.project, entry.project)
+        if not title:
+            return _Place(("project", project.name), project.title, project), entry.text
+        # The report's own heading stands for the project's there (PROTOCOL §3); the
+        # project is still described once, under its first heading in the post.
+        return _Place(("project", project.name, title), title, project), body
+    if not title:
         return _Place(key=None), body
-    title = sanitize_markdown(" ".join(heading.split()), reserved)
     return _Place(("heading", title), title), body

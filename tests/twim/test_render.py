@@ -186,13 +186,24 @@ def test_first_line_heading_becomes_the_entry_heading_and_leaves_the_quote() -> 
     ]
 
 
-def test_an_entry_about_a_project_keeps_its_heading_in_the_quote() -> None:
-    rendered = render_post(post([entry("### Spec\nMSCs merged.", event_id="$1", project="spec")]))
+def test_a_project_report_s_own_heading_stands_for_the_project_s() -> None:
+    projects = [Project("conduit", "Conduit", "Conduit is a server.")]
+    entries = [
+        entry("### Conduit 0.5\nIt is out.", event_id="$1", at=1, project="conduit"),
+        entry("#### Conduit 0.6\n\nSoon.", event_id="$2", at=2, project="conduit"),
+    ]
 
+    rendered = render_post(post(entries, projects=projects))
+
+    # One credit line under each heading, and the description once, under the first.
     assert section_blocks(rendered, "Dept of Servers 🏢")[1:] == [
-        "### spec",
+        "### Conduit 0.5",
+        "Conduit is a server.",
         credit(ALICE, "$1"),
-        "> ### Spec\n> MSCs merged.",
+        "> It is out.",
+        "### Conduit 0.6",
+        f"{ALICE} {RETURNED}:",
+        "> Soon.",
     ]
 
 
@@ -444,3 +455,22 @@ def test_the_sign_off_names_the_configured_room() -> None:
         "by [#news:example.org] with your updates!\n\n"
         "[#news:example.org]: https://matrix.to/#/#news:example.org\n"
     )
+
+
+def test_the_current_format_takes_a_report_s_own_heading_out_of_the_quote() -> None:
+    projects = [Project("conduit", "Conduit", "Conduit is a server.")]
+    entries = [
+        entry("### Conduit 0.5\nIt is out.", event_id="$1", at=1, project="conduit"),
+        entry("### Conduit 0.6\nSoon.", event_id="$2", at=2, project="conduit"),
+    ]
+
+    found = blocks(render_post(post(entries, projects=projects, template="current")))
+
+    start = found.index("## Dept of Servers 🏢")
+    assert found[start + 1 : start + 3] == ["### Conduit", "Conduit is a server."]
+    assert found.count("Conduit is a server.") == 1
+    assert found[start + 3] == "### Conduit 0.5"
+    assert found[start + 4].startswith(ALICE + " ")  # a credit line of its own
+    assert found[start + 5 : start + 7] == ["> It is out.", "### Conduit 0.6"]
+    assert " also " not in found[start + 7]  # under its heading, a credit line of its own
+    assert found[start + 8] == "> Soon."

@@ -23,7 +23,17 @@ __all__ = ["html_to_markdown", "message_markdown", "quote", "split_heading"]
 
 _ATX_HEADING = re.compile(r" {0,3}#{1,6}(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*")
 _UNESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
-_LITERAL = re.compile(r"[\\`*\[\]~]|&(?=#?\w+;)|<(?=[A-Za-z/!?])|(?<!\w)_|_(?!\w)")
+# A backslash is escaped only where CommonMark would read it as one: before ASCII
+# punctuation, at a line end, or at the text's end (markup may follow), so "\o/" stays.
+_LITERAL = re.compile(
+    r"\\(?=[!-/:-@\[-`{-~]|\n|$)|[`*\[\]~]|&(?=#?\w+;)|<(?=[A-Za-z/!?])|(?<!\w)_|_(?!\w)"
+)
+# What a line may start a block with (heading, quote, list item, setext underline):
+# escaped where a text begins, since the text may begin a line of the post.
+_BLOCK_START = re.compile(
+    r"^(?:#{1,6}(?=[ \t]|$)|>|[-+](?=[ \t]|$)|(?:=+|-+)(?=[ \t]*$)|\d{1,9}(?=[.)](?:[ \t]|$)))",
+    re.MULTILINE,
+)
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+\n")
 _AUTOLINKABLE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\x00-\x20<>]*")
 # All but what would end a link destination or start a code span in it.
@@ -134,7 +144,8 @@ class _PostParser(MatrixParser[_Markdown]):
     ) -> _Markdown:
         plain = await super().text_to_fstring(text, ctx, strip_leading_whitespace)
         if not ctx.preserve_whitespace:
-            plain.text = _LITERAL.sub(lambda m: "\\" + m.group(), plain.text)
+            escaped = _LITERAL.sub(lambda m: "\\" + m.group(), plain.text)
+            plain.text = _BLOCK_START.sub(_escape_block_start, escaped)
         return plain
 
     async def img_to_fstring(self, node: HTMLNode, ctx: RecursionContext) -> _Markdown:
@@ -153,6 +164,12 @@ class _PostParser(MatrixParser[_Markdown]):
             return _Markdown(f"<{url}>")
         destination = re.sub(r"[()]", r"\\\g<0>", percent_encode(url, safe=_URL_SAFE))
         return _Markdown(f"[{msg.text}]({destination})")
+
+
+def _escape_block_start(match: re.Match[str]) -> str:
+    start = match.group()
+    # An ordered list's number is kept; the "." or ")" after it is what is escaped.
+    return start + "\\" if start[0].isdigit() else "\\" + start
 
 
 def _code_span(code: str) -> str:

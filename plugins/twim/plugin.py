@@ -31,6 +31,7 @@ from mautrix.types import (
 from botkit import CommandContext, CommandError, Plugin, ServiceUnavailable, command, on
 from botkit.errors import Problem
 
+from .catchup import CatchUp, send_summary
 from .checks import config_problems, load_settings
 from .collect import TEXT_TYPES, new_report, refusal
 from .draft import Draft, build_draft, status_markdown, youtube_id
@@ -63,6 +64,7 @@ class TwimPlugin(EditorCommands, Plugin):
     settings: Settings
     store: TwimStore
     upgrades: UpgradeStore
+    catchup: CatchUp
 
     @classmethod
     def check_config(cls, config: dict[str, Any], *, thorough: bool = False) -> list[Problem]:
@@ -79,6 +81,12 @@ class TwimPlugin(EditorCommands, Plugin):
         ).register()
         self.scheduler.at(
             self.settings.schedule.next_run, self._scheduled_preview, name="weekly preview"
+        )
+        self.catchup = CatchUp()
+        self.scheduler.every(
+            1.0,
+            lambda: send_summary(self.catchup, self.client, self.settings.editor_room, self.log),
+            name="catch-up summary",
         )
 
     async def on_room_upgrade(self, old: RoomID, new: RoomID) -> None:
@@ -116,6 +124,14 @@ class TwimPlugin(EditorCommands, Plugin):
             return
         if seq > await self._cutoff():
             keys, short = new_report(row, self.settings, self.client.mxid, _MAX_SUGGESTIONS)
+            if self.catchup.late(evt.timestamp):
+                if keys:
+                    self.catchup.hold(
+                        row.room_id, row.event_id, "I would suggest " + " ".join(keys)
+                    )
+                if short is not None:
+                    self.catchup.hold(row.room_id, row.event_id, short)
+                return
             for key in keys:
                 await self.client.react(row.room_id, row.event_id, key)
             if short is not None:
@@ -164,9 +180,15 @@ class TwimPlugin(EditorCommands, Plugin):
         )
         if reason is not None:
             text = f"{evt.sender}: I cannot use that message in the post: {reason}."
-            await self.client.send(*editors_notice(self.settings, evt.room_id, target_id, text))
+            if self.catchup.late(evt.timestamp):
+                self.catchup.hold(evt.room_id, target_id, text)
+            else:
+                await self.client.send(*editors_notice(self.settings, evt.room_id, target_id, text))
         elif fold(relates.key) == fold(self.settings.notice_emoji):
-            await self._acknowledge(evt.room_id, target_id)
+            if self.catchup.late(evt.timestamp):
+                self.catchup.hold(evt.room_id, target_id, f"{evt.sender} included it.")
+            else:
+                await self._acknowledge(evt.room_id, target_id)
 
     @on(EventType.ROOM_REDACTION)
     async def on_redaction(self, evt: RedactionEvent) -> None:

@@ -44,6 +44,8 @@ from .rows import MessageRow, ReactionRow, message_row
 from .settings import Settings, fold, project_key
 from .store import MIGRATIONS, PublishedWeek, TwimStore
 from .upgrades import UpgradeStore, follow
+from .week import WeekStore
+from .week_commands import WeekCommands, parse_day
 
 __all__ = ["TwimPlugin"]
 
@@ -55,7 +57,7 @@ def is_editor(plugin: Any, user: UserID) -> bool:
     return isinstance(plugin, TwimPlugin) and user in plugin.settings.editors
 
 
-class TwimPlugin(EditorCommands, Plugin):
+class TwimPlugin(WeekCommands, EditorCommands, Plugin):
     """Collects "This Week in Matrix" reports by the editors' reactions and writes the post."""
 
     migrations = MIGRATIONS
@@ -76,6 +78,8 @@ class TwimPlugin(EditorCommands, Plugin):
         self.store = TwimStore(self.storage)
         self.upgrades = UpgradeStore(self.storage)
         self.settings = follow(load_settings(self.config, self.log), await self.upgrades.all())
+        self.week = WeekStore(self.store, self.storage)
+        await self.refresh_week()
         PreviewSite(
             self.web, self._draft, self._today, self.client.download, self.settings.draft_token
         ).register()
@@ -342,7 +346,8 @@ class TwimPlugin(EditorCommands, Plugin):
         done = await self.store.week(command_id=ctx.event.event_id)
         left_out: tuple[str, ...] = ()
         if done is None:
-            done, left_out = await self._publish(ctx, _parse_day(day) if day else self._today())
+            done, left_out = await self._publish(ctx, parse_day(day) if day else self._today())
+            await self.refresh_week()
         answer = f"Published the post of {done.post_date} to `{done.path}`. A new week begins now."
         if left_out:
             # Plain text: the reasons quote addresses and names from the senders.
@@ -381,15 +386,17 @@ class TwimPlugin(EditorCommands, Plugin):
     # -- the draft --------------------------------------------------------------------
 
     def _today(self) -> date:
-        return self.settings.today(datetime.now(UTC))
+        """The date the post will have: the editors' choice, else today."""
+        return self.week_choices.day or self.settings.today(datetime.now(UTC))
 
     async def _cutoff(self) -> int:
         last = await self.store.last_week()
         return last.cutoff_seq if last else 0
 
     async def _draft(self, day: date, upto: int | None = None) -> Draft:
+        settings = (await self.refresh_week(upto)).applied(self.settings)
         return await build_draft(
-            self.store, self.settings, self.client.mxid, day, self._ping, upto, datetime.now(UTC)
+            self.store, settings, self.client.mxid, day, self._ping, upto, datetime.now(UTC)
         )
 
     async def _ping(self) -> str | None:
@@ -416,10 +423,3 @@ class TwimPlugin(EditorCommands, Plugin):
             )
             return
         await send_preview(self.client, room, await self._draft(self._today()))
-
-
-def _parse_day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise CommandError(f"{text} is not a date; write it as YYYY-MM-DD.") from None

@@ -106,5 +106,20 @@ async def _room_upgrades(conn: AsyncConnection, storage: Storage) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (_create_tables, _receive_order, _room_upgrades)
+async def _week_values(conn: AsyncConnection, storage: Storage) -> None:
+    """Schema version 4: the week's date, editor and Live title set by command."""
+    await conn.execute(
+        text(
+            f"CREATE TABLE {storage.table('week_values')} (event_id {ID} PRIMARY KEY,"
+            " kind VARCHAR(32) NOT NULL, value TEXT)"
+        )
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _create_tables,
+    _receive_order,
+    _room_upgrades,
+    _week_values,
+)
 """The plugin's schema steps, oldest first."""

@@ -1,0 +1,83 @@
+"""What the editors set for one week by command: the post's date, editor and Live title.
+
+Each ``!twim date``, ``!twim editor`` and ``!twim title`` is kept as a row keyed by
+its command's event id and numbered in the order of arrival, as the reports are; the
+last of each kind received in the week counts, until the post is published. "none"
+goes back to the config's value (``editor_name``, ``live_title``) or today's date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Literal
+
+from mautrix.types import EventID
+from sqlalchemy import text
+
+from botkit import Storage
+
+from .settings import Settings
+from .store import TwimStore
+
+__all__ = ["WeekChoices", "WeekStore"]
+
+Kind = Literal["date", "editor", "live_title"]
+
+
+@dataclass(frozen=True)
+class WeekChoices:
+    """The values set for the week (None: not set, the config's or today's applies)."""
+
+    day: date | None = None
+    editor: str | None = None
+    live_title: str | None = None
+
+    def applied(self, settings: Settings) -> Settings:
+        """``settings`` with the editor and the Live title of the week."""
+        return replace(
+            settings,
+            editor_name=self.editor or settings.editor_name,
+            live_title=self.live_title or settings.live_title,
+        )
+
+
+class WeekStore:
+    """The ``week_values`` rows (schema version 4)."""
+
+    def __init__(self, store: TwimStore, storage: Storage) -> None:
+        self.store = store
+        self.storage = storage
+        self._table = storage.table("week_values")
+
+    async def set(self, event_id: EventID, kind: Kind, value: str | None) -> None:
+        """Keep ``kind`` = ``value`` as set by the command ``event_id`` (again: no change)."""
+        await self.store.receive(event_id)
+        async with self.storage.begin() as conn:
+            await conn.execute(
+                text(
+                    f"INSERT INTO {self._table} (event_id, kind, value) VALUES (:e, :k, :v)"
+                    " ON CONFLICT (event_id) DO NOTHING"
+                ),
+                {"e": event_id, "k": kind, "v": value},
+            )
+
+    async def choices(self, after: int, upto: int | None = None) -> WeekChoices:
+        """The last value of each kind received after number ``after`` (up to ``upto``)."""
+        bound = "" if upto is None else " AND r.seq <= :upto"
+        received = self.storage.table("received")
+        async with self.storage.begin() as conn:
+            rows = await conn.execute(
+                text(
+                    f"SELECT w.kind, w.value FROM {self._table} w JOIN {received} r"
+                    f" ON r.event_id = w.event_id WHERE r.seq > :after{bound} ORDER BY r.seq"
+                ),
+                {"after": after, "upto": upto},
+            )
+            last = {str(kind): value for kind, value in rows}
+        day = last.get("date")
+        return WeekChoices(
+            day=date.fromisoformat(day) if day else None,
+            editor=last.get("editor") or None,
+            live_title=last.get("live_title") or None,
+        )

@@ -1,0 +1,37 @@
+"""The week's date, editor and Matrix Live by command, until the post is published."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from botkit.testing.bot import running_bot
+from botkit.testing.fakehs import FakeHomeserver
+from tests.twim.fakeroom import fake_room
+
+pytest_plugins = ["botkit.testing.fakehs_fixtures"]
+
+
+async def test_editors_set_the_date_editor_and_live_of_the_post(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    w = fake_room(fakehs, tmp_path, template="current", editor_name="TWIM editors")
+    async with running_bot(w.config):
+        report = w.say("alice", "Synapse 1.99 is out, with faster sync.")
+        w.include(report, "🏢")
+        await w.acked(report)
+        assert "2026-12-04" in await w.ask("!twim date 2026-12-04", "dated")
+        await w.ask("!twim editor  Jane   Doe", "Editor of this week's post: Jane Doe.")
+        await w.ask("!twim title S13E09 - Hydra", "Matrix Live title: S13E09 - Hydra.")
+        await w.ask("!twim live q7Os7WzHoCg", "Matrix Live: q7Os7WzHoCg")
+        status = await w.ask("!twim status", "This Week in Matrix")
+        assert status.startswith("**This Week in Matrix 2026-12-04**")
+        assert "not a date" in await w.ask("!twim date friday", "not a date")
+
+        await w.ask("!twim publish", "Published the post of 2026-12-04")
+        # A new week: the choices were for the published one.
+        status = await w.ask("!twim status", "This Week in Matrix")
+    post = next(w.output.rglob("*2026-12-04*.md")).read_text(encoding="utf-8")
+    assert 'author = ["Jane Doe"]' in post
+    assert "## Matrix Live S13E09 - Hydra" in post
+    assert 'youtube_player(video_id="q7Os7WzHoCg")' in post
+    assert not status.startswith("**This Week in Matrix 2026-12-04**")

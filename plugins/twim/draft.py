@@ -71,13 +71,15 @@ async def build_draft(
     ping_table: Callable[[], Awaitable[str | None]],
     upto: int | None = None,
     now: datetime | None = None,
+    start: int | None = None,
 ) -> Draft:
     """The draft of the post dated ``day`` from everything received since the last post
     (and, with ``upto``, up to that number of arrival: the publish command's).
     Templates see ``now`` as ``timestamp``, as Hebbot's see the render time, when the
-    post is today's; a post of another day sees that day."""
+    post is today's; a post of another day sees that day. ``start`` is where the week
+    begins in the order of arrival when not right after the last post (a clear)."""
     previous = await store.last_week()
-    cutoff = previous.cutoff_seq if previous else 0
+    cutoff = start if start is not None else previous.cutoff_seq if previous else 0
     week = await collect(await store.week_rows(settings.rooms, cutoff, upto), settings, bot)
     post = Post(
         date=day,

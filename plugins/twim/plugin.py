@@ -390,13 +390,19 @@ class TwimPlugin(WeekCommands, EditorCommands, Plugin):
         return self.week_choices.day or self.settings.today(datetime.now(UTC))
 
     async def _cutoff(self) -> int:
-        last = await self.store.last_week()
-        return last.cutoff_seq if last else 0
+        return await self.week.start()
 
     async def _draft(self, day: date, upto: int | None = None) -> Draft:
         settings = (await self.refresh_week(upto)).applied(self.settings)
         return await build_draft(
-            self.store, settings, self.client.mxid, day, self._ping, upto, datetime.now(UTC)
+            self.store,
+            settings,
+            self.client.mxid,
+            day,
+            self._ping,
+            upto,
+            datetime.now(UTC),
+            start=await self.week.start(),
         )
 
     async def _ping(self) -> str | None:

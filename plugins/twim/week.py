@@ -1,4 +1,5 @@
-"""What the editors set for one week by command: the post's date, editor and Live title.
+"""What the editors set for one week by command: the post's date, editor and Live title,
+and where the week starts (``!twim clear`` starts it anew without a post).
 
 Each ``!twim date``, ``!twim editor`` and ``!twim title`` is kept as a row keyed by
 its command's event id and numbered in the order of arrival, as the reports are; the
@@ -22,7 +23,7 @@ from .store import TwimStore
 
 __all__ = ["WeekChoices", "WeekStore"]
 
-Kind = Literal["date", "editor", "live_title"]
+Kind = Literal["date", "editor", "live_title", "clear"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,21 @@ class WeekStore:
                 ),
                 {"e": event_id, "k": kind, "v": value},
             )
+
+    async def start(self) -> int:
+        """Where the week starts in the order of arrival: after the last post or the
+        last ``!twim clear``, whichever came later."""
+        last = await self.store.last_week()
+        received = self.storage.table("received")
+        async with self.storage.begin() as conn:
+            rows = await conn.execute(
+                text(
+                    f"SELECT MAX(r.seq) FROM {self._table} w JOIN {received} r"
+                    " ON r.event_id = w.event_id WHERE w.kind = 'clear'"
+                )
+            )
+            cleared = rows.scalar_one_or_none() or 0
+        return max(last.cutoff_seq if last else 0, int(cleared))
 
     async def choices(self, after: int, upto: int | None = None) -> WeekChoices:
         """The last value of each kind received after number ``after`` (up to ``upto``)."""

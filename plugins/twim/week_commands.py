@@ -3,6 +3,7 @@ want it, without a config edit (see :mod:`.week`)."""
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from typing import Any
 
@@ -17,6 +18,7 @@ from .week import Kind, WeekChoices, WeekStore
 __all__ = ["WeekCommands", "parse_day"]
 
 _UNSET = ("none", "off", "-")
+_CONFIRM_WITHIN_S = 300.0
 
 
 def _is_editor(plugin: Any, user: UserID) -> bool:
@@ -42,8 +44,7 @@ class WeekCommands:
 
     async def refresh_week(self, upto: int | None = None) -> WeekChoices:
         """The week's choices (up to number ``upto``); without ``upto`` also kept."""
-        last = await self.store.last_week()
-        choices = await self.week.choices(last.cutoff_seq if last else 0, upto)
+        choices = await self.week.choices(await self.week.start(), upto)
         if upto is None:
             self.week_choices = choices
         return choices
@@ -85,3 +86,23 @@ class WeekCommands:
         await self._choose(ctx, "live_title", chosen)
         shown = chosen or self.settings.live_title or "none"
         await ctx.reply(f"Matrix Live title: {shown}.", markdown=False)
+
+    @command("twim clear", allow=_is_editor)
+    async def clear(self, ctx: CommandContext, confirm: str = "") -> None:
+        """Start the week anew without a post; asks for a confirmation first"""
+        # Who asked to clear the week, and when (per plugin object: a restart forgets).
+        clearing: dict[UserID, float] = vars(self).setdefault("_clearing", {})
+        asked = clearing.pop(ctx.sender, None)
+        if confirm.lower() != "confirm":
+            clearing[ctx.sender] = time.monotonic()
+            await ctx.reply(
+                "This leaves every report, reaction and choice received so far this week"
+                " out of the post (the rooms keep them). To go ahead, send"
+                " `!twim clear confirm` within 5 minutes."
+            )
+            return
+        if asked is None or time.monotonic() - asked > _CONFIRM_WITHIN_S:
+            raise CommandError("Send `!twim clear` first; then confirm within 5 minutes.")
+        await self.week.set(ctx.event.event_id, "clear", None)
+        await self.refresh_week()
+        await ctx.reply("Cleared: the week starts anew, and the post holds what comes from now on.")

@@ -35,3 +35,28 @@ async def test_editors_set_the_date_editor_and_live_of_the_post(
     assert "## Matrix Live S13E09 - Hydra" in post
     assert 'youtube_player(video_id="q7Os7WzHoCg")' in post
     assert not status.startswith("**This Week in Matrix 2026-12-04**")
+
+
+async def test_clear_starts_the_week_anew_once_confirmed(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    w = fake_room(fakehs, tmp_path)
+    async with running_bot(w.config):
+        old = w.say("alice", "Synapse 1.99 is out, with faster sync.")
+        w.include(old, "🏢")
+        await w.acked(old)
+        assert "first" in await w.ask("!twim clear confirm", "first")
+        assert "1 entry" in await w.ask("!twim status", "This Week in Matrix")
+
+        await w.ask("!twim clear", "!twim clear confirm")
+        await w.ask("!twim clear confirm", "Cleared")
+        assert "0 entries" in await w.ask("!twim status", "This Week in Matrix")
+
+        new = w.say("bob", "Dendrite 1.0 is out, at last.")
+        w.include(new, "🏢")
+        await w.acked(new)
+        assert "1 entry" in await w.ask("!twim status", "This Week in Matrix")
+        await w.ask("!twim publish 2026-12-04", "Published")
+    post = next(w.output.rglob("*2026-12-04*.md")).read_text(encoding="utf-8")
+    assert "Dendrite 1.0" in post
+    assert "Synapse 1.99" not in post

@@ -417,8 +417,7 @@ def test_dept_of_ping_introduces_the_room_and_its_table() -> None:
         "## Dept of Ping 🏓",
         "Here we reveal, rank, and applaud the homeservers with the lowest ping, as measured by "
         "[pingbot](https://github.com/maubot/echo), a [maubot](https://github.com/maubot/maubot) "
-        "that you can host on your own server.",
-        "### [#ping:maunium.net](https://matrix.to/#/#ping:maunium.net)",
+        "that you can host on your own server. "
         "Join [#ping:maunium.net](https://matrix.to/#/#ping:maunium.net) to experience the fun "
         "live, and to find out how to add YOUR server to the game.",
         table,

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote
 
 from mautrix.types import UserID
 
@@ -21,6 +21,7 @@ from .render import render_post
 from .settings import Settings
 from .store import PublishedWeek, TwimStore
 from .templating import TemplateError
+from .youtube import youtube_id
 
 __all__ = ["Draft", "build_draft", "issues_markdown", "status_markdown", "youtube_id"]
 
@@ -33,8 +34,6 @@ _ISSUE_TITLES: dict[IssueKind, str] = {
     "empty": "Included but unusable",
     "bad_media": "Included but its file cannot be fetched",
 }
-_VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{11}")
-_YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "youtube-nocookie.com"}
 
 
 @dataclass(frozen=True)
@@ -88,7 +87,7 @@ async def build_draft(
         projects=settings.projects,
         entries=week.entries,
         header_image=settings.header_image,
-        live_video=await store.live(cutoff, upto),
+        live_video=await store.live(cutoff, upto) or settings.live_video or None,
         live_title=settings.live_title or None,
         ping_table=await ping_table(),
         ping_room_alias=settings.ping_room_alias,
@@ -100,26 +99,6 @@ async def build_draft(
         config=settings.template_config(),
     )
     return Draft(post, week.issues, previous)
-
-
-def youtube_id(text: str) -> str | None:
-    """The video id in a YouTube URL (watch, youtu.be, live, embed, shorts) or a bare id."""
-    text = text.strip().strip("<>")
-    if _VIDEO_ID.fullmatch(text):
-        return text
-    url = urlsplit(text if "//" in text else f"https://{text}")
-    host = (url.hostname or "").lower()
-    candidate = ""
-    if host == "youtu.be":
-        candidate = url.path.strip("/")
-    elif host in _YOUTUBE_HOSTS:
-        if url.path == "/watch":
-            candidate = (parse_qs(url.query).get("v") or [""])[0]
-        else:
-            parts = url.path.strip("/").split("/")
-            if len(parts) == 2 and parts[0] in ("live", "embed", "shorts", "v"):
-                candidate = parts[1]
-    return candidate if _VIDEO_ID.fullmatch(candidate) else None
 
 
 def status_markdown(draft: Draft) -> str:

@@ -304,12 +304,12 @@ class TwimPlugin(WeekCommands, EditorCommands, Plugin):
 
     @command("twim live", allow=is_editor)
     async def live(self, ctx: CommandContext, video: str) -> None:
-        """Set this week's Matrix Live video (a YouTube URL or id; "none" to remove it)"""
+        """Set this week's Matrix Live video (a YouTube URL or id; "none": the config's)"""
         video_id = None if video.lower() in ("none", "off", "-") else youtube_id(video)
         if video_id is None and video.lower() not in ("none", "off", "-"):
             raise CommandError(f"{video} is not a YouTube video URL or id.")
         await self.store.set_live(ctx.event.event_id, ctx.event.timestamp, video_id)
-        await ctx.reply(f"Matrix Live: {video_id}." if video_id else "Matrix Live: none.")
+        await ctx.reply(f"Matrix Live: {video_id or self.settings.live_video or 'none'}.")
 
     @command("twim approve", allow=is_editor)
     async def approve(self, ctx: CommandContext, report: str) -> None:

@@ -19,6 +19,7 @@ from mautrix.util import variation_selector
 
 from .context import project_view, section_view
 from .model import Project, Section
+from .youtube import youtube_id
 
 __all__ = ["Schedule", "Settings", "SettingsError", "fold", "project_key"]
 
@@ -86,6 +87,7 @@ class Settings:
     video_markdown: str = ""
     file_name: str | None = None
     live_title: str = ""
+    live_video: str = ""
     reports: Literal["all", "mentions"] = "all"
     # Rooms replaced by an upgrade: still watched, as their late events count, but
     # nothing is sent there (see :mod:`.upgrades`).
@@ -153,6 +155,7 @@ class Settings:
             video_markdown=str(config.get("video_markdown") or ""),
             file_name=_file_name(config.get("file_name")),
             live_title=" ".join(str(config.get("live_title") or "").split()),
+            live_video=_video(config.get("live_video")),
             reports=_reports(config.get("reports") or "all"),
         )
 
@@ -202,6 +205,15 @@ class Settings:
     def preview_room(self) -> RoomID | None:
         """Where previews go: the editors' room, else the (current) TWIM room."""
         return self.editor_room or self.reporting_room
+
+
+def _video(value: Any) -> str:
+    if not value:
+        return ""
+    video = youtube_id(str(value))
+    if video is None:
+        raise SettingsError(f"live_video: {value!r} is not a YouTube video URL or id")
+    return video
 
 
 def _unique(where: str, field: str, values: Sequence[str]) -> None:

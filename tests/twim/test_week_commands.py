@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from botkit.config import load_defaults
 from botkit.testing.bot import running_bot
 from botkit.testing.fakehs import FakeHomeserver
-from tests.twim.fakeroom import fake_room
+from plugins.twim.checks import config_problems
+from tests.twim.fakeroom import PLUGINS, fake_room
 
 pytest_plugins = ["botkit.testing.fakehs_fixtures"]
+
+TWIM = PLUGINS / "twim"
 
 
 async def test_editors_set_the_date_editor_and_live_of_the_post(
@@ -60,3 +64,22 @@ async def test_clear_starts_the_week_anew_once_confirmed(
     post = next(w.output.rglob("*2026-12-04*.md")).read_text(encoding="utf-8")
     assert "Dendrite 1.0" in post
     assert "Synapse 1.99" not in post
+
+
+async def test_the_config_s_live_video_holds_unless_a_week_sets_its_own(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    w = fake_room(fakehs, tmp_path, live_video="https://youtu.be/q7Os7WzHoCg")
+    async with running_bot(w.config):
+        assert "Matrix Live: q7Os7WzHoCg" in await w.ask("!twim status", "Matrix Live")
+        await w.ask("!twim live wdy3lUxYxuU", "Matrix Live: wdy3lUxYxuU.")
+        assert "Matrix Live: wdy3lUxYxuU" in await w.ask("!twim status", "Matrix Live")
+        await w.ask("!twim live none", "Matrix Live: q7Os7WzHoCg.")
+
+
+def test_a_live_video_that_is_no_youtube_video_is_a_config_problem() -> None:
+    yaml = TWIM / "config.yaml"
+    defaults = load_defaults(yaml.read_text(encoding="utf-8"), str(yaml))
+    config = {**defaults, "live_video": "https://example.org/video"}
+    problems = config_problems(config, templates=False)
+    assert any("live_video" in str(problem) for problem in problems)

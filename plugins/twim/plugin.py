@@ -295,11 +295,13 @@ class TwimPlugin(WeekCommands, EditorCommands, Plugin):
     @command("twim status", allow=is_editor)
     async def status(self, ctx: CommandContext) -> None:
         """Entries this week per section, with warnings"""
+        await self.refresh_week()  # the date chosen for the week, after an unpublish too
         await ctx.reply(status_markdown(await self._draft(self._today())))
 
     @command("twim preview", allow=is_editor)
     async def preview(self, ctx: CommandContext) -> None:
         """Upload the post as it stands as a .md file, with the warnings"""
+        await self.refresh_week()
         await send_preview(self.client, ctx.room_id, await self._draft(self._today()))
 
     @command("twim live", allow=is_editor)
@@ -346,6 +348,7 @@ class TwimPlugin(WeekCommands, EditorCommands, Plugin):
         done = await self.store.week(command_id=ctx.event.event_id)
         left_out: tuple[str, ...] = ()
         if done is None:
+            await self.refresh_week()
             done, left_out = await self._publish(ctx, parse_day(day) if day else self._today())
             await self.refresh_week()
         answer = f"Published the post of {done.post_date} to `{done.path}`. A new week begins now."

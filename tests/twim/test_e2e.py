@@ -100,12 +100,8 @@ Congratulations to the Synapse team on the release!
 
 Here we reveal, rank, and applaud the homeservers with the lowest ping, as measured by \
 [pingbot](https://github.com/maubot/echo), a [maubot](https://github.com/maubot/maubot) that \
-you can host on your own server.
-
-### [#ping:maunium.net](https://matrix.to/#/#ping:maunium.net)
-
-Join [#ping:maunium.net](https://matrix.to/#/#ping:maunium.net) to experience the fun live, \
-and to find out how to add YOUR server to the game.
+you can host on your own server. Join [#ping:maunium.net](https://matrix.to/#/#ping:maunium.net) \
+to experience the fun live, and to find out how to add YOUR server to the game.
 
 |Rank|Hostname|Median MS|
 |:---:|:---:|:---:|

@@ -34,7 +34,7 @@ from botkit.errors import Problem
 from .catchup import CatchUp, send_summary
 from .checks import config_problems, load_settings
 from .collect import TEXT_TYPES, new_report, refusal
-from .draft import Draft, build_draft, status_markdown, youtube_id
+from .draft import Draft, build_draft, status_markdown
 from .editor_commands import EditorCommands
 from .notices import editors_notice
 from .preview import PreviewSite
@@ -303,15 +303,6 @@ class TwimPlugin(WeekCommands, EditorCommands, Plugin):
         """Upload the post as it stands as a .md file, with the warnings"""
         await self.refresh_week()
         await send_preview(self.client, ctx.room_id, await self._draft(self._today()))
-
-    @command("twim live", allow=is_editor)
-    async def live(self, ctx: CommandContext, video: str) -> None:
-        """Set this week's Matrix Live video (a YouTube URL or id; "none": the config's)"""
-        video_id = None if video.lower() in ("none", "off", "-") else youtube_id(video)
-        if video_id is None and video.lower() not in ("none", "off", "-"):
-            raise CommandError(f"{video} is not a YouTube video URL or id.")
-        await self.store.set_live(ctx.event.event_id, ctx.event.timestamp, video_id)
-        await ctx.reply(f"Matrix Live: {video_id or self.settings.live_video or 'none'}.")
 
     @command("twim approve", allow=is_editor)
     async def approve(self, ctx: CommandContext, report: str) -> None:

@@ -1,5 +1,5 @@
-"""``!twim date``, ``!twim editor`` and ``!twim title``: the week's post as the editors
-want it, without a config edit (see :mod:`.week`)."""
+"""``!twim date``, ``!twim editor``, ``!twim title`` and ``!twim live``: the week's post
+as the editors want it, without a config edit (see :mod:`.week`), and ``!twim clear``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from botkit import CommandContext, CommandError, Rest, command
 from .settings import Settings
 from .store import TwimStore
 from .week import Kind, WeekChoices, WeekStore
+from .youtube import youtube_id
 
 __all__ = ["WeekCommands", "parse_day"]
 
@@ -106,3 +107,12 @@ class WeekCommands:
         await self.week.set(ctx.event.event_id, "clear", None)
         await self.refresh_week()
         await ctx.reply("Cleared: the week starts anew, and the post holds what comes from now on.")
+
+    @command("twim live", allow=_is_editor)
+    async def live(self, ctx: CommandContext, video: str) -> None:
+        """Set this week's Matrix Live video (a YouTube URL or id; "none": the config's)"""
+        video_id = None if video.lower() in _UNSET else youtube_id(video)
+        if video_id is None and video.lower() not in _UNSET:
+            raise CommandError(f"{video} is not a YouTube video URL or id.")
+        await self.store.set_live(ctx.event.event_id, ctx.event.timestamp, video_id)
+        await ctx.reply(f"Matrix Live: {video_id or self.settings.live_video or 'none'}.")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import aiohttp
+
 from botkit.config import load_defaults
 from botkit.testing.bot import running_bot
 from botkit.testing.fakehs import FakeHomeserver
@@ -19,11 +21,15 @@ async def test_editors_set_the_date_editor_and_live_of_the_post(
     fakehs: FakeHomeserver, tmp_path: Path
 ) -> None:
     w = fake_room(fakehs, tmp_path, template="current", editor_name="TWIM editors")
-    async with running_bot(w.config):
+    async with running_bot(w.config) as bot:
         report = w.say("alice", "Synapse 1.99 is out, with faster sync.")
         w.include(report, "🏢")
         await w.acked(report)
         assert "2026-12-04" in await w.ask("!twim date 2026-12-04", "dated")
+        assert bot.web is not None
+        draft = f"http://127.0.0.1:{bot.web.port}/_botkit/plugins/twim/draft.md"
+        async with aiohttp.ClientSession() as http, http.get(draft) as resp:
+            assert 'title = "This Week in Matrix 2026-12-04"' in await resp.text()
         await w.ask("!twim editor  Jane   Doe", "Editor of this week's post: Jane Doe.")
         await w.ask("!twim title S13E09 - Hydra", "Matrix Live title: S13E09 - Hydra.")
         await w.ask("!twim live q7Os7WzHoCg", "Matrix Live: q7Os7WzHoCg")

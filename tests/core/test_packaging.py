@@ -100,6 +100,47 @@ def test_an_installed_botkit_finds_its_shipped_plugins(installed: Path, tmp_path
     assert "twim (twim 1." in checked.stdout
 
 
+PLUGIN_TEST = """\
+from botkit.loader import discover
+from botkit.testing.harness import HarnessFactory
+
+
+async def test_ping(plugin_harness: HarnessFactory) -> None:
+    echo = discover([])[0]["echo"]
+    h = await plugin_harness(echo)
+    await h.command("!ping")
+    assert h.replies(), h.sent
+"""
+
+TYPED = """\
+from botkit import CommandContext, Plugin, command
+from botkit.testing.harness import HarnessFactory
+
+
+class Hello(Plugin):
+    @command("hello")
+    async def hello(self, ctx: CommandContext) -> None:
+        await ctx.reply(42)
+"""
+
+
+def test_a_plugin_project_gets_the_fixtures_and_the_types(installed: Path, tmp_path: Path) -> None:
+    # What the README tells a plugin author: no conftest, asyncio_mode = "auto".
+    (tmp_path / "pyproject.toml").write_text('[tool.pytest.ini_options]\nasyncio_mode = "auto"\n')
+    (tmp_path / "test_echo.py").write_text(PLUGIN_TEST)
+    tested = run(
+        str(installed / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=tmp_path
+    )
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert "1 passed" in tested.stdout
+
+    # mypy reads botkit's annotations (py.typed): a wrong argument type is found.
+    (tmp_path / "hello.py").write_text(TYPED)
+    typed = run(str(installed / "python"), "-m", "mypy", "--strict", "hello.py", cwd=tmp_path)
+    assert typed.returncode == 1, typed.stdout
+    assert 'Argument 1 to "reply" of "MessageContext" has incompatible type "int"' in typed.stdout
+
+
 def botkit_here(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """The botkit this test runs with (an editable install of the checkout)."""
     return subprocess.run(

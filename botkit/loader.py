@@ -207,11 +207,15 @@ def _from_entry_point(ep: importlib.metadata.EntryPoint) -> PluginSource:
 
 
 def _same_files(a: PluginSource, b: PluginSource) -> bool:
-    """Whether two finds are one copy (e.g. an editable install of a plugin directory)."""
+    """Whether two finds are one copy (e.g. an editable install of a plugin directory).
+
+    The manifests are compared, not the directories: a strict editable install
+    links each file into a directory of its own.
+    """
     if a.files is None or b.files is None:
         return False
     try:
-        return a.files.resolve() == b.files.resolve()
+        return (a.files / "plugin.yaml").resolve() == (b.files / "plugin.yaml").resolve()
     except OSError:
         return False
 

@@ -39,14 +39,13 @@ def copy_checkout(to: Path) -> Path:
     return to
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh venv with ``pip install --no-deps <checkout>``: its bin directory.
+def fresh_install(root: Path, *pip_args: str) -> Path:
+    """A fresh venv with ``pip install --no-deps <pip_args> <copy of the checkout>``:
+    its bin directory.
 
     The dependencies come from the running interpreter's site-packages (a .pth), so
     the test needs no index for them; botkit itself is only the installed copy.
     """
-    root = tmp_path_factory.mktemp("fresh")
     checkout = copy_checkout(root / "checkout")
     env_dir = root / "venv"
     venv.create(env_dir, with_pip=False)
@@ -59,10 +58,16 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     result = run(
         sys.executable, "-m", "pip", "--python", str(bin_dir / "python"),
-        "install", "-q", "--no-deps", str(checkout), cwd=root,
+        "install", "-q", "--no-deps", *pip_args, str(checkout), cwd=root,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     return bin_dir
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """botkit as ``pip install .`` leaves it in a fresh venv: the venv's bin directory."""
+    return fresh_install(tmp_path_factory.mktemp("fresh"))
 
 
 @pytest.mark.timeout(600)
@@ -191,3 +196,21 @@ def test_plugins_reports_a_plugin_found_twice(tmp_path: Path) -> None:
         assert result.returncode == 2
         assert str(tmp_path / "dirs" / "echo") in result.stderr
         assert "entry point echo = botkit_plugins.echo" in result.stderr
+
+
+def test_a_strict_editable_install_is_typed_and_its_plugins_count_once(tmp_path: Path) -> None:
+    # As the README tells a plugin author who develops against a botkit checkout.
+    bin_dir = fresh_install(tmp_path, "--config-settings", "editable_mode=strict", "-e")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "hello.py").write_text(TYPED)
+    typed = run(str(bin_dir / "python"), "-m", "mypy", "--strict", "hello.py", cwd=work)
+    assert 'Argument 1 to "reply" of "MessageContext"' in typed.stdout, typed.stdout
+    # The checkout's plugins/ in plugin_dirs is what the entry points name: no duplicate.
+    (work / "c.yaml").write_text(
+        "homeserver:\n  url: http://127.0.0.1:9\n  user_id: '@bot:example.org'\n"
+        f"  access_token: x\nplugin_dirs: [{tmp_path / 'checkout' / 'plugins'}]\n"
+    )
+    listed = run(str(bin_dir / "botkit"), "plugins", "-c", "c.yaml", cwd=work)
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(line.split()[0] for line in listed.stdout.splitlines()) == ["echo", "twim"]

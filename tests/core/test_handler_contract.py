@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from botkit.testing.harness import HarnessFactory
+from botkit.errors import PluginLoadError
+from botkit.testing.harness import HarnessFactory, plugin_harness
 
 pytest_plugins = ["botkit.testing.harness_fixtures"]
 
@@ -148,3 +149,13 @@ async def test_passives_leave_the_plugins_commands_alone_unless_they_ask(
     # Another plugin's command (or an unknown one) is a message like any other.
     await h.message("!ping bob++")
     assert h.replies()[2:] == ["votes: bob"]
+
+
+async def test_the_harness_refuses_a_plain_def_handler_as_start_does(tmp_path: Path) -> None:
+    body = (
+        "    @passive(r'x')\n"
+        "    def vote(self, ctx: MessageContext, match: re.Match[str]) -> None: ...\n"
+    )
+    with pytest.raises(PluginLoadError, match=r"vote: a handler must be 'async def'"):
+        async with plugin_harness(write_plugin(tmp_path, body)):
+            pass

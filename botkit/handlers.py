@@ -92,7 +92,8 @@ def command(
     """Mark ``async def f(self, ctx: CommandContext, *args)`` as the command ``name``.
 
     The parameters after ``ctx`` are the command's arguments, parsed from the
-    message by their annotations (``str``, ``int``, ``float``, or :data:`botkit.Rest`
+    message by their annotations (``str``, ``int``, ``float``, ``bool`` (yes/no),
+    ``UserID``, ``RoomID``, or :data:`botkit.Rest`
     for the rest of the line); parameters with defaults are optional. ``help``
     defaults to the first line of the docstring.
     """

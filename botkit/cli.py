@@ -1,4 +1,4 @@
-"""The ``botkit`` command: ``init``, ``check``, ``login``, ``run`` and ``replay``."""
+"""The ``botkit`` command: ``init``, ``check``, ``plugins``, ``login``, ``run`` and ``replay``."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .config import BotConfig, load_config, write_sample
+from .config import BotConfig, load_config, sample_text, write_sample
 from .errors import BotkitError, ConfigError
+from .init_config import with_plugins
 
 if TYPE_CHECKING:
     from .state import StateStore
@@ -37,6 +38,13 @@ def _parser() -> argparse.ArgumentParser:
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("-c", "--config", default="config.yaml", type=Path)
+    plugins = sub.add_parser(
+        "plugins",
+        help="list the plugins found (installed, and in the config's plugin_dirs)",
+    )
+    plugins.add_argument(
+        "-c", "--config", default="config.yaml", type=Path, help="read plugin_dirs from it"
+    )
     replay = sub.add_parser(
         "replay",
         help="retry the dead letters of a plugin instance (once its plugin is fixed)",
@@ -58,12 +66,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "init":
         try:
-            write_sample(args.path)
+            write_sample(args.path, with_plugins(sample_text()))
         except BotkitError as e:
             print(f"botkit init: {e}", file=sys.stderr)
             return EXIT_PROBLEMS
         print(f"wrote {args.path}; fill in homeserver.url, user_id and access_token")
         return 0
+    if args.command == "plugins":
+        return _plugins(args.config)
     try:
         # check only reads: a validator that rewrote the file would surprise.
         config = load_config(args.config, upgrade=args.command == "run")
@@ -123,6 +133,28 @@ def _check(config: BotConfig) -> int:
         for line in outdated_rooms(plan.config, upgrades, f"plugins.{plan.name}.config"):
             print(f"{config.path}: warning: {line}")
     return 0
+
+
+def _plugins(path: Path) -> int:
+    """List the plugins found: id, version and where; a config, if any, adds its plugin_dirs."""
+    from .loader import discover
+
+    dirs: tuple[Path, ...] = ()
+    if path.exists():
+        try:
+            dirs = load_config(path, upgrade=False).plugin_dirs
+        except ConfigError as e:
+            for problem in e.problems:
+                print(problem, file=sys.stderr)
+            return EXIT_PROBLEMS
+    sources, problems = discover(dirs)
+    for source in sorted(sources.values(), key=lambda s: s.id):
+        print(f"{source.id} {source.version} {source.location}")
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if not sources:
+        print("no plugins found", file=sys.stderr)
+    return EXIT_PROBLEMS if problems else 0
 
 
 def _login(config: BotConfig) -> int:

@@ -2,18 +2,22 @@
 
 A command handler ``async def f(self, ctx, a: int, b: str = "x", rest: Rest = "")``
 takes one word (or a "quoted phrase") per parameter, converted by its
-annotation; :data:`Rest` takes the remainder of the line verbatim. A message
+annotation (``str``, ``int``, ``float``, ``bool`` as yes/no, ``UserID``, ``RoomID``);
+:data:`Rest` takes the remainder of the line verbatim. A message
 that does not fit raises :class:`~botkit.errors.UsageError` with the usage line.
 """
 
 from __future__ import annotations
 
 import inspect
+import re
 import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
+
+from mautrix.types import RoomID, UserID
 
 from .errors import UsageError
 
@@ -27,10 +31,37 @@ class _RestOfLine:
 Rest = Annotated[str, _RestOfLine]
 """Annotate the last parameter of a command with this to get the rest of the line as typed."""
 
-_CONVERTERS: dict[type, tuple[Callable[[str], Any], str]] = {
+_YES = {"yes", "y", "true", "on", "1"}
+_NO = {"no", "n", "false", "off", "0"}
+# Matrix IDs as the spec's grammar has them: a sigil, a localpart, ":" and a server.
+_USER_ID = re.compile(r"@[^:\s]+:[^\s]+")
+_ROOM_ID = re.compile(r"![^:\s]+:[^\s]+")
+
+
+def _bool(word: str) -> bool:
+    lowered = word.lower()
+    if lowered in _YES | _NO:
+        return lowered in _YES
+    raise ValueError(word)
+
+
+def _matching(pattern: re.Pattern[str], make: Callable[[str], Any]) -> Callable[[str], Any]:
+    def convert(word: str) -> Any:
+        if not pattern.fullmatch(word):
+            raise ValueError(word)
+        return make(word)
+
+    return convert
+
+
+# Keys are types and mautrix's NewTypes (UserID, RoomID), hence Any.
+_CONVERTERS: dict[Any, tuple[Callable[[str], Any], str]] = {
     str: (str, "a word"),
     int: (int, "a whole number"),
     float: (float, "a number"),
+    bool: (_bool, "yes or no"),
+    UserID: (_matching(_USER_ID, UserID), "a user ID like @alice:example.org"),
+    RoomID: (_matching(_ROOM_ID, RoomID), "a room ID like !abc:example.org"),
 }
 
 
@@ -39,7 +70,7 @@ class Param:
     """One argument of a command."""
 
     name: str
-    kind: type
+    kind: Any  # a key of _CONVERTERS: a type, or a NewType such as UserID
     rest: bool
     required: bool
     default: Any

@@ -50,9 +50,13 @@ class CommandSpec:
 
 @dataclass(frozen=True, slots=True)
 class PassiveSpec:
-    """A handler for messages whose body matches ``pattern`` (searched, not anchored)."""
+    """A handler for messages whose body matches ``pattern`` (searched, not anchored):
+    with ``multiple``, given every match; with ``commands``, also for the instance's
+    own commands."""
 
     pattern: re.Pattern[str]
+    multiple: bool = False
+    commands: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +92,8 @@ def command(
     """Mark ``async def f(self, ctx: CommandContext, *args)`` as the command ``name``.
 
     The parameters after ``ctx`` are the command's arguments, parsed from the
-    message by their annotations (``str``, ``int``, ``float``, or :data:`botkit.Rest`
+    message by their annotations (``str``, ``int``, ``float``, ``bool`` (yes/no),
+    ``UserID``, ``RoomID``, or :data:`botkit.Rest`
     for the rest of the line); parameters with defaults are optional. ``help``
     defaults to the first line of the docstring.
     """
@@ -104,15 +109,25 @@ def command(
     return decorate
 
 
-def passive(pattern: str | re.Pattern[str], *, flags: int = 0) -> Callable[[F], F]:
+def passive(
+    pattern: str | re.Pattern[str],
+    *,
+    flags: int = 0,
+    multiple: bool = False,
+    commands: bool = False,
+) -> Callable[[F], F]:
     """Mark ``async def f(self, ctx: MessageContext, match: re.Match[str])``.
 
-    Runs for every message (not notices, not the bot's own) whose body matches.
+    Runs once for every message (not notices, not the bot's own) whose body
+    matches. With ``multiple=True`` it gets every match, in order, as
+    ``matches: list[re.Match[str]]`` (``bob++ carol++`` gives two). A message
+    that runs one of this plugin's commands (``!karma bob++``) is left to the
+    command, unless ``commands=True``.
     """
     compiled = pattern if isinstance(pattern, re.Pattern) else re.compile(pattern, flags)
 
     def decorate(func: F) -> F:
-        return _mark(func, PassiveSpec(compiled))
+        return _mark(func, PassiveSpec(compiled, multiple, commands))
 
     return decorate
 

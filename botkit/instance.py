@@ -346,16 +346,24 @@ class PluginInstance:
             words = self.host.command_words(event, emotes=self.emote_commands)
             if words is not None:
                 history = event.event_id in self._history
-                await self._route_message(event, table, () if history else words, watched)
+                await self._route_message(event, table, words, watched, history=history)
 
     async def _route_message(
-        self, event: MessageEvent, table: HandlerTable, words: tuple[str, ...], watched: bool
+        self,
+        event: MessageEvent,
+        table: HandlerTable,
+        words: tuple[str, ...],
+        watched: bool,
+        *,
+        history: bool,
     ) -> None:
         assert self.plugin is not None  # handle() returns early without one
         client = self.plugin.client
         body: str = event.content.body
         prefix = self.host.command_prefix
-        if words:
+        # One of this instance's commands (run or not, as history): passives leave it be.
+        is_command = bool(words) and (table.find(words)[0] is not None or table.has_group(words[0]))
+        if words and not history:
             command, used = table.find(words)
             named = command is not None or table.has_group(words[0])
             if named and not await self.host.limits.admit(MessageContext(client, event)):
@@ -375,10 +383,10 @@ class PluginInstance:
                 await MessageContext(client, event).reply(f"Subcommands:\n\n{usage}")
         if not watched:
             return
-        for pattern, func in table.passives:
-            match = pattern.search(body)
-            if match:
-                await self._guard(event, func, MessageContext(client, event), match)
+        for passive in table.passives:
+            found = passive.argument(body, command=is_command)
+            if found:
+                await self._guard(event, passive.func, MessageContext(client, event), found)
 
     def allowed(self, command: BoundCommand, user: UserID) -> bool:
         """Whether ``user`` may run ``command``."""

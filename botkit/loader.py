@@ -10,7 +10,10 @@ A plugin is a Python package holding a ``plugin.yaml`` manifest::
     description: ...          # optional
 
 It is found either as a directory in ``plugin_dirs`` or as an installed package
-named by an entry point in the group ``botkit.plugins`` (``id = package``).
+named by an entry point in the group ``botkit.plugins`` (``id = package``; botkit
+installs echo and twim so). One id found in two places is a problem naming both:
+which copy runs must not depend on search order. Only the same files reached both
+ways (an editable install and its checkout in ``plugin_dirs``) count once.
 Everything is checked here, when the plugin is loaded, and every error names
 the plugin, the file and the key.
 """
@@ -67,6 +70,10 @@ class PluginSource:
     manifest_file: str
     package: str
     directory: Path | None = None
+    location: str = ""
+    """Where it was found, for people: its directory, or the entry point and its files."""
+    files: Path | None = None
+    """The directory holding its manifest, when it is one on disk."""
 
     def load_class(self) -> type[Plugin]:
         """Import the plugin's code afresh and return its Plugin class."""
@@ -158,6 +165,8 @@ def read_manifest(text: str, manifest_file: str, read: Callable[[str], str | Non
         manifest_file=manifest_file,
         package="botkit_plugin_" + re.sub(r"\W", "_", plugin_id),
         directory=directory,
+        location=str(directory),
+        files=directory,
     )
 
 
@@ -182,7 +191,33 @@ def _from_entry_point(ep: importlib.metadata.EntryPoint) -> PluginSource:
     if text is None:
         raise PluginLoadError(ep.name, f"entry point {ep.name}: {ep.value} has no plugin.yaml")
     source = read_manifest(text, f"{ep.value}/plugin.yaml", read)
-    return PluginSource(**{**source.__dict__, "package": ep.value, "directory": None})
+    where = f"entry point {ep.name} = {ep.value}"
+    on_disk = files if isinstance(files, Path) else None  # None: e.g. inside a zip
+    if on_disk is not None:
+        where += f" ({on_disk})"
+    return PluginSource(
+        **{
+            **source.__dict__,
+            "package": ep.value,
+            "directory": None,
+            "location": where,
+            "files": on_disk,
+        }
+    )
+
+
+def _same_files(a: PluginSource, b: PluginSource) -> bool:
+    """Whether two finds are one copy (e.g. an editable install of a plugin directory).
+
+    The manifests are compared, not the directories: a strict editable install
+    links each file into a directory of its own.
+    """
+    if a.files is None or b.files is None:
+        return False
+    try:
+        return (a.files / "plugin.yaml").resolve() == (b.files / "plugin.yaml").resolve()
+    except OSError:
+        return False
 
 
 def discover(plugin_dirs: Iterable[Path]) -> tuple[dict[str, PluginSource], list[Problem]]:
@@ -191,15 +226,17 @@ def discover(plugin_dirs: Iterable[Path]) -> tuple[dict[str, PluginSource], list
     problems: list[Problem] = []
 
     def add(source: PluginSource) -> None:
-        if source.id in found:
+        first = found.get(source.id)
+        if first is not None and not _same_files(first, source):
             problems.append(
                 Problem(
                     source.manifest_file,
                     "id",
-                    f"plugin {source.id!r} is also found at {found[source.id].manifest_file}",
+                    f"plugin {source.id!r} is found twice: at {first.location} and at "
+                    f"{source.location}; remove one of them",
                 )
             )
-        else:
+        elif first is None:
             found[source.id] = source
 
     for root in plugin_dirs:

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .commands import Param, format_usage, read_params
+from .handler_checks import check_handler
 from .handlers import CommandSpec, EventSpec, PassiveSpec, marks_of
 
-__all__ = ["BoundCommand", "HandlerTable"]
+__all__ = ["BoundCommand", "BoundPassive", "HandlerTable"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,14 +27,31 @@ class BoundCommand:
         return format_usage(prefix + self.spec.name, self.params)
 
 
+@dataclass(frozen=True, slots=True)
+class BoundPassive:
+    """A passive handler of a running instance, ready to call."""
+
+    spec: PassiveSpec
+    func: Callable[..., Awaitable[None]]
+
+    def argument(self, body: str, *, command: bool) -> re.Match[str] | list[re.Match[str]] | None:
+        """What the handler gets for a message (a match, or all of them); None: not run.
+
+        ``command``: the message runs one of the instance's commands.
+        """
+        if command and not self.spec.commands:
+            return None
+        if self.spec.multiple:
+            return list(self.spec.pattern.finditer(body)) or None
+        return self.spec.pattern.search(body)
+
+
 @dataclass
 class HandlerTable:
     """Commands by name and alias, passive patterns, and event handlers by type."""
 
     commands: dict[str, BoundCommand] = field(default_factory=dict)
-    passives: list[tuple[re.Pattern[str], Callable[..., Awaitable[None]]]] = field(
-        default_factory=list
-    )
+    passives: list[BoundPassive] = field(default_factory=list)
     events: dict[str, list[Callable[..., Awaitable[None]]]] = field(default_factory=dict)
     _groups: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -41,8 +59,8 @@ class HandlerTable:
     def collect(cls, plugin: Any) -> HandlerTable:
         """Bind every marked method of ``plugin``.
 
-        Raises ``TypeError`` naming the method when a mark cannot work (a
-        command signature botkit cannot parse, a name used twice), so that the
+        Raises ``TypeError`` naming the method when a mark cannot work (a plain
+        ``def``, a signature botkit cannot call or parse, a name used twice), so that the
         loader rejects the plugin when it loads rather than when it is used.
         """
         table = cls()
@@ -50,6 +68,7 @@ class HandlerTable:
             func = getattr(type(plugin), attr, None)
             for spec in marks_of(func):
                 bound = getattr(plugin, attr)
+                check_handler(attr, func, spec)  # type: ignore[arg-type]
                 if isinstance(spec, CommandSpec):
                     try:
                         params = read_params(func)  # type: ignore[arg-type]
@@ -61,7 +80,7 @@ class HandlerTable:
                             raise TypeError(f"command name {name!r} is used twice ({attr})")
                         table.commands[name] = command
                 elif isinstance(spec, PassiveSpec):
-                    table.passives.append((spec.pattern, bound))
+                    table.passives.append(BoundPassive(spec, bound))
                 elif isinstance(spec, EventSpec):
                     table.events.setdefault(spec.event_type, []).append(bound)
         return table

@@ -155,8 +155,9 @@ def sample_text() -> str:
     return resources.files("botkit").joinpath(SAMPLE_NAME).read_text(encoding="utf-8")
 
 
-def write_sample(path: Path) -> None:
-    """Write the sample config to ``path``; an existing file is never overwritten.
+def write_sample(path: Path, text: str | None = None) -> None:
+    """Write the sample config (or ``text``) to ``path``; an existing file is never
+    overwritten.
 
     The file is readable by its owner only, since it is where the bot's
     access token usually ends up.
@@ -167,7 +168,7 @@ def write_sample(path: Path) -> None:
     except FileExistsError as e:
         raise ConfigError([Problem(str(path), "", "already exists; not overwriting it")]) from e
     with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(sample_text())
+        f.write(sample_text() if text is None else text)
 
 
 def load_defaults(text: str, file: str) -> dict[str, Any]:

@@ -1,8 +1,13 @@
-"""pytest fixtures for tests against real Synapse homeservers.
+"""botkit's pytest plugin: every fixture of :mod:`botkit.testing`.
 
-Enable them in the root ``conftest.py`` or in a test module::
-
-    pytest_plugins = ["botkit.testing.pytest_plugin"]
+Installed with botkit through the ``pytest11`` entry point, so a plugin's tests
+need no ``conftest.py`` for it (without the install, name it in the root
+``conftest.py``: ``pytest_plugins = ["botkit.testing.pytest_plugin"]``). The
+fixtures are coroutines: set ``asyncio_mode = "auto"`` (pytest-asyncio) in the
+project's pytest configuration. It brings ``plugin_harness``
+(:mod:`botkit.testing.harness_fixtures`), the fake homeserver's fixtures
+(:mod:`botkit.testing.fakehs_fixtures`) and these, against real Synapse
+homeservers:
 
 - ``synapse``: one homeserver for the whole session, started on first use.
 - ``register_user``: registers a user with a fresh name on ``synapse``.
@@ -44,6 +49,10 @@ __all__ = [
     "synapse",
     "synapse_factory",
 ]
+
+# One entry point for all of botkit.testing: a module listing one of these itself
+# gets the same plugin object (pytest registers each module once, by this name).
+pytest_plugins = ["botkit.testing.harness_fixtures", "botkit.testing.fakehs_fixtures"]
 
 # Shared by the whole session, as the homeserver its names are registered on is.
 _user_numbers = itertools.count(1)

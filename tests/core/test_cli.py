@@ -21,6 +21,7 @@ from mautrix.types import DeviceID, RoomID, UserID
 
 import botkit
 from botkit.config import sample_text
+from botkit.init_config import with_plugins
 from botkit.testing.bot import BotProcess
 from botkit.testing.botconfig import write_bot_config
 from botkit.testing.matrix import TestClient
@@ -69,7 +70,7 @@ def test_init_writes_the_commented_sample(tmp_path: Path) -> None:
     result = botkit_cli("init", "bot.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     written = tmp_path / "bot.yaml"
-    assert written.read_text() == sample_text()
+    assert written.read_text() == with_plugins(sample_text())
     assert "# " in written.read_text()
     # It is where the access token goes: readable by its owner only.
     assert written.stat().st_mode & 0o077 == 0
@@ -78,7 +79,7 @@ def test_init_writes_the_commented_sample(tmp_path: Path) -> None:
 
 def test_init_without_a_path_writes_config_yaml(tmp_path: Path) -> None:
     assert botkit_cli("init", cwd=tmp_path).returncode == 0
-    assert (tmp_path / "config.yaml").read_text() == sample_text()
+    assert (tmp_path / "config.yaml").read_text() == with_plugins(sample_text())
 
 
 def test_init_never_overwrites_a_file(tmp_path: Path) -> None:
@@ -133,7 +134,7 @@ def write_broken_plugin(root: Path) -> Path:
         pytest.param("colour: blue\n", ["colour: unknown key"], id="unknown-key"),
         pytest.param(
             "plugins:\n  greeter:\n    plugin: nosuch\n",
-            ["plugins.greeter.plugin: unknown plugin 'nosuch' (crashy, guarded, hello, pong"],
+            ["plugins.greeter.plugin: unknown plugin 'nosuch' (crashy, echo, guarded, hello, pong"],
             id="unknown-plugin",
         ),
         pytest.param(

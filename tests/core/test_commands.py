@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from mautrix.types import RoomID, UserID
 
 from botkit import CommandContext, Rest, UsageError
 from botkit.commands import format_usage, parse_args, read_params, split_word
@@ -85,3 +88,26 @@ async def bad_type(self: object, ctx: CommandContext, when: list[str]) -> None:
 def test_impossible_signatures_are_rejected_when_read(func: object, fragment: str) -> None:
     with pytest.raises(TypeError, match=fragment):
         read_params(func)  # type: ignore[arg-type]
+
+
+async def invite(self: object, ctx: CommandContext, who: UserID, room: RoomID, loud: bool) -> None:
+    """Matrix IDs and a yes/no, checked before the handler runs."""
+
+
+def test_matrix_ids_and_yes_no_are_parsed() -> None:
+    values = parse_args(read_params(invite), "@bob:example.org !abc:example.org yes", "u")
+    assert values == {"who": "@bob:example.org", "room": "!abc:example.org", "loud": True}
+    assert parse_args(read_params(invite), "@b:x !r:x OFF", "u")["loud"] is False
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("bob !abc:x yes", "<who> must be a user ID like @alice:example.org, not 'bob'"),
+        ("@bob:x #room:x yes", "<room> must be a room ID like !abc:example.org, not '#room:x'"),
+        ("@bob:x !abc:x maybe", "<loud> must be yes or no, not 'maybe'"),
+    ],
+)
+def test_a_bad_matrix_id_or_yes_no_explains_the_usage(text: str, message: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)):
+        parse_args(read_params(invite), text, "u")

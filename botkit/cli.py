@@ -70,7 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BotkitError as e:
             print(f"botkit init: {e}", file=sys.stderr)
             return EXIT_PROBLEMS
-        print(f"wrote {args.path}; fill in homeserver.url, user_id and access_token")
+        print(
+            f"wrote {args.path}; fill in homeserver.url and user_id, then run"
+            f" botkit login -c {args.path} (or set homeserver.access_token)"
+        )
         return 0
     if args.command == "plugins":
         return _plugins(args.config)

@@ -23,7 +23,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mautrix.client import ClientAPI
 from mautrix.errors import MatrixRequestError
@@ -36,9 +36,13 @@ from .config import BotConfig
 from .instance import PluginInstance
 from .state import StateStore
 
+# A room ID, typed (RoomID) or not (str, as in a config).
+R = TypeVar("R", bound=str)
+
 __all__ = [
     "RoomUpgrades",
     "follow_config",
+    "latest_room",
     "outdated_rooms",
     "recorded_upgrades",
     "replacement_of",
@@ -60,8 +64,11 @@ def replacement_of(raw: Any) -> tuple[UserID, RoomID] | None:
     return UserID(sender), RoomID(new)
 
 
-def _latest(room: str, upgrades: Mapping[str, str]) -> str:
-    """The room that replaced ``room`` last (upgrades may chain), or ``room`` itself."""
+def latest_room(room: R, upgrades: Mapping[R, R]) -> R:
+    """The room that replaced ``room`` last (upgrades may chain), or ``room`` itself.
+
+    A cycle, which no server makes, stops where it would repeat.
+    """
     seen = {room}
     while room in upgrades and upgrades[room] not in seen:
         room = upgrades[room]
@@ -78,12 +85,12 @@ def follow_config(value: Any, upgrades: Mapping[str, str]) -> Any:
         for item in value:
             items.append(follow_config(item, upgrades) if not isinstance(item, str) else item)
             if isinstance(item, str) and item in upgrades:
-                latest = _latest(item, upgrades)
+                latest = latest_room(item, upgrades)
                 if latest not in value and latest not in items:
                     items.append(latest)
         return items
     if isinstance(value, str) and value in upgrades:
-        return _latest(value, upgrades)
+        return latest_room(value, upgrades)
     return value
 
 
@@ -98,7 +105,7 @@ def outdated_rooms(value: Any, upgrades: Mapping[str, str], key: str) -> list[st
             found += outdated_rooms(v, upgrades, f"{key}[{i}]")
     elif isinstance(value, str) and value in upgrades:
         found.append(
-            f"{key}: room {value} was upgraded to {_latest(value, upgrades)}; botkit "
+            f"{key}: room {value} was upgraded to {latest_room(value, upgrades)}; botkit "
             "follows it, but the config is outdated: put the new room ID in it"
         )
     return found

@@ -17,19 +17,11 @@ from mautrix.types import RoomID
 from sqlalchemy import text
 
 from botkit import Storage
+from botkit.upgrades import latest_room
 
 from .settings import Settings
 
 __all__ = ["UpgradeStore", "follow"]
-
-
-def _newest(room: RoomID, upgrades: Mapping[RoomID, RoomID]) -> RoomID:
-    """The end of ``room``'s chain of upgrades (a cycle, which no server makes, stops)."""
-    seen = {room}
-    while room in upgrades and upgrades[room] not in seen:
-        room = upgrades[room]
-        seen.add(room)
-    return room
 
 
 def follow(settings: Settings, upgrades: Mapping[RoomID, RoomID]) -> Settings:
@@ -49,8 +41,8 @@ def follow(settings: Settings, upgrades: Mapping[RoomID, RoomID]) -> Settings:
         settings,
         rooms=tuple(rooms),
         retired=retired,
-        editor_room=_newest(settings.editor_room, upgrades) if settings.editor_room else None,
-        ping_room=_newest(settings.ping_room, upgrades) if settings.ping_room else None,
+        editor_room=latest_room(settings.editor_room, upgrades) if settings.editor_room else None,
+        ping_room=latest_room(settings.ping_room, upgrades) if settings.ping_room else None,
     )
 
 

@@ -24,7 +24,7 @@ from .errors import (
 from .handlers import ANY_EVENT, command, on, passive
 from .plugin import Plugin
 from .scheduler import Scheduler
-from .services import Services
+from .services import ServiceKey, Services
 from .storage import Migration, Storage
 from .web import PluginWeb
 
@@ -43,6 +43,7 @@ __all__ = [
     "Rest",
     "Scheduler",
     "SendError",
+    "ServiceKey",
     "ServiceUnavailable",
     "Services",
     "Storage",

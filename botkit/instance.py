@@ -15,6 +15,7 @@ from mautrix.types import Event, MessageEvent, MessageType, RelationType, RoomID
 from .addressing import command_line
 from .client import PluginClient, Sender
 from .commands import parse_args, split_word
+from .config.typed import build_config
 from .context import CommandContext, MessageContext
 from .errors import CommandError, PluginLoadError, UsageError
 from .limits import CommandLimiter
@@ -183,7 +184,10 @@ class PluginInstance:
             self.emote_commands = cls.emote_commands
             plugin.instance = self.name
             plugin.client = PluginClient(self.host.api, self.host.sender, self.name)
-            plugin.config = self.config
+            # Built afresh at each start: room upgrades may have changed the dict since.
+            plugin.config = build_config(
+                cls.config_class, self.config, file=f"plugins.{self.name}", key_prefix="config"
+            )
             plugin.storage = Storage(self.host.engine, self.name)
             plugin.log = self.log
             plugin.web = self.web

@@ -36,8 +36,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from .config import BotConfig, load_defaults, merge_config
-from .errors import PluginLoadError, Problem
+from .config import BotConfig, build_config, load_defaults, merge_config
+from .errors import ConfigError, PluginLoadError, Problem
 from .plugin import Plugin
 from .table import HandlerTable
 
@@ -272,28 +272,35 @@ class InstancePlan:
 def check_instance(
     config: BotConfig, name: str, source: PluginSource, *, thorough: bool = False
 ) -> InstancePlan:
-    """Import the plugin, check its handlers and the instance's config (``thorough``:
-    with the plugin's checks for ``botkit check``, see :meth:`Plugin.check_config`)."""
+    """Import the plugin, check its handlers and the instance's config: its shape against
+    the defaults, then its config class's rules (``thorough``: with the plugin's checks
+    for ``botkit check``, see :meth:`Plugin.check_config`)."""
     file = str(config.path)
     inst = config.plugins[name]
+    prefix = f"plugins.{name}.config"
     try:
         defaults = load_defaults(source.config_text, source.config_file or source.manifest_file)
     except Exception as e:
         raise PluginLoadError(source.id, str(e)) from e
+    cls = source.load_class()
+    typed = cls.config_class is not None
     merged, problems = merge_config(
-        defaults, inst.config, file=file, key_prefix=f"plugins.{name}.config"
+        defaults, inst.config, file=file, key_prefix=prefix, typed=typed
     )
     if problems:
         raise PluginLoadError(source.id, f"instance {name!r} has a bad config", problems)
-    cls = source.load_class()
     try:
         HandlerTable.collect(cls())
     except TypeError as e:
         raise PluginLoadError(source.id, f"{source.module}.{source.class_name}: {e}") from e
-    prefix = f"plugins.{name}.config"
+    try:
+        built = build_config(cls.config_class, merged, file=file, key_prefix=prefix)
+    except ConfigError as e:
+        raise PluginLoadError(source.id, f"instance {name!r} has a bad config", e.problems) from e
+    found = cls.check_config(built) if thorough else []
     problems = [
         p if p.file else Problem(file, f"{prefix}.{p.key}" if p.key else prefix, p.reason)
-        for p in cls.check_config(merged, thorough=thorough)
+        for p in found
     ]
     if problems:
         raise PluginLoadError(source.id, f"instance {name!r} has a bad config", problems)

@@ -55,6 +55,15 @@ class Plugin:
     Commands come from ``m.text`` only, as in maubot; notices never run any.
     """
 
+    config_class: ClassVar[type[Any] | None] = None
+    """The class ``self.config`` is built as: an attrs class or a dataclass whose fields
+    are the keys of the plugin's ``config.yaml`` (see :mod:`botkit.config.typed`).
+
+    Its validators and cross-field rules run at ``botkit check`` and at each start;
+    declare ``config: MyConfig`` next to it for the type checker. None: ``self.config``
+    is the merged ``dict[str, Any]``, checked only against the types of the defaults.
+    """
+
     catchup_age: ClassVar[float | None] = None
     """How old (seconds) an event may be and still reach this plugin after downtime.
 
@@ -66,8 +75,9 @@ class Plugin:
     """This instance's name from the config (``plugins.<name>``)."""
     client: PluginClient
     """The bot's Matrix connection; what is sent through it is attributed to this instance."""
-    config: dict[str, Any]
-    """The instance's config: the plugin's defaults with the user's values applied."""
+    config: Any
+    """The instance's config: the plugin's defaults with the user's values applied, as
+    an instance of :attr:`config_class` (a ``dict[str, Any]`` without one)."""
     storage: Storage
     """The database, with table names prefixed for this instance."""
     log: logging.Logger
@@ -84,15 +94,15 @@ class Plugin:
     """Counters of the plugin's own, served with the bot's at ``/_botkit/metrics``."""
 
     @classmethod
-    def check_config(cls, config: dict[str, Any], *, thorough: bool = False) -> list[Problem]:
-        """Problems with an instance's merged config that its shape cannot show.
+    def check_config(cls, config: Any) -> list[Problem]:
+        """Problems ``botkit check`` reports that should not keep the instance from running.
 
-        The instance is not started when there are any; ``botkit check`` reports them
-        without connecting, and only it asks ``thorough``: then a plugin adds problems
-        that should not keep it from running (a template it can report at use). A
-        problem whose ``file`` is empty is about the instance's own config (``key``
-        below ``plugins.<name>.config``); one with a file names another file the config
-        points to. The default finds none.
+        Called by ``botkit check`` alone, with the built config (see :attr:`config`), for
+        what the plugin can also report when it is used: a template file it renders,
+        say. Rules of the config itself belong in :attr:`config_class`. A problem whose
+        ``file`` is empty is about the instance's own config (``key`` below
+        ``plugins.<name>.config``); one with a file names another file the config points
+        to. The default finds none.
         """
         return []
 

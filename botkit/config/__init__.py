@@ -3,7 +3,8 @@
 The commented ``config.sample.yaml`` shipped with botkit is the source of every
 default; a plugin's own commented ``config.yaml`` plays the same part for its
 instances' configs. Both are checked by :func:`merge_config`, which reads each
-key's type off its default value.
+key's type off its default value. A plugin's typed config class then adds ranges,
+enums, optional values and cross-field rules (:mod:`botkit.config.typed`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from botkit.config.model import (
     WebConfig,
 )
 from botkit.config.schema import merge_config
+from botkit.config.typed import Invalid, at_least, between, build_config, structure_config
 
 __all__ = [
     "AutojoinConfig",
@@ -31,16 +33,21 @@ __all__ = [
     "BotSettings",
     "HomeserverConfig",
     "InstanceConfig",
+    "Invalid",
     "LimitsConfig",
     "LoggingConfig",
     "SendingConfig",
     "SyncConfig",
     "WebConfig",
+    "at_least",
+    "between",
+    "build_config",
     "is_server_name",
     "is_user_id",
     "load_config",
     "load_defaults",
     "merge_config",
     "sample_text",
+    "structure_config",
     "write_sample",
 ]

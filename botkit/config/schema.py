@@ -109,7 +109,12 @@ def describe_value(value: Any) -> str:
 
 
 def merge_config(
-    defaults: Mapping[str, Any], user: object, *, file: str, key_prefix: str = ""
+    defaults: Mapping[str, Any],
+    user: object,
+    *,
+    file: str,
+    key_prefix: str = "",
+    typed: bool = False,
 ) -> tuple[dict[str, Any], list[Problem]]:
     """Fill ``user`` up from ``defaults`` and check every value the user gave.
 
@@ -117,22 +122,29 @@ def merge_config(
     problem found. A value with a problem is replaced by its default (a bad
     list item is left out), so the result always has the defaults' shape and
     further checks of it can still run. Problems name ``file`` and the dotted
-    key below ``key_prefix``; ``user`` may be ``None`` (nothing set).
+    key below ``key_prefix``; ``user`` may be ``None`` (nothing set). ``typed``: a typed
+    config class checks the result (see :mod:`botkit.config.typed`), so a ``null``
+    default takes any value and the class says which (an optional integer, say).
     """
     problems: list[Problem] = []
-    merged = _merge_mapping(defaults, user, file, key_prefix, problems)
+    merged = _merge_mapping(defaults, user, file, key_prefix, problems, typed)
     return merged, problems
 
 
 def check_value(default: Any, value: Any, *, file: str, key: str) -> tuple[Any, list[Problem]]:
     """``value`` as plain Python if it may stand in for ``default``, else ``None`` and why not."""
     problems: list[Problem] = []
-    checked = _check(default, value, file, key, problems)
+    checked = _check(default, value, file, key, problems, False)
     return (None if problems else checked), problems
 
 
 def _merge_mapping(
-    defaults: Mapping[str, Any], user: object, file: str, prefix: str, problems: list[Problem]
+    defaults: Mapping[str, Any],
+    user: object,
+    file: str,
+    prefix: str,
+    problems: list[Problem],
+    typed: bool,
 ) -> dict[str, Any]:
     merged: dict[str, Any] = {k: to_plain(v) for k, v in defaults.items()}
     if user is None:
@@ -145,7 +157,7 @@ def _merge_mapping(
         if not isinstance(key, str):
             problems.append(Problem(file, full, "keys must be strings"))
         elif key in defaults:
-            merged[key] = _check(defaults[key], value, file, full, problems)
+            merged[key] = _check(defaults[key], value, file, full, problems, typed)
         else:
             problems.append(Problem(file, full, unknown_key_reason(key, defaults)))
     return merged
@@ -157,16 +169,18 @@ def unknown_key_reason(key: str, known: Sequence[str] | Mapping[str, Any]) -> st
     return f"unknown key (did you mean {close[0]!r}?)" if close else "unknown key"
 
 
-def _check(default: Any, value: Any, file: str, key: str, problems: list[Problem]) -> Any:
+def _check(
+    default: Any, value: Any, file: str, key: str, problems: list[Problem], typed: bool
+) -> Any:
     """``value`` as plain Python, or ``default`` (with a problem recorded) where it does not fit."""
     if isinstance(default, Mapping):
         if not default:
             return _free_form(value, file, key, problems)
-        return _merge_mapping(default, value, file, key, problems)
+        return _merge_mapping(default, value, file, key, problems, typed)
     if isinstance(default, list):
-        return _check_list(default, value, file, key, problems)
+        return _check_list(default, value, file, key, problems, typed)
     plain = to_plain(value)
-    if _scalar_fits(default, plain):
+    if (typed and default is None) or _scalar_fits(default, plain):
         return float(plain) if isinstance(default, float) else plain
     problems.append(Problem(file, key, _wrong_type(default, plain)))
     return to_plain(default)
@@ -198,7 +212,7 @@ def _free_form(value: Any, file: str, key: str, problems: list[Problem]) -> dict
 
 
 def _check_list(
-    default: list[Any], value: Any, file: str, key: str, problems: list[Problem]
+    default: list[Any], value: Any, file: str, key: str, problems: list[Problem], typed: bool
 ) -> list[Any]:
     if value is None:
         return []
@@ -210,7 +224,7 @@ def _check_list(
     checked = []
     for i, item in enumerate(value):
         before = len(problems)
-        element = _check(default[0], item, file, f"{key}[{i}]", problems)
+        element = _check(default[0], item, file, f"{key}[{i}]", problems, typed)
         # An item of the wrong type is left out, so that later checks see only good ones.
         if len(problems) == before:
             checked.append(element)

@@ -426,8 +426,13 @@ def _instance_config(
 ) -> dict[str, Any]:
     """The plugin's defaults merged with ``config``, checked as ``botkit check`` does."""
     defaults = load_defaults(source.config_text, source.config_file or source.manifest_file)
+    typed = source.load_class().config_class is not None
     merged, problems = merge_config(
-        defaults, dict(config or {}), file="plugin_harness(config=...)", key_prefix="config"
+        defaults,
+        dict(config or {}),
+        file="plugin_harness(config=...)",
+        key_prefix="config",
+        typed=typed,
     )
     if problems:
         reasons = "; ".join(f"{p.key}: {p.reason}" for p in problems)

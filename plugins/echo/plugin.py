@@ -15,7 +15,7 @@ from botkit.metrics import InstanceCounter
 
 from .pong import Refusal, build_pong, parse_pong
 from .render import ranking_html, ranking_text
-from .service import SERVICE_NAME, PingStats, now_ms
+from .service import PING_STATS, PingStats, now_ms
 from .settings import EchoSettings
 from .stats import MIGRATIONS, move_room, prune, record
 from .verify import PingBook, PingLookupError
@@ -35,7 +35,8 @@ class EchoPlugin(Plugin):
     migrations = MIGRATIONS
     # A pong stands alone, so a busy ping room is answered in parallel.
     ordered = False
-    settings: EchoSettings
+    config_class = EchoSettings
+    config: EchoSettings
     stats: PingStats
     pings: PingBook
     """The messages pongs may answer, to check pongs against (``verify_pongs``)."""
@@ -43,15 +44,14 @@ class EchoPlugin(Plugin):
     """Pongs that did not count, by :class:`.pong.Refusal`."""
 
     async def start(self) -> None:
-        """Check the config, serve the statistics, offer them to other plugins, prune hourly."""
-        self.settings = EchoSettings.from_config(self.config)
-        self.stats = PingStats(self.storage, self.settings)
+        """Serve the statistics, offer them to other plugins, prune hourly."""
+        self.stats = PingStats(self.storage, self.config)
         self.pings = PingBook(self.client.api)
         self.refused = self.metrics.counter(
             REFUSED_METRIC, "Notices in the pong format that did not count, by reason.", "reason"
         )
         StatsSite(self.web, self.stats).register()
-        self.services.provide(SERVICE_NAME, self.stats)
+        self.services.provide(PING_STATS, self.stats)
         self.scheduler.every(PRUNE_INTERVAL_S, self.prune, name="prune pongs")
 
     async def stop(self) -> None:
@@ -65,11 +65,11 @@ class EchoPlugin(Plugin):
 
     async def prune(self) -> None:
         """Delete the pongs sent more than ``retention_days`` ago."""
-        cutoff = now_ms() - self.settings.retention_days * 86_400_000
+        cutoff = now_ms() - self.config.retention_days * 86_400_000
         deleted = await prune(self.storage, older_than_ms=cutoff)
         if deleted:
             self.log.info(
-                "deleted %d pongs older than %d days", deleted, self.settings.retention_days
+                "deleted %d pongs older than %d days", deleted, self.config.retention_days
             )
 
     @command("ping", help="Answer with a pong saying how long the ping took to arrive")
@@ -88,7 +88,7 @@ class EchoPlugin(Plugin):
     @command("pingstats", help="Rank the homeservers pinging in this room by median latency")
     async def pingstats(self, ctx: CommandContext, days: int | None = None) -> None:
         """The room's ranking over the last ``days`` days (default: the configured window)."""
-        settings = self.settings
+        settings = self.config
         days = settings.window_days if days is None else days
         if not 1 <= days <= settings.retention_days:
             raise CommandError(
@@ -111,7 +111,7 @@ class EchoPlugin(Plugin):
     @on(EventType.ROOM_MESSAGE)
     async def record_pong(self, evt: MessageEvent) -> None:
         """Store the measurement of any echo bot's pong, ours included, if it is genuine."""
-        if not self.settings.records(evt.room_id):
+        if not self.config.records(evt.room_id):
             return
         pong = parse_pong(evt)
         if pong is None:
@@ -121,7 +121,7 @@ class EchoPlugin(Plugin):
         if isinstance(pong, Refusal):
             self._refuse(evt, pong)
             return
-        if self.settings.verify_pongs:
+        if self.config.verify_pongs:
             try:
                 refusal = await self.pings.check(pong)
             except PingLookupError:

@@ -1,27 +1,37 @@
 """Reading the pong store with the instance's settings: for commands, web pages and other plugins.
 
-:class:`PingStats` is offered to other plugins as the ``ping-stats`` service; the twim
+:class:`PingStats` is offered to other plugins under :data:`PING_STATS`; the twim
 plugin calls :meth:`PingStats.ranking_markdown` for the weekly report's "Dept of Ping".
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from mautrix.types import RoomID
 
-from botkit import Storage
+from botkit import ServiceKey, Storage
 
 from .export import pingstat_json, raw_json
 from .render import ranking_markdown
 from .settings import EchoSettings
 from .stats import PongFilter, RankRow, ranking, responder_means
 
-__all__ = ["SERVICE_NAME", "PingStats", "now_ms"]
+__all__ = ["PING_STATS", "PingRanking", "PingStats", "now_ms"]
 
-SERVICE_NAME = "ping-stats"
-"""The name other plugins look the service up by."""
+
+@runtime_checkable
+class PingRanking(Protocol):
+    """What the ``ping-stats`` service promises other plugins (twim's "Dept of Ping")."""
+
+    async def ranking_markdown(self, room_id: str, *, top: int = 10) -> str:
+        """The ranking table of ``room_id`` in markdown, ``""`` when it has no pongs."""
+        ...
+
+
+PING_STATS = ServiceKey("ping-stats", PingRanking)
+"""The key other plugins look the service up by (a Protocol: reloads keep it valid)."""
 
 
 def now_ms() -> int:

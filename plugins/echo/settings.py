@@ -1,42 +1,57 @@
-"""The instance's config as typed values, checked when the plugin starts.
+"""The instance's config as a typed object: ``self.config`` of the plugin.
 
-botkit has already checked each value's type against ``config.yaml``; what is checked
-here is what a type cannot say: room IDs that look like room IDs, positive durations,
-bounds in the right order.
+``config.yaml`` holds the defaults and what each key means; this class adds what a
+default cannot say (see :mod:`botkit.config.typed`): room IDs that look like room IDs,
+ranges, bounds in the right order. ``botkit check`` reports each problem.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+import attrs
 from mautrix.types import RoomID
 
-__all__ = ["MAX_DAYS", "EchoSettings", "SettingsError"]
+from botkit.config import Invalid, between
+
+__all__ = ["MAX_DAYS", "MAX_TOP", "EchoSettings"]
 
 MAX_DAYS = 3650
 """The longest window or retention accepted, in days: ten years of pongs is plenty."""
+MAX_TOP = 100
+"""The most rows of a ranking in chat: more would not fit one readable message."""
 
 
-class SettingsError(ValueError):
-    """A config value the plugin cannot work with; the message names the key."""
+def _room_ids(_settings: object, _attribute: Any, rooms: frozenset[RoomID]) -> None:
+    for room in sorted(rooms):
+        if not (room.startswith("!") and len(room) <= 255):
+            raise Invalid("rooms", f"expected room IDs like '!abc:example.org', got {room!r}")
 
 
-@dataclass(frozen=True, slots=True)
+@attrs.frozen
 class EchoSettings:
     """Everything the plugin reads from its config; see ``config.yaml`` for each key."""
 
-    rooms: frozenset[RoomID]
+    rooms: frozenset[RoomID] = attrs.field(validator=_room_ids)
     """Rooms whose pongs are recorded; empty means every room."""
-    window_days: int
-    retention_days: int
+    window_days: int = attrs.field(validator=between(1, MAX_DAYS))
+    retention_days: int = attrs.field(validator=between(1, MAX_DAYS))
     min_ms: int
     max_ms: int
-    top: int
+    top: int = attrs.field(validator=between(1, MAX_TOP))
     verify_pongs: bool
     """Whether a pong must name a ping of the room, sent from its ``from`` server."""
     disclaimer: str
+
+    def __attrs_post_init__(self) -> None:
+        if self.retention_days < self.window_days:
+            # Pruning would silently shrink every ranking below its stated window.
+            raise Invalid(
+                "retention_days",
+                f"must be at least window_days ({self.window_days}), not {self.retention_days}",
+            )
+        if self.min_ms > self.max_ms:
+            raise Invalid("min_ms", f"must not exceed max_ms ({self.max_ms}), not {self.min_ms}")
 
     @property
     def window_s(self) -> int:
@@ -46,41 +61,3 @@ class EchoSettings:
     def records(self, room_id: str) -> bool:
         """Whether pongs in ``room_id`` are recorded."""
         return not self.rooms or room_id in self.rooms
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> EchoSettings:
-        """Read and check ``config``; :class:`SettingsError` names the first bad key."""
-        rooms = config["rooms"]
-        for i, room in enumerate(rooms):
-            if not (isinstance(room, str) and room.startswith("!") and len(room) <= 255):
-                raise SettingsError(f"rooms[{i}]: expected a room ID like '!abc:example.org'")
-        settings = cls(
-            rooms=frozenset(RoomID(room) for room in rooms),
-            window_days=_days(config, "window_days"),
-            retention_days=_days(config, "retention_days"),
-            min_ms=int(config["min_ms"]),
-            max_ms=int(config["max_ms"]),
-            top=int(config["top"]),
-            verify_pongs=bool(config["verify_pongs"]),
-            disclaimer=str(config["disclaimer"]),
-        )
-        if settings.retention_days < settings.window_days:
-            # Pruning would silently shrink every ranking below its stated window.
-            raise SettingsError(
-                f"retention_days: must be at least window_days ({settings.window_days}), "
-                f"not {settings.retention_days}"
-            )
-        if settings.min_ms > settings.max_ms:
-            raise SettingsError(
-                f"min_ms: must not exceed max_ms ({settings.max_ms}), not {settings.min_ms}"
-            )
-        if settings.top < 1:
-            raise SettingsError(f"top: must be at least 1, not {settings.top}")
-        return settings
-
-
-def _days(config: Mapping[str, Any], key: str) -> int:
-    days = int(config[key])
-    if not 1 <= days <= MAX_DAYS:
-        raise SettingsError(f"{key}: must be from 1 to {MAX_DAYS} days, not {days}")
-    return days

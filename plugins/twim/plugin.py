@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from mautrix.errors import MatrixRequestError, MNotFound
 from mautrix.types import (
@@ -28,11 +28,11 @@ from mautrix.types import (
     UserID,
 )
 
-from botkit import CommandContext, CommandError, Plugin, ServiceUnavailable, command, on
+from botkit import CommandContext, CommandError, Plugin, ServiceKey, command, on
 from botkit.errors import Problem
 
 from .catchup import CatchUp, send_summary
-from .checks import config_problems, load_settings
+from .checks import template_problems
 from .collect import TEXT_TYPES, new_report, refusal
 from .draft import Draft, build_draft, status_markdown
 from .editor_commands import EditorCommands
@@ -47,7 +47,20 @@ from .upgrades import UpgradeStore, follow
 from .week import WeekStore
 from .week_commands import WeekCommands, parse_day
 
-__all__ = ["TwimPlugin"]
+__all__ = ["PING_STATS", "PingRanking", "TwimPlugin"]
+
+
+@runtime_checkable
+class PingRanking(Protocol):
+    """What the Dept of Ping needs of the ``ping-stats`` service (the echo plugin's)."""
+
+    async def ranking_markdown(self, room_id: str, *, top: int = 10) -> str:
+        """The ranking table of ``room_id`` in markdown, ``""`` when it has no pongs."""
+        ...
+
+
+PING_STATS = ServiceKey("ping-stats", PingRanking)
+"""The echo plugin's statistics, when an echo instance runs."""
 
 _MAX_SUGGESTIONS = 3
 
@@ -63,21 +76,24 @@ class TwimPlugin(WeekCommands, EditorCommands, Plugin):
     migrations = MIGRATIONS
     # Reports and reactions of the whole week count, however long the bot was down.
     catchup_age = 8 * 86400.0
+    config_class = Settings
+    config: Settings
     settings: Settings
+    """The config with the room upgrades since it was written followed."""
     store: TwimStore
     upgrades: UpgradeStore
     catchup: CatchUp
 
     @classmethod
-    def check_config(cls, config: dict[str, Any], *, thorough: bool = False) -> list[Problem]:
-        """The config's problems, its Hebbot config file's and (thorough) its template's."""
-        return config_problems(config, templates=thorough)
+    def check_config(cls, config: Settings) -> list[Problem]:
+        """The template's problems, for ``botkit check``."""
+        return template_problems(config)
 
     async def start(self) -> None:
         """Read the settings, serve the draft, schedule the weekly preview."""
         self.store = TwimStore(self.storage)
         self.upgrades = UpgradeStore(self.storage)
-        self.settings = follow(load_settings(self.config, self.log), await self.upgrades.all())
+        self.settings = follow(self.config, await self.upgrades.all())
         self.week = WeekStore(self.store, self.storage)
         await self.refresh_week()
         PreviewSite(
@@ -401,19 +417,17 @@ class TwimPlugin(WeekCommands, EditorCommands, Plugin):
 
     async def _ping(self) -> str | None:
         """The Dept of Ping table of the ping room, from the echo plugin if it runs."""
-        if self.settings.ping_room is None:
-            return None
-        try:
-            stats = self.services.get("ping-stats")
-        except ServiceUnavailable:
+        stats = self.services.get_optional(PING_STATS)
+        if self.settings.ping_room is None or stats is None:
             return None
         try:
             table = await stats.ranking_markdown(self.settings.ping_room, top=10)
         except Exception:
-            # The post is still worth having without the table; the log says why.
+            # Another plugin's failure (its database, say) must not cost the post; the
+            # log says why the table is missing.
             self.log.exception("ping-stats failed; the Dept of Ping is left out")
             return None
-        return table if isinstance(table, str) and table.strip() else None
+        return table if table.strip() else None
 
     async def _scheduled_preview(self) -> None:
         room = self.settings.preview_room()

@@ -11,8 +11,8 @@ too, and whatever the bot sends goes to the newest room.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 
+import attrs
 from mautrix.types import RoomID
 from sqlalchemy import text
 
@@ -37,7 +37,7 @@ def follow(settings: Settings, upgrades: Mapping[RoomID, RoomID]) -> Settings:
             rooms.append(successor)
             successor = upgrades.get(successor)
     retired = frozenset(room for room in rooms if room in upgrades) | settings.retired
-    return replace(
+    return attrs.evolve(
         settings,
         rooms=tuple(rooms),
         retired=retired,

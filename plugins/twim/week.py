@@ -9,10 +9,11 @@ goes back to the config's value (``editor_name``, ``live_title``) or today's dat
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+import attrs
 from mautrix.types import EventID
 from sqlalchemy import text
 
@@ -36,7 +37,7 @@ class WeekChoices:
 
     def applied(self, settings: Settings) -> Settings:
         """``settings`` with the editor and the Live title of the week."""
-        return replace(
+        return attrs.evolve(
             settings,
             editor_name=self.editor or settings.editor_name,
             live_title=self.live_title or settings.live_title,

@@ -28,6 +28,7 @@ from botkit.testing.synapse import Synapse
 from botkit.testing.talk import ask, wait_joined
 from plugins.echo.plugin import REFUSED_METRIC
 from plugins.echo.pong import Pong
+from plugins.echo.service import PING_STATS
 from plugins.echo.stats import record
 from tests.echo.pinging import (
     Ping,
@@ -284,7 +285,7 @@ async def test_pingstats_refuses_days_beyond_what_is_kept(echo: Echo) -> None:
 
 
 async def test_other_plugins_get_the_report_table(echo: Echo, ranked: Ranked) -> None:
-    service = echo.bot.services.get("ping-stats")
+    service = echo.bot.services.get(PING_STATS)
 
     table = await service.ranking_markdown(ranked.room, top=10)
 

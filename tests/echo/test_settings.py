@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from botkit.config import load_defaults, merge_config
-from plugins.echo.settings import EchoSettings, SettingsError
+from botkit.config import load_defaults, merge_config, structure_config
+from botkit.errors import ConfigError
+from plugins.echo.settings import EchoSettings
 
 CONFIG = Path(__file__).parents[2] / "plugins" / "echo" / "config.yaml"
 
@@ -16,9 +17,9 @@ CONFIG = Path(__file__).parents[2] / "plugins" / "echo" / "config.yaml"
 def settings(**values: Any) -> EchoSettings:
     """The settings of an instance configured with ``values``, checked as the bot checks them."""
     defaults = load_defaults(CONFIG.read_text(), str(CONFIG))
-    merged, problems = merge_config(defaults, values, file="config.yaml")
+    merged, problems = merge_config(defaults, values, file="bot.yaml", typed=True)
     assert problems == []
-    return EchoSettings.from_config(merged)
+    return structure_config(EchoSettings, merged, file="bot.yaml", key_prefix="plugins.echo.config")
 
 
 def test_the_defaults_are_the_protocols() -> None:
@@ -49,15 +50,17 @@ def test_listed_rooms_are_the_only_ones_recorded() -> None:
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"rooms": ["#ping:example.org"]}, "rooms[0]: expected a room ID"),
-        ({"rooms": ["!ok:example.org", 5]}, "rooms[1]: expected a room ID"),
-        ({"window_days": 0}, "window_days: must be from 1 to 3650 days, not 0"),
-        ({"retention_days": 5}, "retention_days: must be at least window_days (7), not 5"),
+        ({"rooms": ["#ping:example.org"]}, "rooms: expected room IDs like '!abc:example.org'"),
+        ({"window_days": 0}, "window_days: must be from 1 to 3650, not 0"),
+        ({"retention_days": 3}, "retention_days: must be at least window_days (7), not 3"),
         ({"min_ms": 700_000}, "min_ms: must not exceed max_ms (600000), not 700000"),
-        ({"top": 0}, "top: must be at least 1, not 0"),
+        ({"top": 0}, "top: must be from 1 to 100, not 0"),
+        ({"top": 500}, "top: must be from 1 to 100, not 500"),
     ],
 )
 def test_a_bad_value_is_refused_naming_its_key(values: dict[str, Any], message: str) -> None:
-    with pytest.raises(SettingsError) as caught:
+    with pytest.raises(ConfigError) as caught:
         settings(**values)
-    assert str(caught.value).startswith(message)
+    [problem] = caught.value.problems
+    assert problem.file == "bot.yaml"
+    assert str(problem).startswith(f"bot.yaml: plugins.echo.config.{message}")

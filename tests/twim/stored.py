@@ -8,6 +8,7 @@ room's timeline: ``room.say(alice, "...")``, ``room.react(editor, msg, "⭕")``.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,9 @@ from typing import Any
 from mautrix.types import ContentURI, EventID, RoomID, UserID
 from ruamel.yaml import YAML
 
+from botkit.config import structure_config
+from botkit.errors import ConfigError, Problem
+from plugins.twim.checks import template_problems
 from plugins.twim.rows import MessageRow, ReactionRow
 from plugins.twim.settings import Settings
 from plugins.twim.store import WeekRows
@@ -34,7 +38,22 @@ def settings(**changes: Any) -> Settings:
     config: dict[str, Any] = YAML(typ="safe").load(CONFIG.read_text(encoding="utf-8"))
     config.update(rooms=[ROOM], editors=[EDITOR])
     config.update(changes)
-    return Settings.from_config(config)
+    return read_settings(config)
+
+
+def read_settings(config: Mapping[str, Any]) -> Settings:
+    """A whole instance config as the plugin gets it; :class:`ConfigError` if it is bad."""
+    return structure_config(Settings, config, file="bot.yaml", key_prefix="")
+
+
+def config_problems(config: Mapping[str, Any], *, templates: bool = True) -> list[Problem]:
+    """What ``botkit check`` reports about a whole instance config (``templates``: with
+    the template's problems), keys relative to the instance's config."""
+    try:
+        read = read_settings(config)
+    except ConfigError as e:
+        return e.problems
+    return template_problems(read) if templates else []
 
 
 @dataclass

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
+
+import attrs
 
 from plugins.twim.collect import Week, collect, refusal, suggestions
 from plugins.twim.model import Post
@@ -128,7 +129,7 @@ async def test_min_length_sets_what_counts_as_very_short() -> None:
     report = room.say(ALICE, REPORT)
     room.include(report, "📱")
 
-    found = await collect(room.rows(), replace(SETTINGS, min_length=100), BOT)
+    found = await collect(room.rows(), attrs.evolve(SETTINGS, min_length=100), BOT)
 
     assert [(i.kind, i.detail) for i in found.issues] == [
         ("short", f"only {len(REPORT)} characters"),

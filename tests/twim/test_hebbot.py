@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import subprocess
 import sys
@@ -12,9 +11,9 @@ from typing import Any
 import pytest
 
 from botkit.config import load_defaults
-from plugins.twim.checks import config_problems, load_settings
+from botkit.errors import ConfigError
 from plugins.twim.hebbot import HebbotConfigError, read_hebbot_config, with_hebbot
-from plugins.twim.settings import Settings
+from tests.twim.stored import config_problems, read_settings
 from tests.twim.twimconfig import twim_config_dir
 
 CONFIG_YAML = Path(__file__).parents[2] / "plugins" / "twim" / "config.yaml"
@@ -67,10 +66,10 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_every_key_of_a_hebbot_config_reaches_the_settings(tmp_path: Path) -> None:
-    merged, problems = with_hebbot(config_with(write(tmp_path, SMALL)))
-    settings = Settings.from_config(merged)
+    config = config_with(write(tmp_path, SMALL))
+    assert with_hebbot(config)[1] == []
+    settings = read_settings(config)
 
-    assert problems == []
     assert settings.rooms == ("!report:example.org",)
     assert settings.editor_room == "!admin:example.org"
     assert settings.ping_room == "!ping:example.org"
@@ -103,7 +102,7 @@ def test_every_key_of_a_hebbot_config_reaches_the_settings(tmp_path: Path) -> No
 def test_a_value_set_in_the_yaml_wins_over_the_toml(tmp_path: Path) -> None:
     config = config_with(write(tmp_path, SMALL), min_length=10, editors=["@boss:example.org"])
 
-    settings = Settings.from_config(with_hebbot(config)[0])
+    settings = read_settings(config)
 
     assert (settings.min_length, set(settings.editors)) == (10, {"@boss:example.org"})
     assert settings.verbs == ("reports", "says")
@@ -145,17 +144,17 @@ def test_a_broken_toml_names_its_line(tmp_path: Path) -> None:
 
 
 def test_the_plugin_does_not_start_on_a_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="cannot read the Hebbot config"):
-        load_settings(config_with(tmp_path / "absent.toml"), logging.getLogger("test"))
+    with pytest.raises(ConfigError, match=r"hebbot_config: .*cannot read the Hebbot config"):
+        read_settings(config_with(tmp_path / "absent.toml"))
 
 
 def test_the_real_twim_config_maps_without_a_problem() -> None:
     folder = twim_config_dir()
 
-    merged, problems = with_hebbot(config_with(folder / "config.toml"))
-    settings = Settings.from_config(merged)
+    config = config_with(folder / "config.toml")
+    assert with_hebbot(config)[1] == []
+    settings = read_settings(config)
 
-    assert problems == []
     assert len(settings.sections) == 33
     assert len(settings.projects) == 132
     assert len(settings.editors) == 6
@@ -200,6 +199,6 @@ def test_botkit_check_reports_the_hebbot_file_and_plugin_problems(tmp_path: Path
         f"{toml}: min_lenght: unknown key (did you mean 'min_length'?) of Hebbot's config" in lines
     )
     assert any(
-        line.startswith(f"{config}: plugins.twim.config: schedule.weekday: must be one of")
+        line.startswith(f"{config}: plugins.twim.config.schedule.weekday: must be one of")
         for line in lines
     ), lines

@@ -8,19 +8,20 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from mautrix.types import ContentURI
 
 from botkit.config import load_defaults
-from plugins.twim.checks import config_problems, template_problems
+from plugins.twim.checks import template_problems
 from plugins.twim.draft import Draft
-from plugins.twim.hebbot import with_hebbot
 from plugins.twim.model import Post
 from plugins.twim.publish import PublishError, write_post
 from plugins.twim.render import attachment_files, ping_table, post_file_name, render_post
 from plugins.twim.settings import Settings
 from plugins.twim.templating import TemplateError
 from tests.twim.builders import entry, image
+from tests.twim.stored import config_problems, read_settings
 from tests.twim.twimconfig import twim_config_dir
 
 CONFIG_YAML = Path(__file__).parents[2] / "plugins" / "twim" / "config.yaml"
@@ -32,9 +33,7 @@ def real_settings(**values: Any) -> Settings:
     folder = twim_config_dir()
     defaults = load_defaults(CONFIG_YAML.read_text(encoding="utf-8"), str(CONFIG_YAML))
     config = {**defaults, "hebbot_config": str(folder / "config.toml"), **values}
-    merged, problems = with_hebbot(config)
-    assert problems == []
-    return Settings.from_config(merged)
+    return read_settings(config)
 
 
 def week(settings: Settings, template: str) -> Post:
@@ -344,7 +343,7 @@ async def test_an_error_inside_a_report_fails_preview_and_publish_and_loses_noth
         "{{ editor }}\n{% for key, entry in sections | dictsort %}\n"
         "{% for item in entry.news %}{{ item.mesage }}{% endfor %}{% endfor %}\n",
     )
-    assert template_problems(replace(settings, template=template)) == []
+    assert template_problems(attrs.evolve(settings, template=template)) == []
     post = week(settings, template)
 
     with pytest.raises(TemplateError, match=rf"^{re.escape(template)}:3: unknown name: .*mesage"):

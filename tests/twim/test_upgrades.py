@@ -9,6 +9,7 @@ from typing import Any
 from mautrix.types import RoomID
 
 from botkit.testing.harness import PluginHarness, plugin_harness
+from plugins.twim.plugin import PING_STATS
 
 TWIM = Path(__file__).parents[2] / "plugins" / "twim"
 EDITOR = "@editor:example.org"
@@ -66,7 +67,7 @@ async def test_the_week_follows_upgraded_rooms(tmp_path: Path) -> None:
         # As after a restart: the config still names the old rooms only.
         await h.restart()
         # Provided by another instance, as echo would: twim's restart does not withdraw it.
-        h.instance.host.services.provide("echo", "ping-stats", PingStats())
+        h.instance.host.services.provide("echo", PING_STATS, PingStats())
 
         report = await _report(h, NEW, "@bob:example.org", "Bob's bot learned to count after")
         assert (NEW, report, "⭕") in [(r.room_id, r.event_id, r.key) for r in h.reactions]

@@ -9,8 +9,8 @@ import aiohttp
 from botkit.config import load_defaults
 from botkit.testing.bot import running_bot
 from botkit.testing.fakehs import FakeHomeserver
-from plugins.twim.checks import config_problems
 from tests.twim.fakeroom import PLUGINS, fake_room
+from tests.twim.stored import config_problems
 
 pytest_plugins = ["botkit.testing.fakehs_fixtures"]
 

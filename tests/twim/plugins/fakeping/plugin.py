@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from botkit import Plugin
+from botkit import Plugin, ServiceKey
 
 
 class FakePing(Plugin):
@@ -10,7 +10,8 @@ class FakePing(Plugin):
 
     async def start(self) -> None:
         """Offer the service."""
-        self.services.provide("ping-stats", self)
+        # The provider's own key: the name joins it to twim's, which checks its Protocol.
+        self.services.provide(ServiceKey("ping-stats", FakePing), self)
 
     async def ranking_markdown(self, room_id: str, *, top: int = 10) -> str:
         """The configured table for the configured room, else nothing (no data)."""

@@ -95,3 +95,20 @@ def test_matrix_live_takes_a_youtube_url_or_id(given: str) -> None:
 )
 def test_anything_else_is_no_video(given: str) -> None:
     assert youtube_id(given) is None
+
+
+def test_every_rule_the_sections_and_projects_break_is_reported_at_once() -> None:
+    sections = [
+        {"key": "a", "title": "A", "emoji": "🅰️", "order": 1},
+        {"key": "a", "title": "B", "emoji": "🅰", "order": 2},
+    ]
+    projects = [{"name": "p", "title": "P", "description": "", "section": "nope"}]
+
+    with pytest.raises(ConfigError) as caught:
+        settings(sections=sections, projects=projects)
+
+    assert [f"{p.key}: {p.reason}" for p in caught.value.problems] == [
+        "sections[1].key: 'a' is used twice",
+        "sections[1].emoji: '🅰' is used twice",
+        "projects[0].section: 'nope' is not a section key",
+    ]

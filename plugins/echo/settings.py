@@ -14,11 +14,11 @@ from mautrix.types import RoomID
 
 from botkit.config import Invalid, between
 
-__all__ = ["MAX_DAYS", "MAX_TOP", "EchoSettings"]
+__all__ = ["MAX_CHAT_ROWS", "MAX_DAYS", "EchoSettings"]
 
 MAX_DAYS = 3650
 """The longest window or retention accepted, in days: ten years of pongs is plenty."""
-MAX_TOP = 100
+MAX_CHAT_ROWS = 100
 """The most rows of a ranking in chat: more would not fit one readable message."""
 
 
@@ -38,7 +38,7 @@ class EchoSettings:
     retention_days: int = attrs.field(validator=between(1, MAX_DAYS))
     min_ms: int
     max_ms: int
-    top: int = attrs.field(validator=between(1, MAX_TOP))
+    top: int = attrs.field(validator=between(1, MAX_CHAT_ROWS))
     verify_pongs: bool
     """Whether a pong must name a ping of the room, sent from its ``from`` server."""
     disclaimer: str

@@ -37,6 +37,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from .config import BotConfig, build_config, load_defaults, merge_config
+from .config.typed import mismatched_keys
 from .errors import ConfigError, PluginLoadError, Problem
 from .plugin import Plugin
 from .table import HandlerTable
@@ -284,6 +285,12 @@ def check_instance(
         raise PluginLoadError(source.id, str(e)) from e
     cls = source.load_class()
     typed = cls.config_class is not None
+    if cls.config_class is not None:
+        wrong = mismatched_keys(
+            cls.config_class, defaults, file=source.config_file or source.manifest_file
+        )
+        if wrong:
+            raise PluginLoadError(source.id, "config class and config.yaml disagree", wrong)
     merged, problems = merge_config(
         defaults, inst.config, file=file, key_prefix=prefix, typed=typed
     )

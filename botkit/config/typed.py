@@ -46,7 +46,14 @@ from cattrs.errors import (
 from botkit.config.schema import describe_value, join_key, unknown_key_reason
 from botkit.errors import ConfigError, Problem
 
-__all__ = ["Invalid", "at_least", "between", "build_config", "structure_config"]
+__all__ = [
+    "Invalid",
+    "at_least",
+    "between",
+    "build_config",
+    "mismatched_keys",
+    "structure_config",
+]
 
 T = TypeVar("T")
 
@@ -120,6 +127,44 @@ def build_config(
     return structure_config(config_class, merged, file=file, key_prefix=key_prefix)
 
 
+def mismatched_keys(
+    config_class: type[Any], defaults: Mapping[str, Any], *, file: str
+) -> list[Problem]:
+    """Where a config class and its ``config.yaml`` (``file``) disagree about the keys.
+
+    A plugin's mistake, not its user's: found when the plugin loads, naming the
+    defaults file, rather than as a puzzling "unknown key" in the user's config.
+    """
+    name = config_class.__name__
+    fields = _fields(config_class)
+    problems = [
+        Problem(file, key, f"not a field of the config class {name}")
+        for key in defaults
+        if key not in fields
+    ]
+    problems += [
+        Problem(file, key, f"missing: {name}.{key} has no default of its own")
+        for key, required in fields.items()
+        if required and key not in defaults
+    ]
+    return problems
+
+
+def _fields(config_class: type[Any]) -> dict[str, bool]:
+    """The fields ``__init__`` takes, and whether each is required."""
+    if attrs.has(config_class):
+        return {
+            f.alias or f.name: f.default is attrs.NOTHING
+            for f in attrs.fields(config_class)
+            if f.init
+        }
+    return {
+        f.name: f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        for f in dataclasses.fields(config_class)
+        if f.init
+    }
+
+
 def _walk(error: BaseException, key: str) -> Iterator[tuple[str, str, str]]:
     """(file or "", key, reason) of each problem in a cattrs error tree."""
     if isinstance(error, Invalid):
@@ -137,8 +182,7 @@ def _walk(error: BaseException, key: str) -> Iterator[tuple[str, str, str]]:
         for sub in unindexed:
             yield from _walk(sub, key)
     elif isinstance(error, ForbiddenExtraKeysError):
-        cl = error.cl
-        known = [f.name for f in (attrs.fields(cl) if attrs.has(cl) else dataclasses.fields(cl))]
+        known = list(_fields(error.cl))
         for extra in sorted(error.extra_fields):
             yield "", _join(key, extra), unknown_key_reason(extra, known)
     elif isinstance(error, ExceptionGroup):

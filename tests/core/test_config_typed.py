@@ -10,6 +10,7 @@ import attrs
 import pytest
 
 from botkit.config import Invalid, between, merge_config, structure_config
+from botkit.config.typed import mismatched_keys
 from botkit.errors import ConfigError, PluginLoadError
 from botkit.testing.harness import plugin_harness
 from tests.core.test_cli import botkit_cli, write_config
@@ -178,3 +179,15 @@ def test_botkit_check_runs_the_config_class_of_echo(
 
     assert result.returncode == 2
     assert result.stderr.splitlines() == [f"{config}: {expected}"]
+
+
+def test_a_config_class_and_its_defaults_that_disagree_are_the_plugins_mistake() -> None:
+    defaults = {"top": 10, "mode": "all", "rules": [], "colour": "red"}
+
+    found = mismatched_keys(KarmaConfig, defaults, file="karma/config.yaml")
+
+    assert [str(problem) for problem in found] == [
+        "karma/config.yaml: colour: not a field of the config class KarmaConfig",
+        "karma/config.yaml: limit: missing: KarmaConfig.limit has no default of its own",
+    ]
+    assert mismatched_keys(KarmaConfig, GOOD, file="karma/config.yaml") == []

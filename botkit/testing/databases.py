@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
-from ..storage import Migration, Storage, create_engine, migrate
+from ..storage import RawStep, Storage, create_engine, migrate
+from ..tables import Tables
 
 __all__ = [
     "ENGINES",
@@ -45,13 +46,16 @@ def database_url_for(engine: str, tmp_path: Path) -> str:
 
 @asynccontextmanager
 async def scratch_storage(
-    url: str, name: str, migrations: Sequence[Migration] = ()
+    url: str, name: str, schema: type[Tables] | Sequence[RawStep] = (), *, upto: int | None = None
 ) -> AsyncIterator[Storage]:
-    """A migrated storage namespace ``<name>_<random>``; its tables are dropped on exit."""
+    """A storage namespace ``<name>_<random>`` migrated with ``schema`` (up to ``upto``).
+
+    Its tables are dropped on exit.
+    """
     engine = create_engine(url)
     storage = Storage(engine, f"{name}_{uuid.uuid4().hex[:12]}")
     try:
-        await migrate(storage, migrations)
+        await migrate(storage, schema, upto=upto)
         yield storage
     finally:
         await drop_namespace(storage)

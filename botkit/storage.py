@@ -16,7 +16,8 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import text
+from sqlalchemy import Table, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -144,6 +145,14 @@ class Storage:
         assert isinstance(bound, tables)
         return bound
 
+    def insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
+        """``INSERT INTO table`` with the engine's ``ON CONFLICT`` clauses.
+
+        ``.on_conflict_do_nothing()`` and ``.on_conflict_do_update()`` read alike on
+        both engines; SQLAlchemy has a class for each.
+        """
+        return postgresql.insert(table) if self.dialect == "postgresql" else sqlite.insert(table)
+
     def begin(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A connection in a transaction that commits on success, rolls back on error."""
         return self.engine.begin()
@@ -166,7 +175,7 @@ async def migrate(
     (to test an upgrade from it). Each migration runs in its own transaction
     together with the version bump, so a failing one leaves the schema at the
     previous version. A database at a version beyond the last migration raises
-    :class:`SchemaTooNew` and changes nothing.
+    :class:`SchemaTooNew` and changes nothing (unless there are no migrations at all).
     """
     steps = _steps(storage, schema)
     known = len(steps)
@@ -182,7 +191,9 @@ async def migrate(
             {"ns": storage.namespace},
         )
         current = row.scalar_one_or_none() or 0
-    if current > known:
+    # Code without migrations keeps nothing in the database, so it cannot misread a
+    # newer schema (and the built-in instance "botkit" shares botkit's own namespace).
+    if current > known > 0:
         raise SchemaTooNew(storage.namespace, current, known)
     target = known if upto is None else min(upto, known)
     for version in range(current + 1, target + 1):

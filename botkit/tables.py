@@ -20,10 +20,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import Constraint, Index, MetaData, Table, quoted_name
+from sqlalchemy import DDL, Constraint, Index, MetaData, Table, quoted_name
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.ddl import ExecutableDDLElement
 
-__all__ = ["Migration", "Tables", "declared_tables"]
+__all__ = ["Migration", "Tables", "ddl", "declared_tables"]
 
 T = TypeVar("T", bound="Tables")
 
@@ -47,7 +48,7 @@ class Tables:
     """Base of a plugin's table declarations; see the module docstring.
 
     An instance is one plugin instance's view: each class attribute holding one of
-    the subclass's tables is shadowed by that table's prefixed copy.
+    the subclass's tables (or a named ``Index`` of one) is shadowed by its prefixed copy.
     """
 
     metadata: ClassVar[MetaData] = MetaData()
@@ -89,6 +90,11 @@ class Tables:
             for attr, value in vars(klass).items():
                 if isinstance(value, Table) and value.name in copies:
                     setattr(self, attr, copies[value.name])
+                elif isinstance(value, Index) and isinstance(value.table, Table):
+                    # An index declared on its own (to create it in a later migration).
+                    copy = copies[value.table.name]
+                    name = prefix + str(value.name)
+                    setattr(self, attr, next(i for i in copy.indexes if i.name == name))
 
     async def create(self, conn: AsyncConnection, *tables: Table) -> None:
         """Create ``tables`` (all of them if none are named) with their indexes.
@@ -97,6 +103,15 @@ class Tables:
         """
         chosen = list(tables) or None
         await conn.run_sync(lambda sync: self.bound_metadata.create_all(sync, tables=chosen))
+
+
+def ddl(statement: str, table: Table) -> ExecutableDDLElement:
+    """``statement`` with ``%(table)s`` standing for ``table``'s name, ready to execute.
+
+    For a migration that keeps the SQL it was released with (``ALTER TABLE``, an
+    index that changed later), written with the bound table rather than its name.
+    """
+    return DDL(statement).against(table)  # type: ignore[no-untyped-call]
 
 
 def declared_tables(plugin_class: type[Any]) -> type[Tables]:

@@ -17,7 +17,7 @@ from .pong import Refusal, build_pong, parse_pong
 from .render import ranking_html, ranking_text
 from .service import SERVICE_NAME, PingStats, now_ms
 from .settings import EchoSettings
-from .stats import MIGRATIONS, move_room, prune, record
+from .stats import PongTables, move_room, prune, record
 from .verify import PingBook, PingLookupError
 from .web import StatsSite
 
@@ -32,7 +32,7 @@ REFUSED_METRIC = "botkit_echo_pongs_refused_total"
 class EchoPlugin(Plugin):
     """Answers ``!ping`` with a pong, stores every pong seen, ranks homeservers by latency."""
 
-    migrations = MIGRATIONS
+    tables: PongTables
     # A pong stands alone, so a busy ping room is answered in parallel.
     ordered = False
     settings: EchoSettings

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import (
@@ -19,13 +20,17 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from botkit import Plugin, SchemaTooNew
+from botkit import Plugin, PluginLoadError, SchemaTooNew
 from botkit.storage import Storage, create_engine, migrate
 from botkit.tables import Migration, Tables, declared_tables
 from botkit.testing.databases import drop_namespace
+from botkit.testing.harness import plugin_harness
+
+HELLO = Path(__file__).parent / "plugins" / "hello"
 
 
 async def create_votes(conn: AsyncConnection, tables: VoteTables) -> None:
@@ -135,6 +140,28 @@ async def test_raw_steps_are_refused_too_when_the_database_is_newer(
     assert await migrate(a, [noop, noop]) == 2
     with pytest.raises(SchemaTooNew, match="up to 1 only"):
         await migrate(a, [noop])
+
+
+async def test_an_instance_on_a_newer_database_does_not_start(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    instance = f"hello_{uuid.uuid4().hex[:8]}"
+    try:
+        async with plugin_harness(HELLO, instance=instance, database_url=database_url) as h:
+            assert "greeting number 1" in (await h.command("!hello Ann"))[0].content["body"]
+        async with engine.begin() as conn:  # what a newer release of hello would leave
+            await conn.execute(
+                text("UPDATE botkit_schema_versions SET version = 2 WHERE namespace = :ns"),
+                {"ns": instance},
+            )
+        with pytest.raises(PluginLoadError) as refused:
+            async with plugin_harness(HELLO, instance=instance, database_url=database_url):
+                pass
+        assert f"instance {instance!r} failed to start" in str(refused.value)
+        assert f"schema version 2 of {instance!r}" in str(refused.value)
+        assert "up to 1 only" in str(refused.value)
+    finally:
+        await drop_namespace(Storage(engine, instance))
 
 
 class Karma(Plugin):

@@ -30,7 +30,8 @@ from sqlalchemy import insert, text
 from botkit.storage import Storage, create_engine, migrate
 from plugins.echo.export import pingstat_json
 from plugins.echo.pong import Pong
-from plugins.echo.stats import PongFilter, PongTables, RankRow, ranking, record
+from plugins.echo.schema import PongTables
+from plugins.echo.stats import PongFilter, RankRow, ranking, record
 
 __all__ = ["measure", "run"]
 

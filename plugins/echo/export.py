@@ -19,7 +19,8 @@ from sqlalchemy import Result, Select, Table, select
 
 from botkit.storage import Storage
 
-from .stats import PongFilter, PongTables, rank_key
+from .schema import PongTables
+from .stats import PongFilter, rank_key
 
 __all__ = ["RAW_KEYS", "pingstat_json", "raw_json"]
 

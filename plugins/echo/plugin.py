@@ -15,9 +15,10 @@ from botkit.metrics import InstanceCounter
 
 from .pong import Refusal, build_pong, parse_pong
 from .render import ranking_html, ranking_text
+from .schema import PongTables
 from .service import SERVICE_NAME, PingStats, now_ms
 from .settings import EchoSettings
-from .stats import PongTables, move_room, prune, record
+from .stats import move_room, prune, record
 from .verify import PingBook, PingLookupError
 from .web import StatsSite
 

@@ -17,13 +17,8 @@ from dataclasses import dataclass
 
 from mautrix.types import RoomID
 from sqlalchemy import (
-    BigInteger,
-    Column,
     ColumnElement,
     Double,
-    Index,
-    MetaData,
-    String,
     Table,
     and_,
     cast,
@@ -37,16 +32,15 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from botkit.storage import Storage
-from botkit.tables import Migration, Tables, ddl
 
 from .pong import Pong
+from .schema import PongTables
 
 __all__ = [
     "DEFAULT_MAX_AGE_S",
     "DEFAULT_MAX_MS",
     "DEFAULT_MIN_MS",
     "PongFilter",
-    "PongTables",
     "RankRow",
     "move_room",
     "prune",
@@ -67,67 +61,6 @@ DEFAULT_MAX_MS = 600_000
 _SQLITE_CHUNK = 250
 # How often a SQLite ranking is read again when pongs were committed while it was read.
 _SQLITE_ATTEMPTS = 3
-
-
-# The migrations are history: they keep the SQL they were released with.
-async def _create_pongs(conn: AsyncConnection, tables: PongTables) -> None:
-    await conn.execute(
-        ddl(
-            "CREATE TABLE %(table)s ("
-            " room_id VARCHAR(255) NOT NULL,"
-            " ping_event_id VARCHAR(255) NOT NULL,"
-            " responder_server VARCHAR(255) NOT NULL,"
-            " pinger_server VARCHAR(255) NOT NULL,"
-            " latency_ms BIGINT NOT NULL,"
-            " pong_ts BIGINT NOT NULL,"
-            " PRIMARY KEY (room_id, ping_event_id, responder_server))",
-            tables.pongs,
-        )
-    )
-    await conn.execute(
-        ddl(
-            "CREATE INDEX %(table)s_ranking ON %(table)s"
-            " (room_id, pinger_server, latency_ms, pong_ts)",
-            tables.pongs,
-        )
-    )
-
-
-async def _cover_pings(conn: AsyncConnection, tables: PongTables) -> None:
-    await conn.execute(ddl("DROP INDEX %(table)s_ranking", tables.pongs))
-    await conn.run_sync(tables.ranking_index.create)
-
-
-class PongTables(Tables):
-    """The pong store: one row per measurement."""
-
-    metadata = MetaData()
-    pongs = Table(
-        "pongs",
-        metadata,
-        Column("room_id", String(255), primary_key=True),
-        Column("ping_event_id", String(255), primary_key=True),
-        Column("responder_server", String(255), primary_key=True),
-        Column("pinger_server", String(255), nullable=False),
-        Column("latency_ms", BigInteger, nullable=False),
-        Column("pong_ts", BigInteger, nullable=False),
-    )
-    # Covers the ranking: one room's rows grouped by server, in latency order, with
-    # the timestamp at hand, so neither engine reads the table or sorts to rank. The
-    # ranking counts distinct pings: with the ping ID here too it still reads the
-    # index alone, rather than every counted row of the table.
-    ranking_index = Index(
-        "pongs_ranking",
-        pongs.c.room_id,
-        pongs.c.pinger_server,
-        pongs.c.latency_ms,
-        pongs.c.pong_ts,
-        pongs.c.ping_event_id,
-    )
-    migrations = (
-        Migration("Pongs, with an index to rank them", _create_pongs),
-        Migration("The ranking index holds the ping IDs it counts", _cover_pings),
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,19 +126,13 @@ async def record(storage: Storage, pong: Pong) -> bool:
         latency_ms=pong.latency_ms,
         pong_ts=pong.timestamp_ms,
     )
-    new = insert.excluded
-    earlier = tuple_(new.pong_ts, new.latency_ms, new.pinger_server) < tuple_(
-        pongs.c.pong_ts, pongs.c.latency_ms, pongs.c.pinger_server
-    )
+    new, order = insert.excluded, ("pong_ts", "latency_ms", "pinger_server")
+    earlier = tuple_(*(new[c] for c in order)) < tuple_(*(pongs.c[c] for c in order))
     async with storage.begin() as conn:
         result = await conn.execute(
             insert.on_conflict_do_update(
-                index_elements=[pongs.c.room_id, pongs.c.ping_event_id, pongs.c.responder_server],
-                set_={
-                    "pinger_server": new.pinger_server,
-                    "latency_ms": new.latency_ms,
-                    "pong_ts": new.pong_ts,
-                },
+                index_elements=list(pongs.primary_key),
+                set_={c: new[c] for c in order},
                 where=earlier,
             )
         )

@@ -8,7 +8,7 @@ import pytest
 
 from botkit.storage import Storage
 from botkit.testing.databases import scratch_storage
-from plugins.echo.stats import PongTables
+from plugins.echo.schema import PongTables
 
 
 @pytest.fixture

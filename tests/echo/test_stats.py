@@ -17,7 +17,8 @@ from sqlalchemy import event
 from botkit.storage import Storage, migrate
 from botkit.testing.databases import schema_drift, scratch_storage
 from plugins.echo.pong import Pong
-from plugins.echo.stats import PongTables, RankRow, move_room, prune, ranking, record
+from plugins.echo.schema import PongTables
+from plugins.echo.stats import RankRow, move_room, prune, ranking, record
 
 ROOM = RoomID("!ping:example.org")
 NOW = 1_700_000_000_000

@@ -14,11 +14,13 @@ rows of one server come in latency order, and the middle one or two are found wi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 from mautrix.types import RoomID
 from sqlalchemy import (
     ColumnElement,
     Double,
+    Executable,
     Table,
     and_,
     cast,
@@ -117,26 +119,36 @@ async def record(storage: Storage, pong: Pong) -> bool:
     the pong's own timestamp, then the lower latency, then the pinger's name, so
     that any two candidates have one winner.
     """
-    pongs = storage.bind(PongTables).pongs
-    insert = storage.insert(pongs).values(
-        room_id=pong.room_id,
-        ping_event_id=pong.ping_event_id,
-        responder_server=pong.responder_server,
-        pinger_server=pong.pinger_server,
-        latency_ms=pong.latency_ms,
-        pong_ts=pong.timestamp_ms,
-    )
-    new, order = insert.excluded, ("pong_ts", "latency_ms", "pinger_server")
-    earlier = tuple_(*(new[c] for c in order)) < tuple_(*(pongs.c[c] for c in order))
+    values = {
+        "room_id": pong.room_id,
+        "ping_event_id": pong.ping_event_id,
+        "responder_server": pong.responder_server,
+        "pinger_server": pong.pinger_server,
+        "latency_ms": pong.latency_ms,
+        "pong_ts": pong.timestamp_ms,
+    }
     async with storage.begin() as conn:
-        result = await conn.execute(
-            insert.on_conflict_do_update(
-                index_elements=list(pongs.primary_key),
-                set_={c: new[c] for c in order},
-                where=earlier,
-            )
-        )
+        result = await conn.execute(_record_statement(storage), values)
     return bool(result.rowcount == 1)
+
+
+# Made once per instance: building the statement for each pong took as long as
+# SQLite takes to store it.
+_RECORD: WeakKeyDictionary[Table, Executable] = WeakKeyDictionary()
+
+
+def _record_statement(storage: Storage) -> Executable:
+    pongs = storage.bind(PongTables).pongs
+    statement = _RECORD.get(pongs)
+    if statement is None:
+        insert = storage.insert(pongs)
+        new, order = insert.excluded, ("pong_ts", "latency_ms", "pinger_server")
+        statement = _RECORD[pongs] = insert.on_conflict_do_update(
+            index_elements=list(pongs.primary_key),
+            set_={c: new[c] for c in order},
+            where=tuple_(*(new[c] for c in order)) < tuple_(*(pongs.c[c] for c in order)),
+        )
+    return statement
 
 
 async def move_room(storage: Storage, old: RoomID, new: RoomID) -> int:

@@ -16,9 +16,10 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Table, text
+from sqlalchemy import Column, Integer, MetaData, String, Table, delete, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.schema import CreateTable
 
 from .errors import BotkitError
 from .private import protect, sqlite_files
@@ -172,7 +173,12 @@ class Storage:
         return self.engine.connect()
 
 
-_VERSIONS = "botkit_schema_versions"
+_versions = Table(
+    "botkit_schema_versions",
+    MetaData(),
+    Column("namespace", String(255), primary_key=True),
+    Column("version", Integer, nullable=False),
+)
 
 
 async def migrate(
@@ -189,17 +195,10 @@ async def migrate(
     """
     steps = _steps(storage, schema)
     known = len(steps)
+    mine = _versions.c.namespace == storage.namespace
     async with storage.begin() as conn:
-        await conn.execute(
-            text(
-                f"CREATE TABLE IF NOT EXISTS {_VERSIONS} "
-                "(namespace VARCHAR(255) PRIMARY KEY, version INTEGER NOT NULL)"
-            )
-        )
-        row = await conn.execute(
-            text(f"SELECT version FROM {_VERSIONS} WHERE namespace = :ns"),
-            {"ns": storage.namespace},
-        )
+        await conn.execute(CreateTable(_versions, if_not_exists=True))
+        row = await conn.execute(select(_versions.c.version).where(mine))
         current = row.scalar_one_or_none() or 0
     # Code without migrations keeps nothing in the database, so it cannot misread a
     # newer schema (and the built-in instance "botkit" shares botkit's own namespace).
@@ -211,12 +210,9 @@ async def migrate(
         log.info("%s: schema version %d: %s", storage.namespace, version, description)
         async with storage.begin() as conn:
             await run(conn)
+            await conn.execute(delete(_versions).where(mine))
             await conn.execute(
-                text(f"DELETE FROM {_VERSIONS} WHERE namespace = :ns"), {"ns": storage.namespace}
-            )
-            await conn.execute(
-                text(f"INSERT INTO {_VERSIONS} (namespace, version) VALUES (:ns, :v)"),
-                {"ns": storage.namespace, "v": version},
+                _versions.insert().values(namespace=storage.namespace, version=version)
             )
     return max(current, target)
 

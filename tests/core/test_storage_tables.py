@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from botkit import Plugin, PluginLoadError, SchemaTooNew
 from botkit.storage import Storage, create_engine, migrate
 from botkit.tables import Migration, Tables, declared_tables
-from botkit.testing.databases import drop_namespace
+from botkit.testing.databases import drop_namespace, schema_drift
 from botkit.testing.harness import plugin_harness
 
 HELLO = Path(__file__).parent / "plugins" / "hello"
@@ -149,6 +149,9 @@ async def test_an_instance_on_a_newer_database_does_not_start(
     try:
         async with plugin_harness(HELLO, instance=instance, database_url=database_url) as h:
             assert "greeting number 1" in (await h.command("!hello Ann"))[0].content["body"]
+            plugin = h.instance.plugin
+            assert plugin is not None
+            assert await schema_drift(plugin.storage, type(plugin.tables)) == []
         async with engine.begin() as conn:  # what a newer release of hello would leave
             await conn.execute(
                 text("UPDATE botkit_schema_versions SET version = 2 WHERE namespace = :ns"),

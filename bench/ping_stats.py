@@ -25,12 +25,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mautrix.types import EventID, RoomID
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 from botkit.storage import Storage, create_engine, migrate
 from plugins.echo.export import pingstat_json
 from plugins.echo.pong import Pong
-from plugins.echo.stats import MIGRATIONS, PongFilter, RankRow, ranking, record
+from plugins.echo.schema import PongTables
+from plugins.echo.stats import PongFilter, RankRow, ranking, record
 
 __all__ = ["measure", "run"]
 
@@ -74,7 +75,7 @@ def generate(pongs: int, servers: int, days: int, seed: int = 1) -> Iterator[Row
 
 
 async def _fill(storage: Storage, rows: Iterator[Row]) -> None:
-    table = storage.table("pongs")
+    pongs = storage.bind(PongTables).pongs
     chunks = _chunks(rows)
     async with storage.begin() as conn:
         if storage.dialect == "postgresql":
@@ -82,14 +83,12 @@ async def _fill(storage: Storage, rows: Iterator[Row]) -> None:
             driver = raw.driver_connection
             assert driver is not None
             for chunk in chunks:
-                await driver.copy_records_to_table(table, records=chunk, columns=_COLUMNS)
+                await driver.copy_records_to_table(pongs.name, records=chunk, columns=_COLUMNS)
             return
-        insert = text(
-            f"INSERT INTO {table} ({', '.join(_COLUMNS)})"
-            f" VALUES ({', '.join(':' + c for c in _COLUMNS)})"
-        )
         for chunk in chunks:
-            await conn.execute(insert, [dict(zip(_COLUMNS, row, strict=True)) for row in chunk])
+            await conn.execute(
+                insert(pongs), [dict(zip(_COLUMNS, row, strict=True)) for row in chunk]
+            )
 
 
 def _chunks(rows: Iterator[Row]) -> Iterator[list[Row]]:
@@ -108,7 +107,7 @@ async def _size(storage: Storage, sqlite_path: Path | None) -> int:
         return sum(p.stat().st_size for p in sqlite_path.parent.glob(sqlite_path.name + "*"))
     async with storage.connect() as conn:
         result = await conn.execute(
-            text("SELECT pg_total_relation_size(:t)"), {"t": storage.table("pongs")}
+            text("SELECT pg_total_relation_size(:t)"), {"t": storage.bind(PongTables).pongs.name}
         )
         return int(result.scalar_one())
 
@@ -118,7 +117,7 @@ async def _vacuum(storage: Storage) -> None:
     # no statistics and cannot use index-only scans.
     async with storage.engine.connect() as conn:
         auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await auto.execute(text(f"VACUUM ANALYZE {storage.table('pongs')}"))
+        await auto.execute(text(f"VACUUM ANALYZE {storage.bind(PongTables).pongs.name}"))
 
 
 async def _bench_one(
@@ -134,7 +133,7 @@ async def _bench_one(
     storage = Storage(engine, f"bench_ping_{uuid.uuid4().hex[:8]}")
     figures: list[tuple[str, str]] = []
     try:
-        await migrate(storage, MIGRATIONS)
+        await migrate(storage, PongTables)
         started = time.perf_counter()
         await _fill(storage, generate(pongs, servers, days))
         if storage.dialect == "postgresql":
@@ -183,7 +182,7 @@ async def _bench_one(
         return figures, rows
     finally:
         async with storage.begin() as conn:
-            await conn.execute(text(f"DROP TABLE IF EXISTS {storage.table('pongs')}"))
+            await conn.run_sync(storage.bind(PongTables).pongs.drop)
             await conn.execute(
                 text("DELETE FROM botkit_schema_versions WHERE namespace = :ns"),
                 {"ns": storage.namespace},

@@ -25,7 +25,8 @@ from .handlers import ANY_EVENT, command, on, passive
 from .plugin import Plugin
 from .scheduler import Scheduler
 from .services import ServiceKey, Services
-from .storage import Migration, Storage
+from .storage import SchemaTooNew, Storage
+from .tables import Migration, Tables
 from .web import PluginWeb
 
 __all__ = [
@@ -42,11 +43,13 @@ __all__ = [
     "PluginWeb",
     "Rest",
     "Scheduler",
+    "SchemaTooNew",
     "SendError",
     "ServiceKey",
     "ServiceUnavailable",
     "Services",
     "Storage",
+    "Tables",
     "UsageError",
     "command",
     "on",

@@ -6,6 +6,7 @@
      ├── ConfigError          a config file that cannot be used (lists every problem)
      ├── PluginLoadError      a plugin that cannot be loaded: bad manifest, code or config
      ├── ServiceUnavailable   (also LookupError) a service no running plugin provides
+     ├── SchemaTooNew         (botkit.storage; also RuntimeError) a database newer than the code
      ├── CommandError         a command invoked wrongly; its message is shown to the user
      │    ├── UsageError      arguments that do not fit the command's signature
      │    └── MarkdownTooLong (botkit.markdown; also ValueError) text too long to format

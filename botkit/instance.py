@@ -25,6 +25,7 @@ from .scheduler import Scheduler
 from .services import ServiceRegistry, Services
 from .storage import Storage, migrate
 from .table import BoundCommand, HandlerTable
+from .tables import declared_tables
 from .web import PluginWeb
 
 __all__ = ["Failure", "Host", "InstanceState", "PluginInstance"]
@@ -197,9 +198,11 @@ class PluginInstance:
             plugin.metrics = InstanceMetrics(self.host.metrics, self.name)
             try:
                 table = HandlerTable.collect(plugin)
+                schema = declared_tables(cls)
             except TypeError as e:
                 raise PluginLoadError(self.plugin_id, str(e)) from e
-            await migrate(plugin.storage, cls.migrations)
+            plugin.tables = plugin.storage.bind(schema)
+            await migrate(plugin.storage, schema if schema.migrations else cls.migrations)
             self.plugin = plugin
             await plugin.start()
         except Exception as e:

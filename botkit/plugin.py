@@ -28,7 +28,8 @@ from .errors import Problem
 from .metrics import InstanceMetrics
 from .scheduler import Scheduler
 from .services import Services
-from .storage import Migration, Storage
+from .storage import RawStep, Storage
+from .tables import Tables
 from .web import PluginWeb
 
 __all__ = ["Plugin"]
@@ -37,8 +38,11 @@ __all__ = ["Plugin"]
 class Plugin:
     """Base class of every plugin; see the module docstring for the life cycle."""
 
-    migrations: ClassVar[Sequence[Migration]] = ()
-    """Schema steps of the plugin's tables, oldest first; new ones are appended, never edited."""
+    migrations: ClassVar[Sequence[RawStep]] = ()
+    """Schema steps written as SQL text, oldest first, for a plugin without ``tables``.
+
+    A plugin with Core tables keeps its migrations on its :class:`~botkit.tables.Tables`.
+    """
 
     ordered: ClassVar[bool] = True
     """Whether this plugin handles a room's events one after the other, in order.
@@ -80,6 +84,10 @@ class Plugin:
     an instance of :attr:`config_class` (a ``dict[str, Any]`` without one)."""
     storage: Storage
     """The database, with table names prefixed for this instance."""
+    tables: Tables
+    """This instance's tables. A plugin narrows the annotation to its own
+    :class:`~botkit.tables.Tables` subclass (``tables: KarmaTables``); the host binds
+    that class to the instance's prefix and runs its migrations before :meth:`start`."""
     log: logging.Logger
     """A logger named ``botkit.plugin.<instance>``."""
     web: PluginWeb

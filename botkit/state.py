@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
+    ColumnElement,
     Integer,
     MetaData,
     String,
@@ -230,50 +231,34 @@ class StateStore:
 
     async def pending(self, *, replayed_only: bool = False) -> list[PendingRow]:
         """This bot's pending events, oldest first (only those ``botkit replay`` added)."""
-        query = select(_pending).where(_pending.c.instance.startswith(f"{self.owner}|"))
-        if replayed_only:
-            query = query.where(_pending.c.replayed == 1)
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(query.order_by(_pending.c.seq))
-            return [
-                PendingRow(
-                    r.instance.removeprefix(f"{self.owner}|"),
-                    r.event_id,
-                    r.room_id,
-                    r.seq,
-                    r.event,
-                    r.attempts,
-                    r.error,
-                    bool(r.replayed),
-                )
-                for r in rows
-            ]
+        only = [_pending.c.replayed == 1] if replayed_only else []
+        rows = await self._owned_rows(_pending, _pending.c.seq, *only)
+        return [PendingRow(**(row | {"replayed": bool(row["replayed"])})) for row in rows]
 
     async def dead_letters(self, instance: str | None = None) -> list[DeadLetter]:
         """This bot's dead letters (of one instance), oldest first."""
-        query = select(_dead).where(_dead.c.instance.startswith(f"{self.owner}|"))
-        if instance is not None:
-            query = query.where(_dead.c.instance == self._owned(instance))
+        only = [] if instance is None else [_dead.c.instance == self._owned(instance)]
+        return [
+            DeadLetter(**row) for row in await self._owned_rows(_dead, _dead.c.failed_at, *only)
+        ]
+
+    async def _owned_rows(
+        self, table: Table, order: ColumnElement[Any], *where: ColumnElement[bool]
+    ) -> list[dict[str, Any]]:
+        """This bot's rows of ``table``, in ``order``, with instance names as configured."""
+        prefix = f"{self.owner}|"
+        query = select(table).where(table.c.instance.startswith(prefix, autoescape=True), *where)
         async with self.engine.connect() as conn:
-            rows = await conn.execute(query.order_by(_dead.c.failed_at))
+            rows = await conn.execute(query.order_by(order))
             return [
-                DeadLetter(
-                    r.instance.removeprefix(f"{self.owner}|"),
-                    r.event_id,
-                    r.room_id,
-                    r.event,
-                    r.attempts,
-                    r.error,
-                    r.failed_at,
-                )
-                for r in rows
+                dict(row._mapping) | {"instance": row.instance.removeprefix(prefix)} for row in rows
             ]
 
     async def dead_letter_counts(self) -> dict[str, int]:
         """How many dead letters each instance has."""
         query = (
             select(_dead.c.instance, func.count())
-            .where(_dead.c.instance.startswith(f"{self.owner}|"))
+            .where(_dead.c.instance.startswith(f"{self.owner}|", autoescape=True))
             .group_by(_dead.c.instance)
         )
         async with self.engine.connect() as conn:

@@ -13,18 +13,21 @@ import json
 import math
 import statistics
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import Result, text
+from sqlalchemy import Result, Select, Table, select
 
 from botkit.storage import Storage
 
+from .schema import PongTables
 from .stats import PongFilter, rank_key
 
 __all__ = ["RAW_KEYS", "pingstat_json", "raw_json"]
 
 RAW_KEYS = ("room_id", "ping_id", "pong_server", "ping_server", "receive_diff", "pong_timestamp")
 """The keys of one pong in ``stats.raw.json``, in pingstat's order."""
+
+Ts = TypeVarTuple("Ts")
 
 # Rows turned into Python objects at a time.
 _SLICE = 5_000
@@ -42,15 +45,16 @@ async def pingstat_json(
     (``0`` for none). ``gmean`` is the geometric mean, ``null`` if a latency is not
     positive (pingstat, which never counts those, has no answer for them).
     """
+    pongs = storage.bind(PongTables).pongs
     async with storage.connect() as conn:
-        result = await conn.execute(
-            text(
-                "SELECT pinger_server, responder_server, ping_event_id, latency_ms, pong_ts"
-                f" FROM {storage.table('pongs')} WHERE {where.sql()}"
-                " ORDER BY pong_ts, ping_event_id, responder_server"
-            ),
-            where.params(),
+        query = select(
+            pongs.c.pinger_server,
+            pongs.c.responder_server,
+            pongs.c.ping_event_id,
+            pongs.c.latency_ms,
+            pongs.c.pong_ts,
         )
+        result = await conn.execute(_oldest_first(query, pongs, where))
         # Shaping a busy week into the export is seconds of pure Python: a worker
         # thread lets the bot go on answering meanwhile.
         data = await asyncio.to_thread(_shape, result)
@@ -111,16 +115,25 @@ async def raw_json(storage: Storage, where: PongFilter) -> bytes:
 
     Each pong is an object with the keys of :data:`RAW_KEYS`.
     """
+    pongs = storage.bind(PongTables).pongs
     async with storage.connect() as conn:
-        result = await conn.execute(
-            text(
-                "SELECT room_id, ping_event_id, responder_server, pinger_server, latency_ms,"
-                f" pong_ts FROM {storage.table('pongs')} WHERE {where.sql()}"
-                " ORDER BY pong_ts, ping_event_id, responder_server"
-            ),
-            where.params(),
+        query = select(
+            pongs.c.room_id,
+            pongs.c.ping_event_id,
+            pongs.c.responder_server,
+            pongs.c.pinger_server,
+            pongs.c.latency_ms,
+            pongs.c.pong_ts,
         )
+        result = await conn.execute(_oldest_first(query, pongs, where))
         return await asyncio.to_thread(_raw_text, result)
+
+
+def _oldest_first(query: Select[*Ts], pongs: Table, where: PongFilter) -> Select[*Ts]:
+    """``query`` on the pongs ``where`` selects, in the order both exports list them."""
+    return query.where(where.where(pongs)).order_by(
+        pongs.c.pong_ts, pongs.c.ping_event_id, pongs.c.responder_server
+    )
 
 
 def _raw_text(result: Result[str, str, str, str, int, int]) -> bytes:

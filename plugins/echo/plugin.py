@@ -15,9 +15,10 @@ from botkit.metrics import InstanceCounter
 
 from .pong import Refusal, build_pong, parse_pong
 from .render import ranking_html, ranking_text
+from .schema import PongTables
 from .service import PING_STATS, PingStats, now_ms
 from .settings import EchoSettings
-from .stats import MIGRATIONS, move_room, prune, record
+from .stats import move_room, prune, record
 from .verify import PingBook, PingLookupError
 from .web import StatsSite
 
@@ -32,7 +33,7 @@ REFUSED_METRIC = "botkit_echo_pongs_refused_total"
 class EchoPlugin(Plugin):
     """Answers ``!ping`` with a pong, stores every pong seen, ranks homeservers by latency."""
 
-    migrations = MIGRATIONS
+    tables: PongTables
     # A pong stands alone, so a busy ping room is answered in parallel.
     ordered = False
     config_class = EchoSettings

@@ -14,21 +14,34 @@ rows of one server come in latency order, and the middle one or two are found wi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from weakref import WeakKeyDictionary
 
 from mautrix.types import RoomID
-from sqlalchemy import text
+from sqlalchemy import (
+    ColumnElement,
+    Double,
+    Executable,
+    Table,
+    and_,
+    cast,
+    delete,
+    distinct,
+    func,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from botkit.storage import Migration, Storage
+from botkit.storage import Storage
 
 from .pong import Pong
+from .schema import PongTables
 
 __all__ = [
     "DEFAULT_MAX_AGE_S",
     "DEFAULT_MAX_MS",
     "DEFAULT_MIN_MS",
-    "MIGRATIONS",
     "PongFilter",
     "RankRow",
     "move_room",
@@ -50,47 +63,6 @@ DEFAULT_MAX_MS = 600_000
 _SQLITE_CHUNK = 250
 # How often a SQLite ranking is read again when pongs were committed while it was read.
 _SQLITE_ATTEMPTS = 3
-
-
-async def _create_pongs(conn: AsyncConnection, storage: Storage) -> None:
-    pongs = storage.table("pongs")
-    await conn.execute(
-        text(
-            f"CREATE TABLE {pongs} ("
-            " room_id VARCHAR(255) NOT NULL,"
-            " ping_event_id VARCHAR(255) NOT NULL,"
-            " responder_server VARCHAR(255) NOT NULL,"
-            " pinger_server VARCHAR(255) NOT NULL,"
-            " latency_ms BIGINT NOT NULL,"
-            " pong_ts BIGINT NOT NULL,"
-            " PRIMARY KEY (room_id, ping_event_id, responder_server))"
-        )
-    )
-    # Covers the ranking: one room's rows grouped by server, in latency order, with
-    # the timestamp at hand, so neither engine reads the table or sorts to rank.
-    await conn.execute(
-        text(
-            f"CREATE INDEX {storage.table('pongs_ranking')} ON {pongs}"
-            " (room_id, pinger_server, latency_ms, pong_ts)"
-        )
-    )
-
-
-async def _cover_pings(conn: AsyncConnection, storage: Storage) -> None:
-    # The ranking counts distinct pings: with the ping ID in the ranking index it
-    # still reads the index alone, rather than every counted row of the table.
-    index = storage.table("pongs_ranking")
-    await conn.execute(text(f"DROP INDEX {index}"))
-    await conn.execute(
-        text(
-            f"CREATE INDEX {index} ON {storage.table('pongs')}"
-            " (room_id, pinger_server, latency_ms, pong_ts, ping_event_id)"
-        )
-    )
-
-
-MIGRATIONS: list[Migration] = [_create_pongs, _cover_pings]
-"""The schema of the pong store, one step per version; pass to :func:`botkit.storage.migrate`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,22 +101,12 @@ class PongFilter:
         """The pongs of ``room_id`` sent from ``max_age_s`` to ``min_age_s`` before ``now_ms``."""
         return cls(room_id, now_ms - max_age_s * 1000, now_ms - min_age_s * 1000, min_ms, max_ms)
 
-    def params(self) -> dict[str, Any]:
-        """The bind parameters of :meth:`sql`."""
-        return {
-            "room": self.room_id,
-            "since": self.since,
-            "until": self.until,
-            "min_ms": self.min_ms,
-            "max_ms": self.max_ms,
-        }
-
-    @staticmethod
-    def sql() -> str:
-        """The ``WHERE`` condition, with named parameters."""
-        return (
-            "room_id = :room AND pong_ts BETWEEN :since AND :until"
-            " AND latency_ms BETWEEN :min_ms AND :max_ms"
+    def where(self, pongs: Table) -> ColumnElement[bool]:
+        """The condition on ``pongs`` (a bound :attr:`PongTables.pongs`)."""
+        return and_(
+            pongs.c.room_id == self.room_id,
+            pongs.c.pong_ts.between(self.since, self.until),
+            pongs.c.latency_ms.between(self.min_ms, self.max_ms),
         )
 
 
@@ -157,30 +119,36 @@ async def record(storage: Storage, pong: Pong) -> bool:
     the pong's own timestamp, then the lower latency, then the pinger's name, so
     that any two candidates have one winner.
     """
-    pongs = storage.table("pongs")
+    values = {
+        "room_id": pong.room_id,
+        "ping_event_id": pong.ping_event_id,
+        "responder_server": pong.responder_server,
+        "pinger_server": pong.pinger_server,
+        "latency_ms": pong.latency_ms,
+        "pong_ts": pong.timestamp_ms,
+    }
     async with storage.begin() as conn:
-        result = await conn.execute(
-            text(
-                f"INSERT INTO {pongs} (room_id, ping_event_id,"
-                " responder_server, pinger_server, latency_ms, pong_ts)"
-                " VALUES (:room_id, :ping_event_id, :responder_server, :pinger_server,"
-                " :latency_ms, :pong_ts)"
-                " ON CONFLICT (room_id, ping_event_id, responder_server) DO UPDATE SET"
-                " pinger_server = excluded.pinger_server, latency_ms = excluded.latency_ms,"
-                " pong_ts = excluded.pong_ts"
-                " WHERE (excluded.pong_ts, excluded.latency_ms, excluded.pinger_server)"
-                f" < ({pongs}.pong_ts, {pongs}.latency_ms, {pongs}.pinger_server)"
-            ),
-            {
-                "room_id": pong.room_id,
-                "ping_event_id": pong.ping_event_id,
-                "responder_server": pong.responder_server,
-                "pinger_server": pong.pinger_server,
-                "latency_ms": pong.latency_ms,
-                "pong_ts": pong.timestamp_ms,
-            },
-        )
+        result = await conn.execute(_record_statement(storage), values)
     return bool(result.rowcount == 1)
+
+
+# Made once per instance: building the statement for each pong took as long as
+# SQLite takes to store it.
+_RECORD: WeakKeyDictionary[Table, Executable] = WeakKeyDictionary()
+
+
+def _record_statement(storage: Storage) -> Executable:
+    pongs = storage.bind(PongTables).pongs
+    statement = _RECORD.get(pongs)
+    if statement is None:
+        insert = storage.insert(pongs)
+        new, order = insert.excluded, ("pong_ts", "latency_ms", "pinger_server")
+        statement = _RECORD[pongs] = insert.on_conflict_do_update(
+            index_elements=list(pongs.primary_key),
+            set_={c: new[c] for c in order},
+            where=tuple_(*(new[c] for c in order)) < tuple_(*(pongs.c[c] for c in order)),
+        )
+    return statement
 
 
 async def move_room(storage: Storage, old: RoomID, new: RoomID) -> int:
@@ -190,21 +158,17 @@ async def move_room(storage: Storage, old: RoomID, new: RoomID) -> int:
     includes the old room's pongs. Ping event IDs are unique, so nothing collides.
     Not called yet: following upgrades is the core's part (see the README).
     """
+    pongs = storage.bind(PongTables).pongs
     async with storage.begin() as conn:
-        result = await conn.execute(
-            text(f"UPDATE {storage.table('pongs')} SET room_id = :new WHERE room_id = :old"),
-            {"old": old, "new": new},
-        )
+        result = await conn.execute(update(pongs).where(pongs.c.room_id == old).values(room_id=new))
     return int(result.rowcount)
 
 
 async def prune(storage: Storage, *, older_than_ms: int) -> int:
     """Delete the pongs sent before ``older_than_ms`` (epoch ms); return how many."""
+    pongs = storage.bind(PongTables).pongs
     async with storage.begin() as conn:
-        result = await conn.execute(
-            text(f"DELETE FROM {storage.table('pongs')} WHERE pong_ts < :cutoff"),
-            {"cutoff": older_than_ms},
-        )
+        result = await conn.execute(delete(pongs).where(pongs.c.pong_ts < older_than_ms))
     return int(result.rowcount)
 
 
@@ -228,11 +192,12 @@ async def ranking(
     ``limit`` keeps the top rows.
     """
     where = PongFilter.of(room_id, now_ms, max_age_s, min_age_s, min_ms, max_ms)
+    pongs = storage.bind(PongTables).pongs
     async with storage.connect() as conn:
         if storage.dialect == "postgresql":
-            stats = await _postgres_stats(conn, storage, where)
+            stats = await _postgres_stats(conn, pongs, where)
         else:
-            stats = await _sqlite_stats(conn, storage, where)
+            stats = await _sqlite_stats(conn, pongs, where)
     # Ordered here rather than in SQL: PostgreSQL's collation would sort names
     # differently from SQLite's, and there is one row per server.
     stats.sort(key=lambda row: rank_key(row.median, row.first_ms, row.server))
@@ -265,19 +230,20 @@ class _Stats:
     first_ms: int
 
 
-async def _postgres_stats(
-    conn: AsyncConnection, storage: Storage, where: PongFilter
-) -> list[_Stats]:
+async def _postgres_stats(conn: AsyncConnection, pongs: Table, where: PongFilter) -> list[_Stats]:
+    latency = pongs.c.latency_ms
     result = await conn.execute(
-        text(
-            "SELECT pinger_server, percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms),"
-            " CAST(AVG(latency_ms) AS DOUBLE PRECISION),"
+        select(
+            pongs.c.pinger_server,
+            func.percentile_cont(0.5).within_group(latency),
+            cast(func.avg(latency), Double),
             # Byte order: distinct is all it needs, and the locale's order costs 1.5x.
-            ' COUNT(DISTINCT ping_event_id COLLATE "C"),'
-            " COUNT(*), MIN(pong_ts)"
-            f" FROM {storage.table('pongs')} WHERE {where.sql()} GROUP BY pinger_server"
-        ),
-        where.params(),
+            func.count(distinct(pongs.c.ping_event_id.collate("C"))),
+            func.count(),
+            func.min(pongs.c.pong_ts),
+        )
+        .where(where.where(pongs))
+        .group_by(pongs.c.pinger_server)
     )
     return [
         _Stats(str(s), float(median), float(mean), int(pings), int(n), int(first))
@@ -285,13 +251,13 @@ async def _postgres_stats(
     ]
 
 
-async def _sqlite_stats(conn: AsyncConnection, storage: Storage, where: PongFilter) -> list[_Stats]:
+async def _sqlite_stats(conn: AsyncConnection, pongs: Table, where: PongFilter) -> list[_Stats]:
     # The counts and the medians are read by separate statements, and SQLite's driver
     # starts no transaction for reads, so a pong committed in between would shift the
     # middle. data_version changes exactly when another connection commits.
     version = await _sqlite_data_version(conn)
     for _ in range(_SQLITE_ATTEMPTS):
-        stats = await _sqlite_read_stats(conn, storage.table("pongs"), where)
+        stats = await _sqlite_read_stats(conn, pongs, where)
         version, before = await _sqlite_data_version(conn), version
         if version == before:
             break
@@ -302,13 +268,20 @@ async def _sqlite_data_version(conn: AsyncConnection) -> int:
     return int((await conn.exec_driver_sql("PRAGMA data_version")).scalar_one())
 
 
-async def _sqlite_read_stats(conn: AsyncConnection, pongs: str, where: PongFilter) -> list[_Stats]:
+async def _sqlite_read_stats(
+    conn: AsyncConnection, pongs: Table, where: PongFilter
+) -> list[_Stats]:
+    latency = pongs.c.latency_ms
     result = await conn.execute(
-        text(
-            "SELECT pinger_server, AVG(latency_ms), COUNT(*), COUNT(DISTINCT ping_event_id),"
-            f" MIN(pong_ts) FROM {pongs} WHERE {where.sql()} GROUP BY pinger_server"
-        ),
-        where.params(),
+        select(
+            pongs.c.pinger_server,
+            func.avg(latency),
+            func.count(),
+            func.count(distinct(pongs.c.ping_event_id)),
+            func.min(pongs.c.pong_ts),
+        )
+        .where(where.where(pongs))
+        .group_by(pongs.c.pinger_server)
     )
     servers = [
         (str(server), float(mean), int(n), int(pings), int(first))
@@ -322,9 +295,11 @@ async def _sqlite_read_stats(conn: AsyncConnection, pongs: str, where: PongFilte
         for server, _, count, _, _ in chunk:
             # The middle one of an odd count, the middle two of an even one.
             params += [server, 2 - count % 2, (count - 1) // 2]
-        # Driver-level SQL with numbered parameters: SQLAlchemy's text() would spend
-        # longer parsing a statement of this many parameters than SQLite runs it.
-        result = await conn.exec_driver_sql(_sqlite_medians_sql(pongs, len(chunk)), tuple(params))
+        # Driver-level SQL with numbered parameters: SQLAlchemy would spend longer
+        # compiling a statement of this many parameters than SQLite runs it.
+        result = await conn.exec_driver_sql(
+            _sqlite_medians_sql(pongs.name, len(chunk)), tuple(params)
+        )
         for i, median in result:
             server, mean, count, pings, first = chunk[i]
             # None: the server's pongs were pruned since they were counted.
@@ -359,14 +334,17 @@ async def responder_means(
     The breakdown of pingstat's page ("Pong server (mean)"), from the same pongs as
     :func:`ranking` for the same filter.
     """
+    pongs = storage.bind(PongTables).pongs
     async with storage.connect() as conn:
         result = await conn.execute(
-            text(
-                "SELECT pinger_server, responder_server, AVG(latency_ms), COUNT(*)"
-                f" FROM {storage.table('pongs')} WHERE {where.sql()}"
-                " GROUP BY pinger_server, responder_server"
-            ),
-            where.params(),
+            select(
+                pongs.c.pinger_server,
+                pongs.c.responder_server,
+                func.avg(pongs.c.latency_ms),
+                func.count(),
+            )
+            .where(where.where(pongs))
+            .group_by(pongs.c.pinger_server, pongs.c.responder_server)
         )
         means: dict[str, dict[str, tuple[float, int]]] = {}
         for pinger, responder, mean, count in result:

@@ -42,7 +42,7 @@ from .publish import PublishError, send_preview, write_post
 from .review import edit_notice, report_id
 from .rows import MessageRow, ReactionRow, message_row
 from .settings import Settings, fold, project_key
-from .store import MIGRATIONS, PublishedWeek, TwimStore
+from .store import PublishedWeek, TwimStore, TwimTables
 from .upgrades import UpgradeStore, follow
 from .week import WeekStore
 from .week_commands import WeekCommands, parse_day
@@ -73,7 +73,7 @@ def is_editor(plugin: Any, user: UserID) -> bool:
 class TwimPlugin(WeekCommands, EditorCommands, Plugin):
     """Collects "This Week in Matrix" reports by the editors' reactions and writes the post."""
 
-    migrations = MIGRATIONS
+    tables: TwimTables
     # Reports and reactions of the whole week count, however long the bot was down.
     catchup_age = 8 * 86400.0
     config_class = Settings

@@ -1,4 +1,4 @@
-"""The plugin's tables and the queries on them.
+"""The queries on the plugin's tables (declared in :mod:`.schema`).
 
 Every write is keyed by an event id and ignores a second write of the same key: a
 handler that runs again for an event after a crash leaves the tables as they were.
@@ -14,21 +14,15 @@ from datetime import date
 from typing import Any
 
 from mautrix.types import EventID, RoomID
-from sqlalchemy import bindparam, text
+from sqlalchemy import ColumnElement, Row, Select, Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from botkit import Storage
 
 from .rows import MessageRow, ReactionRow
-from .schema import MIGRATIONS, RECEIVED_COUNTER
+from .schema import RECEIVED_COUNTER, TwimTables
 
-__all__ = ["MIGRATIONS", "PublishedWeek", "TwimStore", "WeekRows"]
-
-_MESSAGE_COLUMNS = (
-    "event_id, room_id, sender, sender_name, ts, msgtype, body, formatted_body, format,"
-    " media_url, filename, mimetype, reply_to, replaces"
-)
-_REACTION_COLUMNS = "event_id, room_id, target, sender, reaction_key, ts"
+__all__ = ["PublishedWeek", "TwimStore", "TwimTables", "WeekRows"]
 
 
 @dataclass(frozen=True)
@@ -65,37 +59,31 @@ class TwimStore:
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
-        self._t = storage.table
+        self.tables = storage.bind(TwimTables)
 
-    async def _all(self, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
+    async def _all(self, query: Select[Any]) -> list[Row[Any]]:
         async with self.storage.begin() as conn:
-            return list(await conn.execute(text(sql), params or {}))
+            return list(await conn.execute(query))
 
     # -- the order of arrival ---------------------------------------------------------
 
     async def _receive(self, conn: AsyncConnection, event_id: str) -> int:
         """``event_id``'s number in the order of arrival, given now if it has none."""
-        received = self._t("received")
-        rows = await conn.execute(
-            text(f"SELECT seq FROM {received} WHERE event_id = :e"), {"e": event_id}
-        )
+        received, counters = self.tables.received, self.tables.counters
+        rows = await conn.execute(select(received.c.seq).where(received.c.event_id == event_id))
         seq = rows.scalar_one_or_none()
         if seq is not None:
             return int(seq)
         # Taking the number locks the counter row until this transaction commits (see
         # schema._receive_order), so numbers become visible in their order.
         counted = await conn.execute(
-            text(
-                f"UPDATE {self._t('counters')} SET value = value + 1 WHERE name = :n"
-                " RETURNING value"
-            ),
-            {"n": RECEIVED_COUNTER},
+            update(counters)
+            .where(counters.c.name == RECEIVED_COUNTER)
+            .values(value=counters.c.value + 1)
+            .returning(counters.c.value)
         )
         seq = int(counted.scalar_one())
-        await conn.execute(
-            text(f"INSERT INTO {received} (event_id, seq) VALUES (:e, :s)"),
-            {"e": event_id, "s": seq},
-        )
+        await conn.execute(received.insert().values(event_id=event_id, seq=seq))
         return seq
 
     async def receive(self, event_id: EventID) -> int:
@@ -107,102 +95,89 @@ class TwimStore:
         async with self.storage.begin() as conn:
             return await self._receive(conn, event_id)
 
+    async def _keep(self, event_id: str, table: Table, values: dict[str, Any]) -> int:
+        """Number ``event_id`` and insert its row into ``table`` unless it is there."""
+        async with self.storage.begin() as conn:
+            seq = await self._receive(conn, event_id)
+            await conn.execute(self.storage.insert(table).values(values).on_conflict_do_nothing())
+        return seq
+
     # -- what happened in the room ------------------------------------------------
 
     async def add_message(self, row: MessageRow) -> int:
         """Keep a message or an edit (again: nothing changes); its number of arrival."""
-        names = _MESSAGE_COLUMNS.replace(" ", "").split(",")
-        values = ", ".join(f":{name}" for name in names)
-        params = {name: value for name, value in asdict(row).items() if name in names}
-        async with self.storage.begin() as conn:
-            seq = await self._receive(conn, row.event_id)
-            await conn.execute(
-                text(
-                    f"INSERT INTO {self._t('messages')} ({_MESSAGE_COLUMNS}) VALUES ({values})"
-                    " ON CONFLICT (event_id) DO NOTHING"
-                ),
-                params,
-            )
-        return seq
+        values = asdict(row)
+        del values["seq"]
+        return await self._keep(row.event_id, self.tables.messages, values)
 
     async def add_reaction(self, row: ReactionRow) -> int:
         """Keep a reaction (again: nothing changes); its number of arrival."""
-        async with self.storage.begin() as conn:
-            seq = await self._receive(conn, row.event_id)
-            await conn.execute(
-                text(
-                    f"INSERT INTO {self._t('reactions')} ({_REACTION_COLUMNS})"
-                    " VALUES (:event_id, :room_id, :target, :sender, :key, :ts)"
-                    " ON CONFLICT (event_id) DO NOTHING"
-                ),
-                {k: v for k, v in asdict(row).items() if k != "seq"},
-            )
-        return seq
+        values = asdict(row)
+        del values["seq"]
+        values["reaction_key"] = values.pop("key")
+        return await self._keep(row.event_id, self.tables.reactions, values)
 
     async def add_redaction(self, redacted: EventID, redaction: EventID, ts: int) -> None:
         """Remember that ``redacted`` is gone."""
-        async with self.storage.begin() as conn:
-            await self._receive(conn, redaction)
-            await conn.execute(
-                text(
-                    f"INSERT INTO {self._t('redactions')} (event_id, redaction_id, ts)"
-                    " VALUES (:e, :r, :ts) ON CONFLICT (event_id) DO NOTHING"
-                ),
-                {"e": redacted, "r": redaction, "ts": ts},
-            )
+        values = {"event_id": redacted, "redaction_id": redaction, "ts": ts}
+        await self._keep(redaction, self.tables.redactions, values)
 
-    def _messages_sql(self, where: str) -> str:
+    def _messages(self, *where: ColumnElement[bool]) -> Select[Any]:
+        """Messages as :class:`MessageRow` columns, in the order of arrival."""
+        m, r = self.tables.messages, self.tables.received
+        seq = func.coalesce(r.c.seq, 0)
         return (
-            f"SELECT {', '.join(f'm.{c}' for c in _MESSAGE_COLUMNS.replace(' ', '').split(','))},"
-            f" COALESCE(r.seq, 0) FROM {self._t('messages')} m"
-            f" LEFT JOIN {self._t('received')} r ON r.event_id = m.event_id WHERE {where}"
+            select(*m.c, seq.label("seq"))
+            .select_from(m.outerjoin(r, r.c.event_id == m.c.event_id))
+            .where(*where)
+            .order_by(seq, m.c.ts, m.c.event_id)
         )
 
-    def _reactions_sql(self, where: str) -> str:
-        columns = ", ".join(f"x.{c}" for c in _REACTION_COLUMNS.replace(" ", "").split(","))
+    def _reactions(self, *where: ColumnElement[bool]) -> Select[Any]:
+        """Reactions as :class:`ReactionRow` columns, in the order of arrival."""
+        x, r = self.tables.reactions, self.tables.received
+        seq = func.coalesce(r.c.seq, 0)
+        columns = [c.label("key") if c.name == "reaction_key" else c for c in x.c]
         return (
-            f"SELECT {columns}, COALESCE(r.seq, 0) FROM {self._t('reactions')} x"
-            f" LEFT JOIN {self._t('received')} r ON r.event_id = x.event_id WHERE {where}"
+            select(*columns, seq.label("seq"))
+            .select_from(x.outerjoin(r, r.c.event_id == x.c.event_id))
+            .where(*where)
+            .order_by(seq, x.c.ts, x.c.event_id)
         )
+
+    def _not_redacted(self, event_id: ColumnElement[str]) -> ColumnElement[bool]:
+        return event_id.not_in(select(self.tables.redactions.c.event_id))
 
     async def message(self, event_id: EventID) -> MessageRow | None:
         """A stored message or edit."""
-        rows = await self._all(self._messages_sql("m.event_id = :e"), {"e": event_id})
-        return _message(rows[0]) if rows else None
+        rows = await self._all(self._messages(self.tables.messages.c.event_id == event_id))
+        return MessageRow(**rows[0]._mapping) if rows else None
 
     async def edits(self, original: EventID) -> list[MessageRow]:
         """The stored edits of ``original`` that were not redacted, in order of arrival."""
+        m = self.tables.messages
         rows = await self._all(
-            self._messages_sql(
-                f"m.replaces = :e AND m.event_id NOT IN (SELECT event_id FROM"
-                f" {self._t('redactions')}) ORDER BY COALESCE(r.seq, 0), m.ts, m.event_id"
-            ),
-            {"e": original},
+            self._messages(m.c.replaces == original, self._not_redacted(m.c.event_id))
         )
-        return [_message(row) for row in rows]
+        return [MessageRow(**row._mapping) for row in rows]
 
     async def reaction(self, event_id: EventID) -> ReactionRow | None:
         """A stored reaction."""
-        rows = await self._all(self._reactions_sql("x.event_id = :e"), {"e": event_id})
-        return _reaction(rows[0]) if rows else None
+        rows = await self._all(self._reactions(self.tables.reactions.c.event_id == event_id))
+        return ReactionRow(**rows[0]._mapping) if rows else None
 
     async def reactions_to(self, target: EventID) -> list[ReactionRow]:
         """The reactions to ``target`` that were not redacted, in order of arrival."""
+        x = self.tables.reactions
         rows = await self._all(
-            self._reactions_sql(
-                f"x.target = :t AND x.event_id NOT IN (SELECT event_id FROM"
-                f" {self._t('redactions')}) ORDER BY COALESCE(r.seq, 0), x.ts, x.event_id"
-            ),
-            {"t": target},
+            self._reactions(x.c.target == target, self._not_redacted(x.c.event_id))
         )
-        return [_reaction(row) for row in rows]
+        return [ReactionRow(**row._mapping) for row in rows]
 
     async def is_redacted(self, event_id: EventID) -> bool:
         """Whether ``event_id`` was redacted."""
-        rows = await self._all(
-            f"SELECT 1 FROM {self._t('redactions')} WHERE event_id = :e", {"e": event_id}
-        )
-        return bool(rows)
+        d = self.tables.redactions
+        return bool(await self._all(select(d.c.event_id).where(d.c.event_id == event_id)))
 
     async def week_rows(
         self, rooms: Iterable[RoomID], after: int, upto: int | None = None
@@ -214,52 +189,44 @@ class TwimStore:
         rooms = sorted(rooms)
         if not rooms:
             return WeekRows((), (), frozenset())
-        received = self._t("received")
-        bound = "" if upto is None else " AND r.seq <= :upto"
+        t = self.tables
+        m, x, d, r = t.messages, t.reactions, t.redactions, t.received
+        # The messages' own numbers, apart from the numbers the outer queries join.
+        mr = r.alias("message_received")
         recent = (
-            f"SELECT m.event_id FROM {self._t('messages')} m JOIN {received} r"
-            f" ON r.event_id = m.event_id WHERE m.room_id IN :rooms AND r.seq > :after{bound}"
+            select(m.c.event_id)
+            .join(mr, mr.c.event_id == m.c.event_id)
+            .where(m.c.room_id.in_(rooms), mr.c.seq > after, *_upto(mr.c.seq, upto))
+            .correlate(None)
         )
-        params = {"rooms": rooms, "after": after, "upto": upto}
+        redacted = (
+            select(d.c.event_id)
+            .join(r, r.c.event_id == d.c.redaction_id)
+            .where(
+                d.c.event_id.in_(recent)
+                | d.c.event_id.in_(select(x.c.event_id).where(x.c.target.in_(recent))),
+                *_upto(r.c.seq, upto),
+            )
+        )
         async with self.storage.begin() as conn:
-            messages = await conn.execute(
-                text(
-                    self._messages_sql(f"m.event_id IN ({recent})")
-                    + " ORDER BY COALESCE(r.seq, 0), m.ts, m.event_id"
-                ).bindparams(bindparam("rooms", expanding=True)),
-                params,
-            )
+            messages = await conn.execute(self._messages(m.c.event_id.in_(recent)))
             reactions = await conn.execute(
-                text(
-                    self._reactions_sql(f"x.target IN ({recent}){bound}")
-                    + " ORDER BY COALESCE(r.seq, 0), x.ts, x.event_id"
-                ).bindparams(bindparam("rooms", expanding=True)),
-                params,
+                self._reactions(x.c.target.in_(recent), *_upto(r.c.seq, upto))
             )
-            redacted = await conn.execute(
-                text(
-                    f"SELECT d.event_id FROM {self._t('redactions')} d JOIN {received} r"
-                    f" ON r.event_id = d.redaction_id WHERE (d.event_id IN ({recent})"
-                    f" OR d.event_id IN (SELECT event_id FROM {self._t('reactions')}"
-                    f" WHERE target IN ({recent}))){bound}"
-                ).bindparams(bindparam("rooms", expanding=True)),
-                params,
-            )
+            gone = await conn.execute(redacted)
             return WeekRows(
-                [_message(row) for row in messages],
-                [_reaction(row) for row in reactions],
-                frozenset(str(row[0]) for row in redacted),
+                [MessageRow(**row._mapping) for row in messages],
+                [ReactionRow(**row._mapping) for row in reactions],
+                frozenset(str(row[0]) for row in gone),
             )
 
     # -- weeks, Matrix Live, acknowledgements ---------------------------------------
 
-    _WEEK_COLUMNS = "command_id, post_date, cutoff_ts, path, cutoff_seq"
-
     async def last_week(self) -> PublishedWeek | None:
         """The most recent post written, which ended the previous week."""
+        w = self.tables.weeks
         rows = await self._all(
-            f"SELECT {self._WEEK_COLUMNS} FROM {self._t('weeks')}"
-            " ORDER BY cutoff_seq DESC, post_date DESC LIMIT 1"
+            select(w).order_by(w.c.cutoff_seq.desc(), w.c.post_date.desc()).limit(1)
         )
         return _week(rows[0]) if rows else None
 
@@ -267,133 +234,62 @@ class TwimStore:
         self, *, command_id: EventID | None = None, day: date | None = None
     ) -> PublishedWeek | None:
         """The post written by the command ``command_id``, or the one dated ``day``."""
-        column, value = ("command_id", command_id) if command_id else ("post_date", str(day))
-        rows = await self._all(
-            f"SELECT {self._WEEK_COLUMNS} FROM {self._t('weeks')} WHERE {column} = :v",
-            {"v": value},
-        )
+        w = self.tables.weeks
+        which = w.c.command_id == command_id if command_id else w.c.post_date == str(day)
+        rows = await self._all(select(w).where(which))
         return _week(rows[0]) if rows else None
 
     async def add_week(self, week: PublishedWeek) -> None:
         """Record a written post; the week after it holds what came after ``cutoff_seq``."""
+        values = asdict(week) | {"post_date": week.post_date.isoformat()}
         async with self.storage.begin() as conn:
             await conn.execute(
-                text(
-                    f"INSERT INTO {self._t('weeks')} ({self._WEEK_COLUMNS})"
-                    " VALUES (:c, :d, :ts, :p, :seq) ON CONFLICT (command_id) DO NOTHING"
-                ),
-                {
-                    "c": week.command_id,
-                    "d": week.post_date.isoformat(),
-                    "ts": week.cutoff_ts,
-                    "p": week.path,
-                    "seq": week.cutoff_seq,
-                },
+                self.storage.insert(self.tables.weeks).values(values).on_conflict_do_nothing()
             )
 
     async def remove_week(self, week: PublishedWeek) -> None:
         """Forget a written post: the week it ended runs on, its reports in the draft."""
+        w = self.tables.weeks
         async with self.storage.begin() as conn:
-            await conn.execute(
-                text(f"DELETE FROM {self._t('weeks')} WHERE command_id = :c"),
-                {"c": week.command_id},
-            )
+            await conn.execute(delete(w).where(w.c.command_id == week.command_id))
 
     async def set_live(self, event_id: EventID, ts: int, video: str | None) -> None:
         """Record the Matrix Live video an editor set (None: no video)."""
-        async with self.storage.begin() as conn:
-            await self._receive(conn, event_id)
-            await conn.execute(
-                text(
-                    f"INSERT INTO {self._t('lives')} (event_id, ts, video) VALUES (:e, :ts, :v)"
-                    " ON CONFLICT (event_id) DO NOTHING"
-                ),
-                {"e": event_id, "ts": ts, "v": video},
-            )
+        await self._keep(
+            event_id, self.tables.lives, {"event_id": event_id, "ts": ts, "video": video}
+        )
 
     async def live(self, after: int, upto: int | None = None) -> str | None:
         """The video set last after number ``after`` (and up to ``upto``)."""
-        bound = "" if upto is None else " AND r.seq <= :upto"
+        li, r = self.tables.lives, self.tables.received
         rows = await self._all(
-            f"SELECT l.video FROM {self._t('lives')} l JOIN {self._t('received')} r"
-            f" ON r.event_id = l.event_id WHERE r.seq > :after{bound}"
-            " ORDER BY r.seq DESC LIMIT 1",
-            {"after": after, "upto": upto},
+            select(li.c.video)
+            .join(r, r.c.event_id == li.c.event_id)
+            .where(r.c.seq > after, *_upto(r.c.seq, upto))
+            .order_by(r.c.seq.desc())
+            .limit(1)
         )
         return str(rows[0][0]) if rows and rows[0][0] else None
 
     async def ack(self, target: EventID) -> EventID | None:
         """The bot's acknowledgement of ``target``'s inclusion, if it sent one."""
-        rows = await self._all(
-            f"SELECT ack_id FROM {self._t('acks')} WHERE target = :t", {"t": target}
-        )
+        a = self.tables.acks
+        rows = await self._all(select(a.c.ack_id).where(a.c.target == target))
         return EventID(rows[0][0]) if rows else None
 
     async def set_ack(self, target: EventID, ack_id: EventID | None) -> None:
         """Record (or, with None, forget) the acknowledgement of ``target``."""
+        a = self.tables.acks
         async with self.storage.begin() as conn:
-            await conn.execute(
-                text(f"DELETE FROM {self._t('acks')} WHERE target = :t"), {"t": target}
-            )
+            await conn.execute(delete(a).where(a.c.target == target))
             if ack_id is not None:
-                await conn.execute(
-                    text(f"INSERT INTO {self._t('acks')} (target, ack_id) VALUES (:t, :a)"),
-                    {"t": target, "a": ack_id},
-                )
+                await conn.execute(a.insert().values(target=target, ack_id=ack_id))
 
 
-def _message(row: Any) -> MessageRow:
-    (
-        event_id,
-        room_id,
-        sender,
-        name,
-        ts,
-        msgtype,
-        body,
-        html,
-        fmt,
-        url,
-        filename,
-        mime,
-        reply_to,
-        replaces,
-        seq,
-    ) = row
-    return MessageRow(
-        event_id=event_id,
-        room_id=room_id,
-        sender=sender,
-        sender_name=name,
-        ts=int(ts),
-        msgtype=msgtype,
-        body=body,
-        formatted_body=html,
-        format=fmt,
-        media_url=url,
-        filename=filename,
-        mimetype=mime,
-        reply_to=reply_to,
-        replaces=replaces,
-        seq=int(seq),
-    )
+def _upto(seq: ColumnElement[int], upto: int | None) -> list[ColumnElement[bool]]:
+    """The condition ``seq <= upto``, if there is an ``upto``."""
+    return [] if upto is None else [seq <= upto]
 
 
-def _reaction(row: Any) -> ReactionRow:
-    event_id, room_id, target, sender, key, ts, seq = row
-    return ReactionRow(
-        event_id=event_id,
-        room_id=room_id,
-        target=target,
-        sender=sender,
-        key=key,
-        ts=int(ts),
-        seq=int(seq),
-    )
-
-
-def _week(row: Any) -> PublishedWeek:
-    command_id, post_date, cutoff_ts, path, cutoff_seq = row
-    return PublishedWeek(
-        command_id, date.fromisoformat(post_date), int(cutoff_ts), path, int(cutoff_seq)
-    )
+def _week(row: Row[Any]) -> PublishedWeek:
+    return PublishedWeek(**(row._asdict() | {"post_date": date.fromisoformat(row.post_date)}))

@@ -14,11 +14,12 @@ from collections.abc import Mapping
 
 import attrs
 from mautrix.types import RoomID
-from sqlalchemy import text
+from sqlalchemy import select
 
 from botkit import Storage
 from botkit.upgrades import latest_room
 
+from .schema import TwimTables
 from .settings import Settings
 
 __all__ = ["UpgradeStore", "follow"]
@@ -51,21 +52,16 @@ class UpgradeStore:
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
-        self._table = storage.table("room_upgrades")
+        self.table = storage.bind(TwimTables).room_upgrades
 
     async def add(self, old: RoomID, new: RoomID) -> None:
         """Keep ``old`` → ``new``; a second call (the hook run again) changes nothing."""
+        insert = self.storage.insert(self.table).values(old_room=old, new_room=new)
         async with self.storage.begin() as conn:
-            await conn.execute(
-                text(
-                    f"INSERT INTO {self._table} (old_room, new_room) VALUES (:old, :new)"
-                    " ON CONFLICT (old_room) DO NOTHING"
-                ),
-                {"old": old, "new": new},
-            )
+            await conn.execute(insert.on_conflict_do_nothing())
 
     async def all(self) -> dict[RoomID, RoomID]:
         """Every upgrade kept, by the old room."""
         async with self.storage.begin() as conn:
-            rows = await conn.execute(text(f"SELECT old_room, new_room FROM {self._table}"))
+            rows = await conn.execute(select(self.table.c.old_room, self.table.c.new_room))
             return {RoomID(old): RoomID(new) for old, new in rows}

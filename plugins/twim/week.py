@@ -15,10 +15,11 @@ from typing import Literal
 
 import attrs
 from mautrix.types import EventID
-from sqlalchemy import text
+from sqlalchemy import func, select
 
 from botkit import Storage
 
+from .schema import TwimTables
 from .settings import Settings
 from .store import TwimStore
 
@@ -50,46 +51,41 @@ class WeekStore:
     def __init__(self, store: TwimStore, storage: Storage) -> None:
         self.store = store
         self.storage = storage
-        self._table = storage.table("week_values")
+        self.tables = storage.bind(TwimTables)
 
     async def set(self, event_id: EventID, kind: Kind, value: str | None) -> None:
         """Keep ``kind`` = ``value`` as set by the command ``event_id`` (again: no change)."""
         await self.store.receive(event_id)
+        insert = self.storage.insert(self.tables.week_values)
         async with self.storage.begin() as conn:
             await conn.execute(
-                text(
-                    f"INSERT INTO {self._table} (event_id, kind, value) VALUES (:e, :k, :v)"
-                    " ON CONFLICT (event_id) DO NOTHING"
-                ),
-                {"e": event_id, "k": kind, "v": value},
+                insert.values(event_id=event_id, kind=kind, value=value).on_conflict_do_nothing()
             )
 
     async def start(self) -> int:
         """Where the week starts in the order of arrival: after the last post or the
         last ``!twim clear``, whichever came later."""
         last = await self.store.last_week()
-        received = self.storage.table("received")
+        w, r = self.tables.week_values, self.tables.received
         async with self.storage.begin() as conn:
             rows = await conn.execute(
-                text(
-                    f"SELECT MAX(r.seq) FROM {self._table} w JOIN {received} r"
-                    " ON r.event_id = w.event_id WHERE w.kind = 'clear'"
-                )
+                select(func.max(r.c.seq))
+                .join_from(w, r, r.c.event_id == w.c.event_id)
+                .where(w.c.kind == "clear")
             )
             cleared = rows.scalar_one_or_none() or 0
         return max(last.cutoff_seq if last else 0, int(cleared))
 
     async def choices(self, after: int, upto: int | None = None) -> WeekChoices:
         """The last value of each kind received after number ``after`` (up to ``upto``)."""
-        bound = "" if upto is None else " AND r.seq <= :upto"
-        received = self.storage.table("received")
+        w, r = self.tables.week_values, self.tables.received
+        received = [r.c.seq > after] + ([] if upto is None else [r.c.seq <= upto])
         async with self.storage.begin() as conn:
             rows = await conn.execute(
-                text(
-                    f"SELECT w.kind, w.value FROM {self._table} w JOIN {received} r"
-                    f" ON r.event_id = w.event_id WHERE r.seq > :after{bound} ORDER BY r.seq"
-                ),
-                {"after": after, "upto": upto},
+                select(w.c.kind, w.c.value)
+                .join(r, r.c.event_id == w.c.event_id)
+                .where(*received)
+                .order_by(r.c.seq)
             )
             last = {str(kind): value for kind, value in rows}
         day = last.get("date")

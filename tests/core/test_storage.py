@@ -143,3 +143,20 @@ def test_changes_keep_the_latest_news_of_each_event() -> None:
     newer.restore(taken)
     assert (newer.pending, newer.resolved) == ({}, {("echo", "$a"), ("echo", "$b")})
     assert newer.handled == [("echo", "$b"), ("echo", "$a")]
+
+
+async def test_a_bot_does_not_see_the_rows_of_a_bot_whose_name_differs_by_a_wildcard(
+    engine: AsyncEngine,
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    mine = StateStore(engine, f"@my_bot{tag}:example.org")
+    other = StateStore(engine, f"@myxbot{tag}:example.org")  # "_" is LIKE's any character
+    await mine.setup()
+    changes = Changes()
+    changes.keep(pending("echo", "$a", 1))
+    changes.park(DeadLetter("echo", "$b", "!r:x", '{"event_id": "$b"}', 8, "boom"))
+    await other.commit(changes, None)
+    assert [r.event_id for r in await other.pending()] == ["$a"]
+    assert await mine.pending() == []
+    assert await mine.dead_letters() == []
+    assert await mine.dead_letter_counts() == {}

@@ -8,11 +8,11 @@ import pytest
 
 from botkit.storage import Storage
 from botkit.testing.databases import scratch_storage
-from plugins.echo.stats import MIGRATIONS
+from plugins.echo.schema import PongTables
 
 
 @pytest.fixture
 async def storage(database_url: str) -> AsyncIterator[Storage]:
     """An empty, migrated pong store; the PostgreSQL one lives in a namespace of its own."""
-    async with scratch_storage(database_url, "echo_test", MIGRATIONS) as store:
+    async with scratch_storage(database_url, "echo_test", PongTables) as store:
         yield store

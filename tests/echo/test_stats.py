@@ -15,9 +15,10 @@ from mautrix.types import EventID, RoomID
 from sqlalchemy import event
 
 from botkit.storage import Storage, migrate
-from botkit.testing.databases import scratch_storage
+from botkit.testing.databases import schema_drift, scratch_storage
 from plugins.echo.pong import Pong
-from plugins.echo.stats import MIGRATIONS, RankRow, move_room, prune, ranking, record
+from plugins.echo.schema import PongTables
+from plugins.echo.stats import RankRow, move_room, prune, ranking, record
 
 ROOM = RoomID("!ping:example.org")
 NOW = 1_700_000_000_000
@@ -266,7 +267,7 @@ async def test_sqlite_ranking_sees_a_pong_committed_while_it_reads(storage: Stor
             written = True
             with sqlite3.connect(path) as other:
                 other.execute(
-                    f"INSERT INTO {storage.table('pongs')} VALUES (?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO {storage.bind(PongTables).pongs} VALUES (?, ?, ?, ?, ?, ?)",
                     (ROOM, "$late", "bots.example", "a.org", 50, NOW - 1_000),
                 )
             other.close()
@@ -282,10 +283,11 @@ async def test_sqlite_ranking_sees_a_pong_committed_while_it_reads(storage: Stor
 
 
 async def test_a_store_of_the_first_schema_is_upgraded_with_its_pongs(database_url: str) -> None:
-    async with scratch_storage(database_url, "echo_upgrade", MIGRATIONS[:1]) as old:
+    async with scratch_storage(database_url, "echo_upgrade", PongTables, upto=1) as old:
         await record_all(old, pong("a.org", 100, ping="$1"), pong("a.org", 300, ping="$2"))
 
-        assert await migrate(old, MIGRATIONS) == len(MIGRATIONS)
+        assert await migrate(old, PongTables) == 2
+        assert await schema_drift(old, PongTables) == []
 
         [row] = await ranking(old, ROOM, now_ms=NOW)
         assert (row.count, row.median) == (2, 200)
@@ -303,3 +305,7 @@ async def test_an_upgraded_room_is_credited_the_old_rooms_pongs(storage: Storage
     [row] = await ranking(storage, new, now_ms=NOW)
     assert (row.server, row.count, row.median) == ("a.org", 2, 200)
     assert await ranking(storage, ROOM, now_ms=NOW) == []
+
+
+async def test_the_migrations_build_the_tables_the_queries_use(storage: Storage) -> None:
+    assert await schema_drift(storage, PongTables) == []

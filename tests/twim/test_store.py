@@ -11,14 +11,14 @@ from mautrix.types import EventID, RoomID
 from sqlalchemy import text
 
 from botkit.storage import migrate
-from botkit.testing.databases import scratch_storage
-from plugins.twim.store import MIGRATIONS, PublishedWeek, TwimStore
+from botkit.testing.databases import schema_drift, scratch_storage
+from plugins.twim.store import PublishedWeek, TwimStore, TwimTables
 from tests.twim.stored import ALICE, EDITOR, ROOM, Room
 
 
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[TwimStore]:
-    async with scratch_storage(database_url, "twim_test", MIGRATIONS) as storage:
+    async with scratch_storage(database_url, "twim_test", TwimTables) as storage:
         yield TwimStore(storage)
 
 
@@ -133,7 +133,7 @@ async def test_a_week_is_cut_by_the_order_of_arrival_whatever_the_timestamps(
 
 
 async def test_the_migration_numbers_stored_events_by_their_timestamps(database_url: str) -> None:
-    async with scratch_storage(database_url, "twim_test", MIGRATIONS[:1]) as storage:
+    async with scratch_storage(database_url, "twim_test", TwimTables, upto=1) as storage:
         t = storage.table
         async with storage.begin() as conn:
             for event_id, ts in (("$new", 3000), ("$old", 1000), ("$tie", 2000)):
@@ -150,7 +150,8 @@ async def test_the_migration_numbers_stored_events_by_their_timestamps(database_
                     " VALUES ('$cmd', '2024-05-03', 2000, '/out/a.md')"
                 )
             )
-        await migrate(storage, MIGRATIONS)
+        assert await migrate(storage, TwimTables) == 4
+        assert await schema_drift(storage, TwimTables) == []
         store = TwimStore(storage)
 
         last = await store.last_week()
@@ -159,3 +160,7 @@ async def test_the_migration_numbers_stored_events_by_their_timestamps(database_
             "$new"
         ]
         assert await store.receive(EventID("$next")) == 5
+
+
+async def test_the_migrations_build_the_tables_the_queries_use(store: TwimStore) -> None:
+    assert await schema_drift(store.storage, TwimTables) == []

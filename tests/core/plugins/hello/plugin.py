@@ -1,28 +1,35 @@
-"""A small plugin: a command with an argument, storage, a web route."""
+"""A small plugin: a command with an argument, a table, a web route."""
 
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import text
+from sqlalchemy import Column, Integer, MetaData, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from botkit import CommandContext, Plugin, Rest, Storage, command
+from botkit import CommandContext, Migration, Plugin, Rest, Tables, command
 
 
-async def create_greetings(conn: AsyncConnection, storage: Storage) -> None:
-    """Schema version 1: one row per greeted name."""
-    await conn.execute(
-        text(
-            f"CREATE TABLE {storage.table('greetings')} "
-            "(name VARCHAR(255) PRIMARY KEY, times INTEGER NOT NULL)"
-        )
+async def create_greetings(conn: AsyncConnection, tables: HelloTables) -> None:
+    await tables.create(conn, tables.greetings)
+
+
+class HelloTables(Tables):
+    """One row per greeted name."""
+
+    metadata = MetaData()
+    greetings = Table(
+        "greetings",
+        metadata,
+        Column("name", String(255), primary_key=True),
+        Column("times", Integer, nullable=False),
     )
+    migrations = (Migration("Greetings by name", create_greetings),)
 
 
 class Hello(Plugin):
     """Greets people and remembers how often."""
 
-    migrations = (create_greetings,)
+    tables: HelloTables
 
     async def start(self) -> None:
         """Serve the greeting counts as JSON."""
@@ -32,22 +39,22 @@ class Hello(Plugin):
     async def hello(self, ctx: CommandContext, name: Rest = "") -> None:
         """Greet ``name`` (or the sender) and count it."""
         name = name or ctx.sender
-        table = self.storage.table("greetings")
+        greetings = self.tables.greetings
+        count = (
+            self.storage.insert(greetings)
+            .values(name=name, times=1)
+            .on_conflict_do_update(
+                index_elements=[greetings.c.name], set_={"times": greetings.c.times + 1}
+            )
+            .returning(greetings.c.times)
+        )
         async with self.storage.begin() as conn:
-            row = await conn.execute(
-                text(f"SELECT times FROM {table} WHERE name = :n"), {"n": name}
-            )
-            times = (row.scalar_one_or_none() or 0) + 1
-            await conn.execute(text(f"DELETE FROM {table} WHERE name = :n"), {"n": name})
-            await conn.execute(
-                text(f"INSERT INTO {table} (name, times) VALUES (:n, :t)"), {"n": name, "t": times}
-            )
+            times = (await conn.execute(count)).scalar_one()
         await ctx.reply(f"{self.config['greeting']}, {name}! (greeting number {times})")
 
     async def counts(self, request: web.Request) -> web.Response:
         """``GET counts``: every greeted name and how often."""
+        greetings = self.tables.greetings
         async with self.storage.begin() as conn:
-            rows = await conn.execute(
-                text(f"SELECT name, times FROM {self.storage.table('greetings')}")
-            )
+            rows = await conn.execute(select(greetings.c.name, greetings.c.times))
             return web.json_response({name: times for name, times in rows})

@@ -6,6 +6,10 @@
 TWIM room as the bot; ``!twim details <event ID or link>`` says who sent a message
 and what its reactions that count do; ``!twim unpublish <date>`` takes the last post
 back, so that its week, with what came in since, is published again.
+
+Hebbot's own names work too (``!list-sections``, ``!list-projects``, ``!say``,
+``!details``; with the plugin's ``!status``, ``!render``, ``!clear`` and ``!publish``),
+so that an editor moving from Hebbot keeps their habits.
 """
 
 from __future__ import annotations
@@ -100,7 +104,7 @@ class EditorCommands:
             markdown=False,
         )
 
-    @command("twim details", allow=_is_editor)
+    @command("twim details", aliases=["details"], allow=_is_editor)
     async def details(self, ctx: CommandContext, report: str) -> None:
         """Who sent a report and which reactions count (its event ID or matrix.to link)"""
         event_id = report_id(report)
@@ -110,17 +114,17 @@ class EditorCommands:
         reactions = await self.store.reactions_to(message.event_id)
         await ctx.reply(details_text(self.settings, message, reactions), markdown=False)
 
-    @command("twim sections", allow=_is_editor)
+    @command("twim sections", aliases=["list-sections"], allow=_is_editor)
     async def list_sections(self, ctx: CommandContext) -> None:
         """List the sections and the reaction that files a report in each."""
         await ctx.reply(sections_text(self.settings), markdown=False)
 
-    @command("twim projects", allow=_is_editor)
+    @command("twim projects", aliases=["list-projects"], allow=_is_editor)
     async def list_projects(self, ctx: CommandContext) -> None:
         """List the projects and the reaction that tags a report with each."""
         await ctx.reply(projects_text(self.settings), markdown=False)
 
-    @command("twim say", allow=_is_editor)
+    @command("twim say", aliases=["say"], allow=_is_editor)
     async def say(self, ctx: CommandContext, text: Rest) -> None:
         """Post a message (markdown) to the TWIM room as the bot"""
         room = self.settings.reporting_room

@@ -87,7 +87,7 @@ class WeekCommands:
         shown = chosen or self.settings.live_title or "none"
         await ctx.reply(f"Matrix Live title: {shown}.", markdown=False)
 
-    @command("twim clear", allow=_is_editor)
+    @command("twim clear", aliases=["clear"], allow=_is_editor)
     async def clear(self, ctx: CommandContext, confirm: str = "") -> None:
         """Start the week anew without a post; asks for a confirmation first"""
         # The request is kept with the week's other choices, so a restart between it

@@ -13,9 +13,10 @@ The rules, in the order they apply:
   message; a section's emoji files it there; a project's name (or the bot's suggestion
   ``name ?``) tags it. When an editor reacts twice the same way, the latest reaction
   wins. A project's usual section stands in when no section was given.
-- An included image or video is attached to the sender's included report that it
-  follows, looking back over the sender's own consecutive messages; failing that it
-  goes with the report it precedes, as an item of its own just before it, so that the
+- An included image or video sent as a reply to an included report goes with it.
+  Otherwise it is attached to the sender's included report that it follows, looking
+  back over the sender's own consecutive messages; failing that it goes with the
+  report it precedes, as an item of its own just before it, so that the
   post keeps the order in which they were posted. Failing both it is an entry itself.
 - An editor's reply to an included message is a note, printed after its entry.
 """
@@ -319,6 +320,12 @@ class _Collector:
                     self._issue("bad_media", message, _BAD_MEDIA)
                     continue
                 attachment = _attachment(message)
+                # A file sent as a reply to a report goes with it, as Hebbot links it.
+                replied = entries.get(message.reply_to) if message.reply_to else None
+                if replied is not None and replied.text:
+                    replied.attachments.append(attachment)
+                    placed[message.event_id] = replied
+                    continue
                 before = _host(run, i, range(i - 1, -1, -1), entries)
                 after = None if before else _host(run, i, range(i + 1, len(run)), entries)
                 if before is not None:

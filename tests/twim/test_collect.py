@@ -280,6 +280,24 @@ async def test_a_file_apart_from_the_senders_reports_is_an_entry_of_its_own() ->
     assert [i.event_id for i in found.issues if i.kind == "no_section"] == [shot]
 
 
+async def test_a_file_sent_as_a_reply_goes_with_the_report_it_replies_to() -> None:
+    room = Room()
+    report = room.say(ALICE, REPORT)
+    other = room.say(ALICE, "Also, Conduit 0.7 is out, with sliding sync and more of it.")
+    room.say(BOB, "nice!")
+    shot = room.image(ALICE, "shot.png", reply_to=report)
+    room.include(report, "🏢")
+    room.include(other, "🏢")
+    room.include(shot)
+
+    found = await week(room)
+
+    assert [(e.event_id, [a.event_id for a in e.attachments]) for e in found.entries] == [
+        (report, [shot]),
+        (other, []),
+    ]
+
+
 async def test_an_editors_reply_is_a_note_after_the_entry() -> None:
     room = Room()
     report = room.say(ALICE, REPORT)

@@ -23,6 +23,11 @@ async def test_hebbots_command_names_do_what_the_twim_commands_do(
         assert "Sections" in await w.ask("!list-sections", "Dept of Servers")
         assert "Projects" in await w.ask("!list-projects", "Synapse")
         assert "includes it" in await w.ask(f"!details {report}", "Message")
+        # Given a name or a reaction, Hebbot's !details says what it is.
+        project = await w.ask("!details Syn", "Project")
+        section = await w.ask("!details 🏢", "Section")
+        notice = await w.ask("!details ⭕", "notice emoji")
+        unknown = await w.ask("!details Dendrite", "No message")
         assert ".md" in await w.ask("!render", ".md")
         await w.ask("!say The deadline is today", "The deadline is today")
         refused = await w.ask("!status", "not allowed", sender="alice")
@@ -36,3 +41,15 @@ async def test_hebbots_command_names_do_what_the_twim_commands_do(
         await w.ask("!clear confirm", "Cleared")
         assert "0 entries" in await w.ask("!status", "This Week in Matrix")
     assert "not allowed" in refused
+    assert project.split("\n") == [
+        "Project synapse: Synapse (react Syn).",
+        "Synapse is a homeserver.",
+        "Website: https://github.com/element-hq/synapse/",
+        "Usual section: servers",
+    ]
+    assert section == (
+        f"Section servers: Dept of Servers 🏢 (react 🏢; order 1060)."
+        f" Usual reporters: {w.user('bob')}."
+    )
+    assert notice == "⭕️ is the notice emoji: it includes a report."
+    assert "'Dendrite'" in unknown

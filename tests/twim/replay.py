@@ -136,6 +136,7 @@ async def replay_week(w: World, day: str, tags: dict[str, str] = HEBBOT_TAGS) ->
         await w.bob.join(new)
         await wait_joined(w.editor, new, w.bot_id)
         await w.editor.react(room, ids["synapse"], tags["synapse"])  # in the old room
+        await tag_counted(w, ids["synapse"])
         ids["xios"] = await report(w, w.bob, new, XIOS_DRAFT)
         await send(
             w.bob,
@@ -147,14 +148,16 @@ async def replay_week(w: World, day: str, tags: dict[str, str] = HEBBOT_TAGS) ->
                 "m.relates_to": {"rel_type": "m.replace", "event_id": ids["xios"]},
             },
         )
-        await w.editor.react(new, ids["xios"], "⭕️")
+        # Tagged before the ⭕️, so the bot's acknowledgement shows it has seen both: it
+        # handles a room's events in order.
         await w.editor.react(new, ids["xios"], tags["xios"])
+        await w.editor.react(new, ids["xios"], "⭕️")
         await w.bot_reaction(ids["xios"], "⭕️")
 
     # The bot is down: a report, included and filed while it is away.
     ids["stats"] = await report(w, w.alice, new, STATS)
-    await w.editor.react(new, ids["stats"], "⭕️")
     await w.editor.react(new, ids["stats"], tags["stats"])
+    await w.editor.react(new, ids["stats"], "⭕️")
 
     async with running_bot(w.config):
         await w.bot_reaction(ids["stats"], "⭕️")
@@ -163,6 +166,20 @@ async def replay_week(w: World, day: str, tags: dict[str, str] = HEBBOT_TAGS) ->
         )
         week.published = done.content.body
     return week
+
+
+async def tag_counted(w: World, report: EventID) -> None:
+    """Wait until ``!twim details`` says an editor's project tag of ``report`` counts.
+
+    The old room and the admin room are handled apart, so only the bot's own account
+    of the report shows that it has seen the tag.
+    """
+    assert w.admin_room is not None
+    for _ in range(60):
+        details = await ask(w.editor, w.admin_room, w.bot_id, f"!twim details {report}", report)
+        if "tags it with the project" in details.content.body:
+            return
+    raise AssertionError(f"the tag of {report} never counted: {details.content.body}")
 
 
 def the_image(w: World) -> tuple[str, bytes]:

@@ -123,6 +123,27 @@ async def test_the_reporters_mention_of_the_bot_leaves_the_report() -> None:
     assert [entry.text for entry in found.entries] == [REPORT, REPORT]
 
 
+async def test_with_reports_from_mentions_a_report_to_the_bot_needs_only_a_tag() -> None:
+    # Hebbot stores a message that addresses it as news, and renders what an editor
+    # filed under a section or project: no ⭕ needed. Other messages still need one.
+    room = Room()
+    addressed = room.say(ALICE, f"TWIM: {REPORT}")
+    chat = room.say(BOB, f"By the way: {REPORT}")
+    untagged = room.say(BOB, f"TWIM: {REPORT} And more.")
+    for message in (addressed, chat):
+        room.react(EDITOR, message, "🏢")
+
+    hebbot = await collect(room.rows(), settings(reports="mentions"), BOT)
+    everything = await collect(room.rows(), SETTINGS, BOT)
+
+    assert [(e.event_id, e.section) for e in hebbot.entries] == [
+        (addressed, "servers"),
+        (untagged, None),
+    ]
+    assert [i.event_id for i in hebbot.issues if i.kind == "not_included"] == [chat]
+    assert everything.entries == []
+
+
 async def test_min_length_sets_what_counts_as_very_short() -> None:
     room = Room()
     report = room.say(ALICE, REPORT)

@@ -93,7 +93,7 @@ def expected(w: World, image: str) -> list[str]:
         "",
         alice,
         "",
-        # Reported and included while the bot was down.
+        # Reported and filed (📊, no ⭕️: it addressed the bot) while the bot was down.
         f"> {STATS}",
         # `{%- endfor %} {#- sections #}` swallows the space; "\n\n## Dept of Ping 🏓"
         # and the rest of the template are literal text, but for `{{ping_table}}`.

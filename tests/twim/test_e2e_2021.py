@@ -28,6 +28,7 @@ from tests.twim.replay import (
 from tests.twim.world import World, twim_world
 
 DAY = "2026-09-04"
+VERBS_2021 = ("said", "reported", "announced", "told us", "offered")  # PROTOCOL §3
 SYNAPSE_ABOUT = "Synapse is a popular homeserver written in Python."
 XIOS_ABOUT = "Element X iOS is the next generation of Element on the iPhone."
 TWIM: dict[str, Any] = {
@@ -62,7 +63,9 @@ def expected(w: World, week: Week) -> list[str]:
     def credit(name: str, who: str, event: str) -> str:
         # "[<display name>](https://matrix.to/#/<mxid>) <verb>:", the verb one of the
         # 2021 posts' (said, reported, announced, told us, offered), fixed per report.
-        return f"[{name}](https://matrix.to/#/{who}) {credit_verb(ids[event])}:"
+        verb = credit_verb(ids[event])
+        assert verb in VERBS_2021
+        return f"[{name}](https://matrix.to/#/{who}) {verb}:"
 
     # "YYYY-MM-DD-<5 chars of the event id after the $>-<file name without spaces>".
     image = f"{DAY}-{ids['shot'][1:6]}-screenshot.png"

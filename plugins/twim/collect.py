@@ -10,12 +10,15 @@ The rules, in the order they apply:
   editor's latest ⭕ waits for approval (:mod:`.review`): the post keeps the approved
   version, and the edit is a warning.
 - Only editors' reactions count, and never the bot's own. The notice emoji includes a
-  message; a section's emoji files it there; a project's name (or the bot's suggestion
-  ``name ?``) tags it. When an editor reacts twice the same way, the latest reaction
-  wins. A project's usual section stands in when no section was given.
-- An included image or video is attached to the sender's included report that it
-  follows, looking back over the sender's own consecutive messages; failing that it
-  goes with the report it precedes, as an item of its own just before it, so that the
+  message (with ``reports: mentions`` a report that addresses the bot is included by
+  itself, as Hebbot stores it as news); a section's emoji files it there; a project's
+  name (or the bot's suggestion ``name ?``) tags it. When an editor reacts twice the
+  same way, the latest reaction wins. A project's usual section stands in when no
+  section was given.
+- An included image or video sent as a reply to an included report goes with it.
+  Otherwise it is attached to the sender's included report that it follows, looking
+  back over the sender's own consecutive messages; failing that it goes with the
+  report it precedes, as an item of its own just before it, so that the
   post keeps the order in which they were posted. Failing both it is an entry itself.
 - An editor's reply to an included message is a note, printed after its entry.
 """
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from mautrix.types import EventID, MessageType, RoomID, UserID
@@ -246,6 +249,8 @@ class _Collector:
             pending = self.pending.get(message.event_id)
             if pending is not None and mark.included:
                 self._issue("edited", pending, f"the post keeps the approved version; {REAPPROVE}")
+            if not mark.included and self._submitted(message):
+                mark = replace(mark, included=True)
             if not mark.included:
                 if mark.tagged:
                     self._issue("not_included", message, "it has a section or project")
@@ -265,6 +270,16 @@ class _Collector:
                 host.notes.append(sanitize_markdown(text))
         self.week.entries = sorted(entries.values(), key=lambda e: (e.posted_at, e.event_id))
         return self.week
+
+    def _submitted(self, message: MessageRow) -> bool:
+        """Whether ``message`` is a report by itself, as Hebbot takes one: with
+        ``reports: mentions``, a text that addresses the bot needs no ⭕ (a section or
+        project tag puts it in the post)."""
+        return (
+            self.settings.reports == "mentions"
+            and message.msgtype in TEXT_TYPES
+            and addresses(message.body, message.formatted_body, self.bot, bot_names(self.bot))
+        )
 
     def _is_note(self, message: MessageRow) -> bool:
         """An editor's reply to an included message."""
@@ -319,6 +334,12 @@ class _Collector:
                     self._issue("bad_media", message, _BAD_MEDIA)
                     continue
                 attachment = _attachment(message)
+                # A file sent as a reply to a report goes with it, as Hebbot links it.
+                replied = entries.get(message.reply_to) if message.reply_to else None
+                if replied is not None and replied.text:
+                    replied.attachments.append(attachment)
+                    placed[message.event_id] = replied
+                    continue
                 before = _host(run, i, range(i - 1, -1, -1), entries)
                 after = None if before else _host(run, i, range(i + 1, len(run)), entries)
                 if before is not None:

@@ -4,8 +4,14 @@
 ``!twim sections`` and ``!twim projects`` say which reaction files or tags a report
 (plain text, one line each); ``!twim say <text>`` posts ``text`` (markdown) to the
 TWIM room as the bot; ``!twim details <event ID or link>`` says who sent a message
-and what its reactions that count do; ``!twim unpublish <date>`` takes the last post
-back, so that its week, with what came in since, is published again.
+and what its reactions that count do (given a project's or section's name or
+reaction instead, it says what that is, as Hebbot's ``!details`` does);
+``!twim unpublish <date>`` takes the last post back, so that its week, with what
+came in since, is published again.
+
+Hebbot's own names work too (``!list-sections``, ``!list-projects``, ``!say``,
+``!details``; with the plugin's ``!status``, ``!render``, ``!clear`` and ``!publish``),
+so that an editor moving from Hebbot keeps their habits.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from .rows import MessageRow, ReactionRow
 from .settings import Settings, fold, project_key
 from .store import TwimStore
 
-__all__ = ["EditorCommands", "details_text", "projects_text", "sections_text"]
+__all__ = ["EditorCommands", "details_text", "projects_text", "sections_text", "term_details"]
 
 
 def _is_editor(plugin: Any, user: UserID) -> bool:
@@ -76,6 +82,34 @@ def details_text(settings: Settings, message: MessageRow, reactions: list[Reacti
     return "\n".join(lines)
 
 
+def term_details(settings: Settings, term: str) -> str | None:
+    """What ``term`` is: a project or a section (by name or reaction), or the notice
+    emoji; None when it is none of these."""
+    wanted = project_key(term)
+    if not wanted:
+        return None
+    if fold(term.strip()) == fold(settings.notice_emoji):
+        return f"{settings.notice_emoji} is the notice emoji: it includes a report."
+    for section in settings.sections:
+        if wanted in (section.key.casefold(), fold(section.emoji)):
+            reporters = ", ".join(section.usual_reporters) or "none"
+            return (
+                f"Section {section.key}: {section.title} (react {section.emoji};"
+                f" order {section.order}). Usual reporters: {reporters}."
+            )
+    name = settings.project_reactions().get(wanted)
+    for project in settings.projects:
+        if project.name == name:
+            lines = [f"Project {project.name}: {project.title} (react {project.reaction})."]
+            lines += [project.description] if project.description else []
+            lines += [f"Website: {project.website}"] if project.website else []
+            lines += [f"Usual section: {project.section}"] if project.section else []
+            if project.usual_reporters:
+                lines.append("Usual reporters: " + ", ".join(project.usual_reporters))
+            return "\n".join(lines)
+    return None
+
+
 class EditorCommands:
     """Mixed into the plugin: the commands above, for editors."""
 
@@ -100,27 +134,34 @@ class EditorCommands:
             markdown=False,
         )
 
-    @command("twim details", allow=_is_editor)
-    async def details(self, ctx: CommandContext, report: str) -> None:
-        """Who sent a report and which reactions count (its event ID or matrix.to link)"""
+    @command("twim details", aliases=["details"], allow=_is_editor)
+    async def details(self, ctx: CommandContext, report: Rest) -> None:
+        """A report's sender and reactions (its event ID or link), or what a project,
+        section or reaction is (its name or emoji, as Hebbot's !details)"""
         event_id = report_id(report)
-        message = await self.store.message(event_id) if event_id else None
+        if event_id is None:
+            found = term_details(self.settings, report)
+            if found is None:
+                raise CommandError(f"No message, project, section or reaction is {report!r}.")
+            await ctx.reply(found, markdown=False)
+            return
+        message = await self.store.message(event_id)
         if message is None or message.room_id not in self.settings.rooms:
             raise CommandError("I have not seen that message in a TWIM room.")
         reactions = await self.store.reactions_to(message.event_id)
         await ctx.reply(details_text(self.settings, message, reactions), markdown=False)
 
-    @command("twim sections", allow=_is_editor)
+    @command("twim sections", aliases=["list-sections"], allow=_is_editor)
     async def list_sections(self, ctx: CommandContext) -> None:
         """List the sections and the reaction that files a report in each."""
         await ctx.reply(sections_text(self.settings), markdown=False)
 
-    @command("twim projects", allow=_is_editor)
+    @command("twim projects", aliases=["list-projects"], allow=_is_editor)
     async def list_projects(self, ctx: CommandContext) -> None:
         """List the projects and the reaction that tags a report with each."""
         await ctx.reply(projects_text(self.settings), markdown=False)
 
-    @command("twim say", allow=_is_editor)
+    @command("twim say", aliases=["say"], allow=_is_editor)
     async def say(self, ctx: CommandContext, text: Rest) -> None:
         """Post a message (markdown) to the TWIM room as the bot"""
         room = self.settings.reporting_room

@@ -39,6 +39,8 @@ _AUTOLINKABLE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\x00-\x20<>]*")
 # All but what would end a link destination or start a code span in it.
 _URL_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in "<>\\`")
 _BLOCK_ENTITIES = (EntityType.HEADER, EntityType.BLOCKQUOTE, EntityType.PREFORMATTED)
+# Marks a list that directly follows a list of its kind (see _PostParser.list_to_fstring).
+_NEXT_LIST = "data-twim-next-list"
 
 
 async def message_markdown(
@@ -125,8 +127,21 @@ class _PostParser(MatrixParser[_Markdown]):
     def list_bullet(self, depth: int) -> str:
         return "* "
 
+    async def node_to_tagged_fstrings(
+        self, node: HTMLNode, ctx: RecursionContext
+    ) -> list[tuple[_Markdown, str]]:
+        _mark_next_lists(node)
+        return await super().node_to_tagged_fstrings(node, ctx)
+
     async def list_to_fstring(self, node: HTMLNode, ctx: RecursionContext) -> _Markdown:
         listed = await super().list_to_fstring(node, ctx)
+        if node.attrib.get(_NEXT_LIST):
+            # CommonMark runs two lists with the same marker into one (loose) list, and
+            # numbers the second on from the first: "-" bullets and "1)" numbers keep
+            # it a list of its own, as the sender's client showed it.
+            lines = listed.text.split("\n")
+            first = re.compile(r"\d+\." if node.tag == "ol" else r"\* ")
+            listed.text = "\n".join(_next_marker(line, first) for line in lines)
         listed.text += "\n"
         return listed
 
@@ -164,6 +179,32 @@ class _PostParser(MatrixParser[_Markdown]):
             return _Markdown(f"<{url}>")
         destination = re.sub(r"[()]", r"\\\g<0>", percent_encode(url, safe=_URL_SAFE))
         return _Markdown(f"[{msg.text}]({destination})")
+
+
+def _mark_next_lists(node: HTMLNode) -> None:
+    """Mark each of ``node``'s lists that follows a list of its kind with nothing but
+    white space between, alternately, so that neighbours never share a marker."""
+    previous: HTMLNode | None = None
+    for child in node:
+        if (
+            child.tag in ("ul", "ol")
+            and previous is not None
+            and previous.tag == child.tag
+            and not previous.tail.strip()
+            and not previous.attrib.get(_NEXT_LIST)
+        ):
+            child.attrib[_NEXT_LIST] = "1"
+        previous = child
+
+
+def _next_marker(line: str, first: re.Pattern[str]) -> str:
+    """``line`` with its list marker switched to the other kind, if it starts an item."""
+    marker = first.match(line)
+    if marker is None:
+        return line
+    if line.startswith("*"):
+        return "-" + line[1:]
+    return line[: marker.end() - 1] + ")" + line[marker.end() :]
 
 
 def _escape_block_start(match: re.Match[str]) -> str:

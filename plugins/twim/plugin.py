@@ -308,13 +308,13 @@ class TwimPlugin(WeekCommands, EditorCommands, Plugin):
 
     # -- commands ---------------------------------------------------------------------
 
-    @command("twim status", allow=is_editor)
+    @command("twim status", aliases=["status"], allow=is_editor)
     async def status(self, ctx: CommandContext) -> None:
         """Entries this week per section, with warnings"""
         await self.refresh_week()  # the date chosen for the week, after an unpublish too
         await ctx.reply(status_markdown(await self._draft(self._today())))
 
-    @command("twim preview", allow=is_editor)
+    @command("twim preview", aliases=["render"], allow=is_editor)
     async def preview(self, ctx: CommandContext) -> None:
         """Upload the post as it stands as a .md file, with the warnings"""
         await self.refresh_week()
@@ -349,7 +349,7 @@ class TwimPlugin(WeekCommands, EditorCommands, Plugin):
         await self._acknowledge(target.room_id, target.event_id)
         await ctx.reply("Approved: the post shows that report as it reads now.")
 
-    @command("twim publish", allow=is_editor)
+    @command("twim publish", aliases=["publish"], allow=is_editor)
     async def publish(self, ctx: CommandContext, day: str = "") -> None:
         """Write the post (dated today or YYYY-MM-DD) and its images, and start a new week"""
         done = await self.store.week(command_id=ctx.event.event_id)

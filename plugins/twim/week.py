@@ -5,6 +5,8 @@ Each ``!twim date``, ``!twim editor`` and ``!twim title`` is kept as a row keyed
 its command's event id and numbered in the order of arrival, as the reports are; the
 last of each kind received in the week counts, until the post is published. "none"
 goes back to the config's value (``editor_name``, ``live_title``) or today's date.
+A ``!twim clear`` that waits for its confirmation is a row too (``clear_asked``), so
+that the confirmation still works after a restart.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from .store import TwimStore
 
 __all__ = ["WeekChoices", "WeekStore"]
 
-Kind = Literal["date", "editor", "live_title", "clear"]
+Kind = Literal["date", "editor", "live_title", "clear", "clear_asked"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,22 @@ class WeekStore:
             )
             cleared = rows.scalar_one_or_none() or 0
         return max(last.cutoff_seq if last else 0, int(cleared))
+
+    async def clear_asked(self, sender: str, after: int) -> int | None:
+        """When (``origin_server_ts``, ms) ``sender`` last asked to clear the week, among
+        the commands received after number ``after``; None if they did not."""
+        w, r = self.tables.week_values, self.tables.received
+        async with self.storage.begin() as conn:
+            rows = await conn.execute(
+                select(w.c.value)
+                .join_from(w, r, r.c.event_id == w.c.event_id)
+                .where(w.c.kind == "clear_asked", r.c.seq > after)
+                .order_by(r.c.seq)
+            )
+            # Each value is "<timestamp> <sender>" (see WeekCommands.clear).
+            asked = [str(value).split(" ", 1) for (value,) in rows]
+        times = [int(ts) for ts, who in asked if who == sender]
+        return times[-1] if times else None
 
     async def choices(self, after: int, upto: int | None = None) -> WeekChoices:
         """The last value of each kind received after number ``after`` (up to ``upto``)."""

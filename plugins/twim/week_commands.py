@@ -3,7 +3,6 @@ as the editors want it, without a config edit (see :mod:`.week`), and ``!twim cl
 
 from __future__ import annotations
 
-import time
 from datetime import date
 from typing import Any
 
@@ -19,7 +18,7 @@ from .youtube import youtube_id
 __all__ = ["WeekCommands", "parse_day"]
 
 _UNSET = ("none", "off", "-")
-_CONFIRM_WITHIN_S = 300.0
+_CONFIRM_WITHIN_MS = 5 * 60 * 1000
 
 
 def _is_editor(plugin: Any, user: UserID) -> bool:
@@ -88,22 +87,28 @@ class WeekCommands:
         shown = chosen or self.settings.live_title or "none"
         await ctx.reply(f"Matrix Live title: {shown}.", markdown=False)
 
-    @command("twim clear", allow=_is_editor)
+    @command("twim clear", aliases=["clear"], allow=_is_editor)
     async def clear(self, ctx: CommandContext, confirm: str = "") -> None:
         """Start the week anew without a post; asks for a confirmation first"""
-        # Who asked to clear the week, and when (per plugin object: a restart forgets).
-        clearing: dict[UserID, float] = vars(self).setdefault("_clearing", {})
-        asked = clearing.pop(ctx.sender, None)
+        # The request is kept with the week's other choices, so a restart between it
+        # and the confirmation loses nothing; both times are the sender's server's.
         if confirm.lower() != "confirm":
-            clearing[ctx.sender] = time.monotonic()
+            asked = f"{ctx.event.timestamp} {ctx.sender}"
+            await self.week.set(ctx.event.event_id, "clear_asked", asked)
             await ctx.reply(
                 "This leaves every report, reaction and choice received so far this week"
                 " out of the post (the rooms keep them). To go ahead, send"
                 " `!twim clear confirm` within 5 minutes."
             )
             return
-        if asked is None or time.monotonic() - asked > _CONFIRM_WITHIN_S:
+        since = await self.week.clear_asked(ctx.sender, await self.week.start())
+        if since is None:
             raise CommandError("Send `!twim clear` first; then confirm within 5 minutes.")
+        if not 0 <= ctx.event.timestamp - since <= _CONFIRM_WITHIN_MS:
+            raise CommandError(
+                "Your `!twim clear` was more than 5 minutes ago, so the week stays as it is."
+                " Send `!twim clear` again to start over."
+            )
         await self.week.set(ctx.event.event_id, "clear", None)
         await self.refresh_week()
         await ctx.reply("Cleared: the week starts anew, and the post holds what comes from now on.")

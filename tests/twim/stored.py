@@ -97,7 +97,14 @@ class Room:
         )
         return event_id
 
-    def image(self, sender: UserID, filename: str, *, msgtype: str = "m.image") -> EventID:
+    def image(
+        self,
+        sender: UserID,
+        filename: str,
+        *,
+        msgtype: str = "m.image",
+        reply_to: EventID | None = None,
+    ) -> EventID:
         """An image (or, with ``msgtype``, a video or file) upload."""
         event_id, ts = self._next()
         self.messages.append(
@@ -112,6 +119,7 @@ class Room:
                 body=filename,
                 media_url=ContentURI(f"mxc://example.org/{event_id[1:]}"),
                 filename=filename,
+                reply_to=reply_to,
             )
         )
         return event_id

@@ -124,6 +124,27 @@ async def test_the_reporters_mention_of_the_bot_leaves_the_report() -> None:
     assert [entry.text for entry in found.entries] == [REPORT, REPORT]
 
 
+async def test_with_reports_from_mentions_a_report_to_the_bot_needs_only_a_tag() -> None:
+    # Hebbot stores a message that addresses it as news, and renders what an editor
+    # filed under a section or project: no ⭕ needed. Other messages still need one.
+    room = Room()
+    addressed = room.say(ALICE, f"TWIM: {REPORT}")
+    chat = room.say(BOB, f"By the way: {REPORT}")
+    untagged = room.say(BOB, f"TWIM: {REPORT} And more.")
+    for message in (addressed, chat):
+        room.react(EDITOR, message, "🏢")
+
+    hebbot = await collect(room.rows(), settings(reports="mentions"), BOT)
+    everything = await collect(room.rows(), SETTINGS, BOT)
+
+    assert [(e.event_id, e.section) for e in hebbot.entries] == [
+        (addressed, "servers"),
+        (untagged, None),
+    ]
+    assert [i.event_id for i in hebbot.issues if i.kind == "not_included"] == [chat]
+    assert everything.entries == []
+
+
 async def test_min_length_sets_what_counts_as_very_short() -> None:
     room = Room()
     report = room.say(ALICE, REPORT)
@@ -279,6 +300,24 @@ async def test_a_file_apart_from_the_senders_reports_is_an_entry_of_its_own() ->
         (shot, False),
     ]
     assert [i.event_id for i in found.issues if i.kind == "no_section"] == [shot]
+
+
+async def test_a_file_sent_as_a_reply_goes_with_the_report_it_replies_to() -> None:
+    room = Room()
+    report = room.say(ALICE, REPORT)
+    other = room.say(ALICE, "Also, Conduit 0.7 is out, with sliding sync and more of it.")
+    room.say(BOB, "nice!")
+    shot = room.image(ALICE, "shot.png", reply_to=report)
+    room.include(report, "🏢")
+    room.include(other, "🏢")
+    room.include(shot)
+
+    found = await week(room)
+
+    assert [(e.event_id, [a.event_id for a in e.attachments]) for e in found.entries] == [
+        (report, [shot]),
+        (other, []),
+    ]
 
 
 async def test_an_editors_reply_is_a_note_after_the_entry() -> None:

@@ -1,10 +1,12 @@
-"""A week of TWIM on a real Synapse with twim-config's config.toml and template.md.
+"""A week of TWIM on a real Synapse with twim-config's ``config.toml`` and ``template.md``.
 
-Reports (HTML, an image, an edit before inclusion, one redacted), reactions with
-Hebbot's emoji (⭕️ with its variation selector, project names such as ``Emt X iOS``),
-a bot restart with news and inclusions while it is down, then ``!twim publish``: the
-post is compared line by line with what Hebbot's template makes of that week. The
-credit verbs are ``config.verbs | random``; they are checked to be the config's.
+The week of :mod:`tests.twim.replay` (reports addressing the bot, an image its reporter
+includes herself, reactions by the editor and a non-editor, an edit, a redaction, a
+room upgrade in the middle of the week, a restart) is published with twim-config's
+files as they are, read from ``../shared/reference/twim-config/`` (the test skips, and
+says why, when they are absent). The post is compared line by line with what Hebbot
+makes of that week with the same files; the credit verbs are ``config.verbs | random``,
+so each is checked to be one of the config's and then compared as ``<verb>``.
 """
 
 from __future__ import annotations
@@ -12,23 +14,28 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from botkit.testing.bot import running_bot
 from botkit.testing.synapse import Synapse
-from botkit.testing.talk import ask, wait_joined
-from tests.twim.test_e2e import send
+from tests.twim.replay import SHOT, STATS, SYNAPSE_MD, XIOS, post_lines, replay_week, the_image
 from tests.twim.twimconfig import twim_config_dir
-from tests.twim.world import World, png, twim_world
+from tests.twim.world import World, twim_world
 
 DAY = "2026-09-04"
-SHOT = png(8, 6, (30, 200, 30))
-SYNAPSE_HTML = "<p><strong>Synapse 1.161</strong> is out, with faster joins.</p>"
-VERBS = ("reports", "says", "announces")
+VERBS = ("reports", "says", "announces")  # twim-config's ``verbs``
 
 
 def expected(w: World, image: str) -> list[str]:
-    alice = f"[Alice](https://matrix.to/#/{w.alice.user_id})"
-    bob = f"[Bob](https://matrix.to/#/{w.bob.user_id})"
+    """The post Hebbot writes from template.md for the replayed week, line by line.
+
+    Jinja2 and Tera (Hebbot's engine) treat ``{%-``/``-%}`` alike: each strips the
+    whitespace, newlines included, on its side of the tag. The comments say which
+    template line makes each line.
+    """
+    alice = f"[Alice](https://matrix.to/#/{w.alice.user_id}) <verb>"
+    bob = f"[Bob](https://matrix.to/#/{w.bob.user_id}) <verb>"
     return [
+        # The front matter, line by line: `timestamp` is the publish date at midnight
+        # UTC (datetimeformat "iso"; dateformat "short" is YYYY-MM-DD, the path's
+        # "[year]/[month]/[day]" its parts), `editor` is editor_name's default.
         "+++",
         f'date = "{DAY}T00:00:00+00:00"',
         f'title = "This Week in Matrix {DAY}"',
@@ -41,18 +48,33 @@ def expected(w: World, image: str) -> list[str]:
         "",
         "## Matrix Live",
         "",
+        # `{% raw %}` keeps the shortcode as written.
         '{{youtube_player(video_id="")}}',
+        # `{%- macro` and `{%- for key, entry in sections | dictsort %}` swallow the
+        # newlines after the shortcode; the loop body starts "\n\n## {{title}}".
+        # dictsort orders the keys "<order>-<name>": 1060-servers, 1100-clients,
+        # 1900-stats.
         "",
         "## Dept of Servers 🏢",
+        # `{{- news(entry.news) }}`: no news without a project. The project loop's body
+        # starts with a line of two spaces (the template's "  " line), then "### …".
         "  ",
         "### Synapse ([website](https://github.com/element-hq/synapse/))",
         "",
         "Synapse is a Matrix homeserver implementation developed by Element.",
+        # The macro's item: "\n\n[name](…) verb\n\n> message"; the mention Hebbot's
+        # remove_bot_name strips is gone.
         "",
-        f"{alice} <verb>",
+        alice,
         "",
-        "> **Synapse 1.161** is out, with faster joins.",
+        f"> {SYNAPSE_MD}",
+        # `{%- if item.images -%}{%- for image …%}` + "\n> ![]({{ image[0] }})": the
+        # screenshot Alice included herself (restrict_notice), as <media id>_<name>.
+        # Hebbot keeps the name's space ("…_screen shot.png"), which ends a CommonMark
+        # link destination and so breaks the image; the plugin writes "_" for it.
         f"> ![]({image})",
+        # Alice's Conduit report, ⭕ by Bob who is no editor, and Bob's deleted report
+        # are not news. The next section starts "\n\n## …" again.
         "",
         "## Dept of Clients 📱",
         "  ",
@@ -61,15 +83,20 @@ def expected(w: World, image: str) -> list[str]:
         "A total rewrite of Element iOS using the Matrix Rust SDK underneath and targeting"
         " devices running iOS 17+.",
         "",
-        f"{bob} <verb>",
+        bob,
         "",
-        "> Element X iOS 26.09 shows threads and polls.",
+        # Reported in the upgraded room, as Bob last edited it.
+        f"> {XIOS}",
         "",
+        # A section without projects: its news straight under the title.
         "## Matrix Federation Stats 📊",
         "",
-        f"{alice} <verb>",
+        alice,
         "",
-        "> Federation: 12345 servers this week.",
+        # Reported and filed (📊, no ⭕️: it addressed the bot) while the bot was down.
+        f"> {STATS}",
+        # `{%- endfor %} {#- sections #}` swallows the space; "\n\n## Dept of Ping 🏓"
+        # and the rest of the template are literal text, but for `{{ping_table}}`.
         "",
         "## Dept of Ping 🏓",
         "",
@@ -92,6 +119,7 @@ def expected(w: World, image: str) -> list[str]:
         "",
         "To learn more about how to prepare an entry for TWIM check out"
         " [the TWIM guide](@/twim-guide.md).",
+        # The file ends with one newline, as the published posts do.
         "",
     ]
 
@@ -113,52 +141,17 @@ async def test_a_week_with_twim_configs_files_is_the_post_hebbot_would_write(
     synapse: Synapse, tmp_path: Path
 ) -> None:
     folder = twim_config_dir()
-    twim = {"hebbot_config": str(folder / "config.toml"), "template": str(folder / "template.md")}
-    async with twim_world(synapse, tmp_path, **twim) as w:
-        async with running_bot(w.config):
-            await wait_joined(w.editor, w.room, w.bot_id)
-            syn = await w.alice.send_text(w.room, "Synapse 1.161 is out", html=SYNAPSE_HTML)
-            shot = await w.alice.send_image(w.room, SHOT, filename="screen shot.png")
-            await w.editor.react(w.room, syn, "⭕️")
-            await w.editor.react(w.room, syn, "Synapse")
-            await w.editor.react(w.room, shot, "⭕️")
-            await w.bot_reaction(shot, "⭕️")
-            oops = await w.bob.send_text(w.room, "Oops, this was meant for another room")
-            await w.editor.react(w.room, oops, "⭕️")
-            ack = await w.bot_reaction(oops, "⭕️")
-            await w.bob.redact(w.room, oops)
-            await w.bot_redaction(ack)
-
-        # While the bot is down: news, an edit, inclusions by Hebbot's emoji.
-        xios = await w.bob.send_text(w.room, "Element X iOS 26.09 shows threads.")
-        await send(
-            w.bob,
-            w,
-            {
-                "msgtype": "m.text",
-                "body": "* Element X iOS 26.09 shows threads and polls.",
-                "m.new_content": {
-                    "msgtype": "m.text",
-                    "body": "Element X iOS 26.09 shows threads and polls.",
-                },
-                "m.relates_to": {"rel_type": "m.replace", "event_id": xios},
-            },
-        )
-        stats = await w.alice.send_text(w.room, "Federation: 12345 servers this week.")
-        await w.editor.react(w.room, xios, "⭕️")
-        await w.editor.react(w.room, xios, "Emt X iOS")
-        await w.editor.react(w.room, stats, "⭕️")
-        await w.editor.react(w.room, stats, "📊")
-
-        async with running_bot(w.config):
-            await w.bot_reaction(stats, "⭕️")
-            done = await ask(
-                w.editor, w.room, w.bot_id, f"!twim publish {DAY}", "Published", timeout=60
-            )
-            assert f"{DAY}-twim.md" in done.content.body
-
-    [image] = await asyncio.to_thread(lambda: sorted(p.name for p in (w.output / "img").iterdir()))
+    twim = {
+        "hebbot_config": str(folder / "config.toml"),
+        "template": str(folder / "template.md"),
+        # Hebbot's rule: only a message that addresses the bot is a report.
+        "reports": "mentions",
+    }
+    async with twim_world(synapse, tmp_path, admin_room=True, **twim) as w:
+        week = await replay_week(w, DAY)
+    assert f"{DAY}-twim.md" in week.published
+    image, data = await asyncio.to_thread(the_image, w)
     assert image.endswith("_screen_shot.png")
-    assert (w.output / "img" / image).read_bytes() == SHOT
-    post = (w.output / f"{DAY}-twim.md").read_text(encoding="utf-8")
-    assert without_verbs(post.split("\n"), w) == expected(w, image)
+    assert data == SHOT
+    lines = await asyncio.to_thread(post_lines, w, f"{DAY}-twim.md")
+    assert without_verbs(lines, w) == expected(w, image)

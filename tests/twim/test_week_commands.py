@@ -9,7 +9,7 @@ import aiohttp
 from botkit.config import load_defaults
 from botkit.testing.bot import running_bot
 from botkit.testing.fakehs import FakeHomeserver
-from tests.twim.fakeroom import PLUGINS, fake_room
+from tests.twim.fakeroom import PLUGINS, fake_room, now_ms
 from tests.twim.stored import config_problems
 
 pytest_plugins = ["botkit.testing.fakehs_fixtures"]
@@ -70,6 +70,46 @@ async def test_clear_starts_the_week_anew_once_confirmed(
     post = next(w.output.rglob("*2026-12-04*.md")).read_text(encoding="utf-8")
     assert "Dendrite 1.0" in post
     assert "Synapse 1.99" not in post
+
+
+async def test_a_clear_asked_before_a_restart_is_confirmed_after_it(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    w = fake_room(fakehs, tmp_path)
+    async with running_bot(w.config):
+        old = w.say("alice", "Synapse 1.99 is out, with faster sync.")
+        w.include(old, "🏢")
+        await w.acked(old)
+        await w.ask("!twim clear", "!twim clear confirm")
+    async with running_bot(w.config):
+        await w.ask("!twim clear confirm", "Cleared")
+        assert "0 entries" in await w.ask("!twim status", "This Week in Matrix")
+
+
+async def test_a_clear_confirmed_after_five_minutes_changes_nothing(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    editors = [f"@{name}:{fakehs.server_name}" for name in ("editor", "mod")]
+    w = fake_room(fakehs, tmp_path, editors=editors)
+    async with running_bot(w.config):
+        old = w.say("alice", "Synapse 1.99 is out, with faster sync.")
+        w.include(old, "🏢")
+        await w.acked(old)
+        # The editor's server stamped the request six minutes before the confirmation.
+        since = len(fakehs.sent)
+        fakehs.inject(
+            w.room,
+            "editor",
+            {"msgtype": "m.text", "body": "!twim clear"},
+            origin_server_ts=now_ms() - 6 * 60 * 1000,
+        )
+        await w.bot_sends(lambda sent: "within 5" in str(sent.content.get("body")), since=since)
+        assert "more than 5 minutes ago" in await w.ask("!twim clear confirm", "5 minutes")
+        assert "1 entry" in await w.ask("!twim status", "This Week in Matrix")
+        # Another editor's request is not this one's to confirm: only their own counts.
+        await w.ask("!twim clear", "!twim clear confirm", sender="mod")
+        assert "more than 5 minutes ago" in await w.ask("!twim clear confirm", "5 minutes")
+        assert "1 entry" in await w.ask("!twim status", "This Week in Matrix")
 
 
 async def test_the_config_s_live_video_holds_unless_a_week_sets_its_own(

@@ -65,6 +65,7 @@ class World:
     alice: TestClient
     bob: TestClient
     room: RoomID
+    admin_room: RoomID | None = None
 
     @property
     def bot_id(self) -> UserID:
@@ -118,8 +119,11 @@ async def _person(synapse: Synapse, stack: AsyncExitStack, name: str) -> TestCli
 
 
 @asynccontextmanager
-async def twim_world(synapse: Synapse, tmp_path: Path, **twim: Any) -> AsyncIterator[World]:
-    """The room with everyone in it (the bot is only invited) and a config for the bot."""
+async def twim_world(
+    synapse: Synapse, tmp_path: Path, *, admin_room: bool = False, **twim: Any
+) -> AsyncIterator[World]:
+    """The room with everyone in it (the bot is only invited) and a config for the bot;
+    with ``admin_room`` also an editors' room (Hebbot's admin room) of the editor's."""
     async with AsyncExitStack() as stack:
         bot = synapse.register(f"twimbot{uuid.uuid4().hex[:8]}")
         editor = await _person(synapse, stack, "Editor")
@@ -130,6 +134,9 @@ async def twim_world(synapse: Synapse, tmp_path: Path, **twim: Any) -> AsyncIter
         )
         await alice.join(room)
         await bob.join(room)
+        if admin_room:
+            admin = await editor.create_room(invite=[bot.user_id])
+            twim = {"editor_room": admin, **twim}
         output = tmp_path / "out"
         config = write_bot_config(
             tmp_path / "config.yaml",
@@ -152,4 +159,4 @@ async def twim_world(synapse: Synapse, tmp_path: Path, **twim: Any) -> AsyncIter
             plugin_dirs=PLUGIN_DIRS,
         )
         await editor.start_sync()
-        yield World(config, output, bot, editor, alice, bob, room)
+        yield World(config, output, bot, editor, alice, bob, room, twim.get("editor_room"))

@@ -20,7 +20,7 @@ from .errors import CommandError, PluginLoadError, UsageError
 from .limits import CommandLimiter
 from .metrics import InstanceMetrics, Metrics
 from .plugin import Plugin
-from .scheduler import Scheduler
+from .scheduler import Clock, Scheduler, SystemClock
 from .services import ServiceRegistry, Services
 from .storage import Storage, migrate
 from .table import BoundCommand, HandlerTable
@@ -63,6 +63,8 @@ class Host:
     mention_commands: bool = True
     """``bot.mention_commands``: whether starting with a mention of the bot makes a command."""
     limits: CommandLimiter = field(default_factory=CommandLimiter.unlimited)
+    clock: Clock = field(default_factory=SystemClock)
+    """What the instances' jobs tell time by (the harness's moves when a test says)."""
     _last_read: tuple[object, _Read | None] = field(default=(None, None), init=False, repr=False)
 
     def command_words(self, event: MessageEvent, *, emotes: bool = False) -> tuple[str, ...] | None:
@@ -147,7 +149,7 @@ class PluginInstance:
         self.host = host
         self.log = logging.getLogger(f"botkit.plugin.{name}")
         self.web = PluginWeb(name)
-        self.scheduler = Scheduler(self.log)
+        self.scheduler = Scheduler(self.log, host.clock)
         self.plugin: Plugin | None = None
         self.table = HandlerTable()
         self.state = InstanceState.STOPPED
@@ -195,6 +197,7 @@ class PluginInstance:
                 table = HandlerTable.collect(plugin)
             except TypeError as e:
                 raise PluginLoadError(self.plugin_id, str(e)) from e
+            table.add_routes(self.web)
             await migrate(plugin.storage, cls.migrations)
             self.plugin = plugin
             await plugin.start()

@@ -14,7 +14,7 @@ from mautrix.types import Event, MessageEvent, MessageType, RelationType, RoomID
 
 from .addressing import command_line
 from .client import PluginClient, Sender
-from .commands import parse_args, split_word
+from .commands import name_words, parse_args, split_word
 from .context import CommandContext, MessageContext
 from .errors import CommandError, PluginLoadError, UsageError
 from .limits import CommandLimiter
@@ -75,8 +75,8 @@ class Host:
         message gives ``()`` unless it is a command: an ``m.text`` (or, with
         ``emotes``, an ``m.emote``) that starts with the command prefix or, see
         :mod:`botkit.addressing`, a mention of the bot. A command gives its first
-        two words, lower-cased. Every instance asks about the same event in turn,
-        so the last reading is remembered.
+        words (as many as a command name may have), lower-cased. Every instance
+        asks about the same event in turn, so the last reading is remembered.
         """
         read = self._reading(event)
         if read is None:
@@ -118,8 +118,7 @@ class Host:
         line = command_line(event, self.command_prefix, self.api.mxid, self.mention_commands)
         if line is None:
             return _Read(msgtype, (), "")
-        first, rest = split_word(line)
-        return _Read(msgtype, (first.lower(), split_word(rest)[0].lower()), line)
+        return _Read(msgtype, name_words(line), line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,9 +378,7 @@ class PluginInstance:
                 await self._run_command(ctx, command)
             elif table.has_group(words[0]):
                 # "!twim" or "!twim nonsense": show what the group offers.
-                subs = [
-                    c for c in table.unique_commands() if c.spec.name.startswith(words[0] + " ")
-                ]
+                subs = table.subcommands(words)
                 usage = "\n".join(f"* `{c.usage(prefix)}`: {c.spec.help}" for c in subs)
                 await MessageContext(client, event).reply(f"Subcommands:\n\n{usage}")
         if not watched:

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .commands import Param, format_usage, read_params
+from .commands import MAX_DEPTH, Param, format_usage, read_params
 from .handler_checks import check_handler
 from .handlers import CommandSpec, EventSpec, PassiveSpec, RouteSpec, marks_of
 from .web import PluginWeb
@@ -95,6 +95,10 @@ class HandlerTable:
                         params = read_params(func)  # type: ignore[arg-type]
                     except TypeError as e:
                         raise TypeError(f"command {spec.name!r} ({attr}): {e}") from None
+                    if len(spec.name.split()) > MAX_DEPTH:
+                        raise TypeError(
+                            f"command {spec.name!r} ({attr}): a name has at most {MAX_DEPTH} words"
+                        )
                     command = BoundCommand(spec, bound, params)
                     for name in (spec.name, *spec.aliases):
                         if name in table.commands:
@@ -129,17 +133,35 @@ class HandlerTable:
         return [seen[name] for name in sorted(seen)]
 
     def find(self, words: Sequence[str]) -> tuple[BoundCommand | None, int]:
-        """The command named by the first one or two ``words`` and how many it used."""
-        if len(words) >= 2:
-            sub = self.commands.get(f"{words[0]} {words[1]}")
-            if sub is not None:
-                return sub, 2
-        if words:
-            return self.commands.get(words[0]), 1
+        """The command named by the most of the first ``words`` and how many it used.
+
+        ``("karma", "top", "week", "5")`` finds ``karma top week`` before ``karma top``
+        and ``karma``: subcommands nest to any depth.
+        """
+        for used in range(len(words), 0, -1):
+            found = self.commands.get(" ".join(words[:used]))
+            if found is not None:
+                return found, used
         return None, 0
+
+    def _group_names(self) -> frozenset[str]:
+        if self._groups is None:  # asked for every message that names no command
+            self._groups = frozenset(
+                " ".join(words[:n])
+                for words in (name.split(" ") for name in self.commands)
+                for n in range(1, len(words))
+            )
+        return self._groups
 
     def has_group(self, word: str) -> bool:
         """Whether ``word`` starts subcommands (``!twim`` for ``!twim status``)."""
-        if self._groups is None:  # asked for every message that names no command
-            self._groups = frozenset(name.split(" ")[0] for name in self.commands if " " in name)
-        return word in self._groups
+        return word in self._group_names()
+
+    def subcommands(self, words: Sequence[str]) -> list[BoundCommand]:
+        """The commands below the deepest group ``words`` name (``!karma top`` lists
+        ``karma top week`` and ``karma top month``), sorted by name."""
+        groups = self._group_names()
+        group = next(
+            (g for n in range(len(words), 0, -1) if (g := " ".join(words[:n])) in groups), ""
+        )
+        return [c for c in self.unique_commands() if c.spec.name.startswith(group + " ")]

@@ -135,7 +135,11 @@ class PluginHarness:
 
     async def advance(self, delta: timedelta | float) -> None:
         """Move the jobs' clock on by ``delta`` (seconds, or a timedelta); the jobs that
-        fall due run, each until it waits again, before this returns."""
+        fall due run, each until it waits again, before this returns.
+
+        Nothing runs until a test calls this: ``advance(0)`` runs the jobs due now
+        (``every()`` without a ``delay`` is due as soon as it is scheduled).
+        """
         await self.clock.advance(delta)
 
     def _plugin_web(self, name: str) -> PluginWeb | None:

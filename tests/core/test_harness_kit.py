@@ -97,3 +97,17 @@ async def test_help_lists_the_plugins_commands(
     assert "`!karma top week [count]`: The week's best" in listing
     assert "`!help [topic...]`" in listing
     assert usage == "**!karma top week [count]**: The week's best"
+
+
+async def test_a_restart_leaves_one_run_of_each_job(
+    plugin_harness: HarnessFactory, tmp_path: Path
+) -> None:
+    h = await plugin_harness(write_plugin(tmp_path, JOBS), start_time=START)
+    await h.advance(0)
+
+    await h.restart()
+    await h.advance(timedelta(hours=1))
+
+    # The new plugin object's job: its first run now, its second an hour on; the
+    # first object's job was cancelled with it.
+    assert h.plugin.runs == [START, START + timedelta(hours=1)]  # type: ignore[attr-defined]

@@ -28,7 +28,9 @@ KARMA = """\
     @command("karma admin reset all", help="Forget everything")
     async def reset(self, ctx: CommandContext, really: bool) -> None:
         await ctx.reply(f"reset: {really}")
+"""
 
+REMIND = """\
     @command("remind")
     async def remind(self, ctx: CommandContext, after: Annotated[int, minutes], text: Rest) -> None:
         await ctx.reply(f"in {after} s: {text}")
@@ -50,7 +52,7 @@ def minutes(word: str) -> int:
 async def test_subcommands_nest_to_any_depth(
     plugin_harness: HarnessFactory, tmp_path: Path
 ) -> None:
-    h = await plugin_harness(write_plugin(tmp_path, KARMA, prelude=PARSER))
+    h = await plugin_harness(write_plugin(tmp_path, KARMA))
 
     await h.command("!karma top week 5")
     await h.command("!KARMA Top Month")
@@ -69,7 +71,7 @@ async def test_an_incomplete_group_lists_what_is_below_it(
     plugin_harness: HarnessFactory, tmp_path: Path
 ) -> None:
     body = KARMA.replace('@command("karma", help', '@command("karma show", help')
-    h = await plugin_harness(write_plugin(tmp_path, body, prelude=PARSER))
+    h = await plugin_harness(write_plugin(tmp_path, body))
 
     await h.command("!karma top")
 
@@ -82,7 +84,7 @@ async def test_an_incomplete_group_lists_what_is_below_it(
 async def test_a_custom_parser_reads_the_argument(
     plugin_harness: HarnessFactory, tmp_path: Path
 ) -> None:
-    h = await plugin_harness(write_plugin(tmp_path, KARMA, prelude=PARSER))
+    h = await plugin_harness(write_plugin(tmp_path, REMIND, prelude=PARSER))
 
     await h.command("!remind 2h stretch your legs")
     await h.command("!remind soon stretch")

@@ -12,13 +12,13 @@ from typing import Any
 from mautrix.client import ClientAPI
 
 from .client import Sender
+from .clock import Clock, SystemClock
 from .config import BotConfig
 from .config.model import LimitsConfig
 from .instance import Host
 from .limits import CommandLimiter
 from .membership import RoomAccess
 from .metrics import Metrics
-from .scheduler import Clock, SystemClock
 from .services import ServiceRegistry
 
 __all__ = ["HostSettings", "build_host"]

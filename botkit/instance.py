@@ -14,13 +14,14 @@ from mautrix.types import Event, MessageEvent, MessageType, RelationType, RoomID
 
 from .addressing import command_line
 from .client import PluginClient, Sender
+from .clock import Clock, SystemClock
 from .commands import name_words, parse_args, split_word
 from .context import CommandContext, MessageContext
 from .errors import CommandError, PluginLoadError, UsageError
 from .limits import CommandLimiter
 from .metrics import InstanceMetrics, Metrics
 from .plugin import Plugin
-from .scheduler import Clock, Scheduler, SystemClock
+from .scheduler import Scheduler
 from .services import ServiceRegistry, Services
 from .storage import Storage, migrate
 from .table import BoundCommand, HandlerTable

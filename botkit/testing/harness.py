@@ -19,7 +19,7 @@ bot and listed in :attr:`PluginHarness.errors`.
 The host is built as the bot builds it (:func:`botkit.hosting.build_host`), with
 the built-in commands (``!help``) beside the plugin. Its web routes answer
 through :attr:`PluginHarness.http` (aiohttp's test client), and its scheduled
-jobs run on a :class:`~botkit.scheduler.FakeClock` that :meth:`PluginHarness.advance`
+jobs run on a :class:`~botkit.clock.FakeClock` that :meth:`PluginHarness.advance`
 moves on: nothing sleeps for real.
 """
 
@@ -40,6 +40,7 @@ from mautrix.types import EventID, EventType, RoomID, UserID
 
 from ..builtin import BUILTIN, builtin_instance
 from ..client import Origin, origin
+from ..clock import FakeClock
 from ..config import load_defaults, merge_config
 from ..errors import PluginLoadError
 from ..events import parse_event
@@ -47,7 +48,6 @@ from ..hosting import HostSettings, build_host
 from ..instance import InstanceState, PluginInstance
 from ..loader import PluginSource, read_manifest
 from ..plugin import Plugin
-from ..scheduler import FakeClock
 from ..storage import create_engine
 from ..web import PluginWeb
 from .http import HarnessHTTP

@@ -21,7 +21,7 @@ from .errors import (
     ServiceUnavailable,
     UsageError,
 )
-from .handlers import ANY_EVENT, command, on, passive
+from .handlers import ANY_EVENT, command, on, passive, route
 from .plugin import Plugin
 from .scheduler import Scheduler
 from .services import ServiceKey, Services
@@ -54,4 +54,5 @@ __all__ = [
     "command",
     "on",
     "passive",
+    "route",
 ]

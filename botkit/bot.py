@@ -23,16 +23,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from . import reloading
-from .builtin import BUILTIN, Builtin
-from .client import BotHTTPAPI, Sender
+from .builtin import BUILTIN, builtin_instance
+from .client import BotHTTPAPI
 from .config import BotConfig
 from .connecting import until_answered
 from .errors import BotkitError, PluginLoadError
 from .exposure import exposures
-from .instance import Host, InstanceState, PluginInstance
-from .limits import CommandLimiter
+from .hosting import HostSettings, build_host
+from .instance import InstanceState, PluginInstance
 from .loader import InstancePlan, PluginSource, discover, plan_instances
-from .membership import RoomAccess
 from .metrics import Metrics
 from .pipeline import Pipeline
 from .retry import RetrySettings
@@ -112,30 +111,17 @@ class Bot:
         self.starting = f"connecting to the homeserver {self.config.homeserver.url}"
         self.api = await self._connect()
         self.starting = "starting the plugins"
-        sender = Sender(
+        self.host = build_host(
             self.api,
-            self.metrics,
-            max_retries=self.config.sending.max_retries,
-            max_backoff=self.config.sending.max_backoff,
-            access=RoomAccess(self.api.mxid),
-        )
-        self.host = Host(
-            api=self.api,
-            sender=sender,
-            engine=self.engine,
+            self.engine,
+            HostSettings.of(self.config),
             services=self.services,
             metrics=self.metrics,
-            command_prefix=self.config.bot.command_prefix,
-            mention_commands=self.config.bot.mention_commands,
-            admins=frozenset(self.config.bot.admins),
-            handler_timeout=self.config.sync.handler_timeout,
-            limits=CommandLimiter(self.config.bot.limits, frozenset(self.config.bot.admins)),
         )
         self.upgrades = RoomUpgrades(self.api, self.store, lambda: list(self.instances.values()))
         await self.upgrades.load()
-        builtin = PluginInstance(BUILTIN, BUILTIN, lambda: Builtin, {}, self.host)
+        builtin = builtin_instance(self, self.host)
         self.instances[BUILTIN] = builtin
-        Builtin.bot = self
         await builtin.start()
         await self._start_plans(self._plan(self.config))
         pending = await self.pipeline.load_pending()
@@ -151,7 +137,7 @@ class Bot:
             self.metrics,
             self._on_invite,
             self.upgrades.tombstone,
-            sender.access,
+            self.host.sender.access,
         )
         self._sync_task = asyncio.create_task(self._run_sync(), name="botkit-sync")
         self._prune_task = asyncio.create_task(self._prune_loop(), name="botkit-prune")

@@ -2,7 +2,9 @@
 
 A command handler ``async def f(self, ctx, a: int, b: str = "x", rest: Rest = "")``
 takes one word (or a "quoted phrase") per parameter, converted by its
-annotation (``str``, ``int``, ``float``, ``bool`` as yes/no, ``UserID``, ``RoomID``);
+annotation (``str``, ``int``, ``float``, ``bool`` as yes/no, ``UserID``, ``RoomID``,
+or ``Annotated[T, parser]``: ``parser(word)`` gives the value or raises ``ValueError``;
+the first line of its docstring says what the word must be, e.g. "a duration like 2h");
 :data:`Rest` takes the remainder of the line verbatim. A message
 that does not fit raises :class:`~botkit.errors.UsageError` with the usage line.
 """
@@ -21,7 +23,19 @@ from mautrix.types import RoomID, UserID
 
 from .errors import UsageError
 
-__all__ = ["Param", "Rest", "format_usage", "parse_args", "read_params", "split_word"]
+__all__ = [
+    "MAX_DEPTH",
+    "Param",
+    "Rest",
+    "format_usage",
+    "name_words",
+    "parse_args",
+    "read_params",
+    "split_word",
+]
+
+MAX_DEPTH = 4
+"""How many words a command's name may have (``"karma top week"`` has three)."""
 
 
 class _RestOfLine:
@@ -70,10 +84,17 @@ class Param:
     """One argument of a command."""
 
     name: str
-    kind: Any  # a key of _CONVERTERS: a type, or a NewType such as UserID
+    convert: Callable[[str], Any]
+    """Turns the word typed into the value passed; ``ValueError`` when it cannot."""
+    description: str | None
+    """What the word must be ("a whole number"); None: the parser's error says it."""
     rest: bool
     required: bool
     default: Any
+
+
+SUPPORTED = "str, int, float, bool, UserID, RoomID, Rest or Annotated[T, parser]"
+"""The annotations a command argument may have, for error messages."""
 
 
 def read_params(func: Callable[..., Any]) -> list[Param]:
@@ -94,14 +115,29 @@ def read_params(func: Callable[..., Any]) -> list[Param]:
             options = [a for a in typing.get_args(hint) if a is not type(None)]
             hint = options[0] if len(options) == 1 else hint
         rest = typing.get_origin(hint) is Annotated and _RestOfLine in typing.get_args(hint)
-        kind = typing.get_args(hint)[0] if rest else hint
-        if kind not in _CONVERTERS:
-            raise TypeError(f"parameter {p.name!r}: unsupported type {hint!r}")
         if rest and i != len(params) - 1:
             raise TypeError(f"parameter {p.name!r}: Rest must be the last parameter")
+        convert, description = (str, None) if rest else _converter(p.name, hint)
         required = p.default is inspect.Parameter.empty
-        result.append(Param(p.name, kind, rest, required, None if required else p.default))
+        default = None if required else p.default
+        result.append(Param(p.name, convert, description, rest, required, default))
     return result
+
+
+def _converter(name: str, hint: Any) -> tuple[Callable[[str], Any], str | None]:
+    """How a parameter annotated ``hint`` reads its word, and what the word must be."""
+    if typing.get_origin(hint) is Annotated:
+        # ``Annotated[timedelta, duration]``: the last callable is the parser.
+        kind, *extras = typing.get_args(hint)
+        parsers = [e for e in extras if callable(e)]
+        if parsers:
+            parser = parsers[-1]
+            doc = (getattr(parser, "__doc__", None) or "").strip().split("\n")[0].rstrip(".")
+            return parser, doc or None
+        hint = kind
+    if hint in _CONVERTERS:
+        return _CONVERTERS[hint]
+    raise TypeError(f"parameter {name!r}: unsupported type {hint!r} (use {SUPPORTED})")
 
 
 def format_usage(invocation: str, params: list[Param]) -> str:
@@ -124,6 +160,18 @@ def split_word(text: str) -> tuple[str, str]:
     return head, tail.lstrip()
 
 
+def name_words(line: str) -> tuple[str, ...]:
+    """The first words of a command line, lower-cased: as many as a command's name may have."""
+    words: list[str] = []
+    rest = line
+    while rest and len(words) < MAX_DEPTH:
+        word, rest = split_word(rest)
+        if not word:
+            break
+        words.append(word.lower())
+    return tuple(words)
+
+
 def parse_args(params: list[Param], text: str, usage: str) -> dict[str, Any]:
     """Match ``text`` against ``params``; raise :class:`UsageError` when it does not fit."""
     values: dict[str, Any] = {}
@@ -138,13 +186,14 @@ def parse_args(params: list[Param], text: str, usage: str) -> dict[str, Any]:
                 raise UsageError(f"Missing <{p.name}>. Usage: {usage}")
             values[p.name] = p.default
             continue
-        convert, description = _CONVERTERS[p.kind]
         try:
-            values[p.name] = convert(word)
-        except ValueError:
-            raise UsageError(
-                f"<{p.name}> must be {description}, not {word!r}. Usage: {usage}"
-            ) from None
+            values[p.name] = p.convert(word)
+        except ValueError as e:
+            if p.description:
+                why = f" must be {p.description}, not {word!r}"
+            else:  # a parser without a docstring: its error says what is wrong
+                why = f": {e}" if str(e) else f": {word!r} is not accepted"
+            raise UsageError(f"<{p.name}>{why}. Usage: {usage}") from None
     if remaining:
         raise UsageError(f"Too many arguments. Usage: {usage}")
     return values

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .context import MessageContext
-from .handlers import CommandSpec, EventSpec, HandlerSpec, PassiveSpec
+from .handlers import CommandSpec, EventSpec, HandlerSpec, PassiveSpec, RouteSpec
 
 __all__ = ["check_handler"]
 
@@ -22,6 +22,7 @@ _SHAPES: dict[type, str] = {
     CommandSpec: "async def {name}(self, ctx: CommandContext, <arguments>)",
     PassiveSpec: "async def {name}(self, ctx: MessageContext, match: re.Match[str])",
     EventSpec: "async def {name}(self, evt: Event)",
+    RouteSpec: "async def {name}(self, request: web.Request) -> web.StreamResponse",
 }
 
 
@@ -36,7 +37,7 @@ def check_handler(attr: str, func: Callable[..., Any], spec: HandlerSpec) -> Non
         raise TypeError(f"{attr}: cannot read its annotations: {e}") from None
     params = list(inspect.signature(func).parameters.values())[1:]  # after self
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    takes = 1 if isinstance(spec, CommandSpec | EventSpec) else 2
+    takes = 2 if isinstance(spec, PassiveSpec) else 1
     spread = any(p.kind is p.VAR_POSITIONAL for p in params)
     if len(positional) < takes and not spread:
         raise TypeError(f"{attr}: missing the parameter{'s' * (takes > 1)} botkit passes: {shape}")

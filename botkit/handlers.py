@@ -21,10 +21,12 @@ __all__ = [
     "EventSpec",
     "HandlerSpec",
     "PassiveSpec",
+    "RouteSpec",
     "command",
     "marks_of",
     "on",
     "passive",
+    "route",
 ]
 
 MARK = "botkit_handlers"
@@ -66,10 +68,21 @@ class EventSpec:
     event_type: str
 
 
-HandlerSpec = CommandSpec | PassiveSpec | EventSpec
+@dataclass(frozen=True, slots=True)
+class RouteSpec:
+    """A web route: ``method`` and ``path`` as :meth:`botkit.web.PluginWeb.add_route` takes them."""
+
+    method: str
+    path: str
 
 
-def _mark(func: F, spec: HandlerSpec) -> F:
+HandlerSpec = CommandSpec | PassiveSpec | EventSpec | RouteSpec
+
+
+M = TypeVar("M", bound=Callable[..., Any])
+
+
+def _mark(func: M, spec: HandlerSpec) -> M:
     marks: list[HandlerSpec] = list(getattr(func, MARK, ()))
     marks.append(spec)
     setattr(func, MARK, tuple(marks))
@@ -144,3 +157,49 @@ def on(event_type: EventType | str) -> Callable[[F], F]:
         return _mark(func, EventSpec(key))
 
     return decorate
+
+
+R = TypeVar("R", bound=Callable[..., Awaitable[Any]])
+
+
+class _Routes:
+    """The :data:`route` decorators: ``@route.get("user/{name}")`` and friends."""
+
+    def __call__(self, method: str, path: str) -> Callable[[R], R]:
+        """Mark ``async def f(self, request: web.Request) -> web.StreamResponse`` as the
+        handler of ``method path`` under the instance's prefix (``"*"``: any method)."""
+
+        def decorate(func: R) -> R:
+            return _mark(func, RouteSpec(method.upper(), path))
+
+        return decorate
+
+    def get(self, path: str) -> Callable[[R], R]:
+        """``GET path`` (and ``HEAD``)."""
+        return self("GET", path)
+
+    def post(self, path: str) -> Callable[[R], R]:
+        """``POST path``."""
+        return self("POST", path)
+
+    def put(self, path: str) -> Callable[[R], R]:
+        """``PUT path``."""
+        return self("PUT", path)
+
+    def delete(self, path: str) -> Callable[[R], R]:
+        """``DELETE path``."""
+        return self("DELETE", path)
+
+
+route = _Routes()
+"""Mark a plugin method as a web route, served under ``/_botkit/plugins/<instance>/``.
+
+::
+
+    @route.get("user/{name}")
+    async def user(self, request: web.Request) -> web.Response:
+        return web.Response(text=request.match_info["name"])
+
+The host adds the route when the instance starts and removes it when it stops;
+a path that can never be reached is a load error naming the method.
+"""

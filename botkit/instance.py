@@ -14,7 +14,8 @@ from mautrix.types import Event, MessageEvent, MessageType, RelationType, RoomID
 
 from .addressing import command_line
 from .client import PluginClient, Sender
-from .commands import parse_args, split_word
+from .clock import Clock, SystemClock
+from .commands import name_words, parse_args, split_word
 from .config.typed import build_config
 from .context import CommandContext, MessageContext
 from .errors import CommandError, PluginLoadError, UsageError
@@ -65,6 +66,8 @@ class Host:
     mention_commands: bool = True
     """``bot.mention_commands``: whether starting with a mention of the bot makes a command."""
     limits: CommandLimiter = field(default_factory=CommandLimiter.unlimited)
+    clock: Clock = field(default_factory=SystemClock)
+    """What the instances' jobs tell time by (the harness's moves when a test says)."""
     _last_read: tuple[object, _Read | None] = field(default=(None, None), init=False, repr=False)
 
     def command_words(self, event: MessageEvent, *, emotes: bool = False) -> tuple[str, ...] | None:
@@ -75,8 +78,8 @@ class Host:
         message gives ``()`` unless it is a command: an ``m.text`` (or, with
         ``emotes``, an ``m.emote``) that starts with the command prefix or, see
         :mod:`botkit.addressing`, a mention of the bot. A command gives its first
-        two words, lower-cased. Every instance asks about the same event in turn,
-        so the last reading is remembered.
+        words (as many as a command name may have), lower-cased. Every instance
+        asks about the same event in turn, so the last reading is remembered.
         """
         read = self._reading(event)
         if read is None:
@@ -118,8 +121,7 @@ class Host:
         line = command_line(event, self.command_prefix, self.api.mxid, self.mention_commands)
         if line is None:
             return _Read(msgtype, (), "")
-        first, rest = split_word(line)
-        return _Read(msgtype, (first.lower(), split_word(rest)[0].lower()), line)
+        return _Read(msgtype, name_words(line), line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +151,7 @@ class PluginInstance:
         self.host = host
         self.log = logging.getLogger(f"botkit.plugin.{name}")
         self.web = PluginWeb(name)
-        self.scheduler = Scheduler(self.log)
+        self.scheduler = Scheduler(self.log, host.clock)
         self.plugin: Plugin | None = None
         self.table = HandlerTable()
         self.state = InstanceState.STOPPED
@@ -201,6 +203,7 @@ class PluginInstance:
                 schema = declared_tables(cls)
             except TypeError as e:
                 raise PluginLoadError(self.plugin_id, str(e)) from e
+            table.add_routes(self.web)
             plugin.tables = plugin.storage.bind(schema)
             await migrate(plugin.storage, schema if schema.migrations else cls.migrations)
             self.plugin = plugin
@@ -383,9 +386,7 @@ class PluginInstance:
                 await self._run_command(ctx, command)
             elif table.has_group(words[0]):
                 # "!twim" or "!twim nonsense": show what the group offers.
-                subs = [
-                    c for c in table.unique_commands() if c.spec.name.startswith(words[0] + " ")
-                ]
+                subs = table.subcommands(words)
                 usage = "\n".join(f"* `{c.usage(prefix)}`: {c.spec.help}" for c in subs)
                 await MessageContext(client, event).reply(f"Subcommands:\n\n{usage}")
         if not watched:

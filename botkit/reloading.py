@@ -12,21 +12,37 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .builtin import BUILTIN
-from .config import load_config
+from .config import BotConfig, load_config
 from .errors import BotkitError, ConfigError, PluginLoadError
-from .instance import InstanceState, PluginInstance
+from .instance import Host, InstanceState, PluginInstance
 from .limits import CommandLimiter
-from .loader import check_instance, discover
+from .loader import InstancePlan, PluginSource, check_instance, discover
+from .pipeline import Pipeline
+from .upgrades import RoomUpgrades
 
-if TYPE_CHECKING:
-    from .bot import Bot
-
-__all__ = ["reload_all", "reload_instance", "restart"]
+__all__ = ["Bot", "reload_all", "reload_instance", "restart"]
 
 log = logging.getLogger("botkit")
+
+
+class Bot(Protocol):
+    """What reloading needs of :class:`botkit.bot.Bot` (which imports this module)."""
+
+    config: BotConfig
+    sources: dict[str, PluginSource]
+    instances: dict[str, PluginInstance]
+    host: Host
+    upgrades: RoomUpgrades
+    pipeline: Pipeline
+
+    def _plan(self, config: BotConfig) -> list[InstancePlan]: ...
+
+    async def _start_plans(self, plans: list[InstancePlan]) -> None: ...
+
+    async def _start_instance(self, inst: PluginInstance) -> None: ...
 
 
 async def restart(

@@ -1,11 +1,18 @@
-"""Periodic jobs of one plugin instance, cancelled when it stops."""
+"""Periodic jobs of one plugin instance, cancelled when it stops.
+
+Jobs tell time by a :class:`~botkit.clock.Clock`: the bot's is the system's, and
+the test harness gives a :class:`~botkit.clock.FakeClock` that runs the due jobs
+when a test moves it on.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
+
+from .clock import Clock, SystemClock
 
 __all__ = ["Job", "Scheduler"]
 
@@ -32,9 +39,14 @@ class Job:
 class Scheduler:
     """Runs a plugin instance's jobs; a failing run is logged and the job goes on."""
 
-    def __init__(self, log: logging.Logger) -> None:
+    def __init__(self, log: logging.Logger, clock: Clock | None = None) -> None:
         self._log = log
+        self._clock: Clock = clock or SystemClock()
         self._jobs: list[Job] = []
+
+    def now(self) -> datetime:
+        """The time by the scheduler's clock: a job that needs the time reads it here."""
+        return self._clock.now()
 
     def every(
         self, seconds: float, func: JobFunc, *, name: str | None = None, delay: float = 0
@@ -65,10 +77,12 @@ class Scheduler:
         next_run: Callable[[datetime], float],
         first: float | None,
     ) -> Job:
+        clock = self._clock
+
         async def loop() -> None:
-            wait = first if first is not None else next_run(datetime.now(UTC))
+            wait = first if first is not None else next_run(clock.now())
             while True:
-                await asyncio.sleep(wait)
+                await clock.sleep(wait)
                 try:
                     await func()
                 except asyncio.CancelledError:
@@ -76,9 +90,11 @@ class Scheduler:
                 except Exception:
                     self._log.exception("scheduled job %r failed", name)
                 # Never spin: a next_time that lies in the past still waits a second.
-                wait = max(1.0, next_run(datetime.now(UTC)))
+                wait = max(1.0, next_run(clock.now()))
 
-        job = Job(name, asyncio.create_task(loop(), name=f"job:{name}"))
+        task = asyncio.create_task(loop(), name=f"job:{name}")
+        clock.track(task)
+        job = Job(name, task)
         self._jobs.append(job)
         return job
 

@@ -1,27 +1,40 @@
 """The one HTTP server: health, metrics, and each plugin instance's routes.
 
-The routes of an instance can change while the server runs (a plugin reload),
-which aiohttp's frozen router does not allow; so the server has one catch-all
-route per instance prefix and :class:`PluginWeb` keeps each instance's table.
+Each instance has an aiohttp router of its own (:class:`PluginWeb`), for paths
+under ``/_botkit/plugins/<instance>/``: path parameters, methods and static files
+are aiohttp's, and so are the instance's middlewares. The server's router is
+frozen once it serves, while an instance's routes come and go with reloads, so
+one resource of the server (:class:`_PluginsResource`) hands each request to
+the router of the instance it names.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+import os
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.abc import AbstractMatchInfo
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_urldispatcher import AbstractResource, AbstractRoute, MatchInfoError, _InfoDict
+from yarl import URL
 
-__all__ = ["Handler", "PluginWeb", "WebServer"]
+__all__ = ["PREFIX", "Handler", "Middleware", "PluginWeb", "WebServer"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+"""aiohttp's middleware: ``async def m(request, handler)`` calls ``handler(request)`` or not."""
+
+PREFIX = "/_botkit/plugins/"
+"""Where the instances' routes are: ``/_botkit/plugins/<instance>/<path>``."""
 
 log = logging.getLogger("botkit.web")
 # aiohttp's limits are 8190 bytes per request line and header: an 8 KB link to a
 # plugin page was refused. Longer lines are still refused, quietly (see _BadRequests).
 MAX_LINE = 16384
+_R = TypeVar("_R")
 
 
 class _BadRequests(logging.Filter):
@@ -44,78 +57,164 @@ _server_log.addFilter(_BadRequests())
 
 
 class PluginWeb:
-    """One plugin instance's routes: ``add_get("stats.json", handler)`` and friends.
+    """One plugin instance's routes, an aiohttp router under ``/_botkit/plugins/<instance>/``.
 
-    Paths are relative to ``/_botkit/plugins/<instance>/``; ``""`` is that page itself.
-    A segment written ``{name}`` matches any one non-empty segment, which the handler
-    reads as ``request.match_info["name"]`` (``add_get("{room_id}/stats", ...)``);
-    a path without placeholders wins over one with them.
+    Paths are relative to that prefix (a leading ``/`` is allowed); ``""`` is the
+    prefix itself. They are aiohttp's patterns: ``{name}`` matches one segment,
+    ``{name:regex}`` what the regex does, and the handler reads it as
+    ``request.match_info["name"]``; a path without parameters wins over one with them.
+    A route that can never be reached (a query in the path, a method registered
+    twice, a pattern aiohttp refuses) raises ``ValueError`` when it is added.
+    Everything is dropped when the instance stops.
     """
 
     def __init__(self, instance: str) -> None:
         self.instance = instance
-        self.prefix = f"/_botkit/plugins/{instance}/"
-        self._routes: dict[tuple[str, str], Handler] = {}
+        self.prefix = f"{PREFIX}{instance}/"
+        self.log = logging.getLogger(f"botkit.plugin.{instance}")
+        self.router = web.UrlDispatcher()
+        """The aiohttp router; its paths carry the whole prefix."""
+        self._middlewares: list[Middleware] = []
 
-    def add_route(self, method: str, path: str, handler: Handler) -> None:
-        """Serve ``method path`` with ``handler``."""
-        self._routes[(method.upper(), path.strip("/"))] = handler
+    def add_route(self, method: str, path: str, handler: Handler) -> AbstractRoute:
+        """Serve ``method path`` with ``handler`` (``"*"``: any method)."""
+        return self._add(method, path, lambda full: self.router.add_route(method, full, handler))
 
-    def add_get(self, path: str, handler: Handler) -> None:
+    def add_get(self, path: str, handler: Handler) -> AbstractRoute:
         """Serve ``GET path`` (and ``HEAD``) with ``handler``."""
-        self.add_route("GET", path, handler)
+        return self._add("GET", path, lambda full: self.router.add_get(full, handler))
 
-    def add_post(self, path: str, handler: Handler) -> None:
+    def add_post(self, path: str, handler: Handler) -> AbstractRoute:
         """Serve ``POST path`` with ``handler``."""
-        self.add_route("POST", path, handler)
+        return self.add_route("POST", path, handler)
+
+    def add_put(self, path: str, handler: Handler) -> AbstractRoute:
+        """Serve ``PUT path`` with ``handler``."""
+        return self.add_route("PUT", path, handler)
+
+    def add_delete(self, path: str, handler: Handler) -> AbstractRoute:
+        """Serve ``DELETE path`` with ``handler``."""
+        return self.add_route("DELETE", path, handler)
+
+    def add_static(self, path: str, directory: str | os.PathLike[str]) -> None:
+        """Serve the files below ``directory`` at ``path/<file>`` (no listings, no symlinks)."""
+        self._add("GET", path, lambda full: self.router.add_static(full.rstrip("/"), directory))
+
+    def add_middleware(self, middleware: Middleware) -> None:
+        """Run ``middleware`` around every request to this instance's routes; the first added is
+        the outermost."""
+        self._middlewares.append(middleware)
 
     def clear(self) -> None:
-        """Drop every route (the instance stopped)."""
-        self._routes.clear()
+        """Drop every route and middleware (the instance stopped)."""
+        self.router = web.UrlDispatcher()
+        self._middlewares.clear()
 
     def url(self, path: str = "") -> str:
         """The absolute path of one of this instance's routes, for links in pages."""
         return self.prefix + path.lstrip("/")
 
-    async def dispatch(self, request: web.Request, tail: str) -> web.StreamResponse:
-        """Answer ``request`` for ``tail`` from this instance's table."""
-        method = "GET" if request.method == "HEAD" else request.method
-        tail = tail.strip("/")
-        handler = self._routes.get((method, tail))
-        if handler is None:
-            for (route_method, path), route_handler in self._routes.items():
-                params = _match(path, tail)
-                if route_method == method and params:
-                    request.match_info.update(params)
-                    handler = route_handler
-                    break
-        if handler is None:
-            if any(path == tail or _match(path, tail) for _, path in self._routes):
-                raise web.HTTPMethodNotAllowed(request.method, self._methods(tail))
-            raise web.HTTPNotFound()
+    def _add(self, method: str, path: str, add: Callable[[str], _R]) -> _R:
+        if "?" in path or "#" in path:
+            # aiohttp matches the path alone: such a route would never be reached.
+            raise ValueError(
+                f"route {method} {path!r}: a query or fragment is never part of the "
+                "path (read request.query)"
+            )
+        try:
+            return add(self.url(path))
+        except (ValueError, RuntimeError) as e:  # a bad pattern, a method added twice
+            raise ValueError(f"route {method} {path!r}: {e}") from None
+
+    async def resolve(self, request: web.Request) -> AbstractMatchInfo:
+        """The route of this instance that answers ``request`` (or aiohttp's 404/405)."""
+        return await self.router.resolve(request)
+
+    def wrap(self, handler: Handler) -> Handler:
+        """``handler`` inside this instance's middlewares."""
+        for middleware in reversed(self._middlewares):
+            handler = _bind(middleware, handler)
+        return handler
+
+
+def _bind(middleware: Middleware, handler: Handler) -> Handler:
+    async def call(request: web.Request) -> web.StreamResponse:
+        return await middleware(request, handler)
+
+    return call
+
+
+# Which instance a request is for, for the middleware that runs the instance's own.
+_PLUGIN_WEB = web.RequestKey("botkit.plugin_web", PluginWeb)
+
+
+class _PluginsResource(AbstractResource):
+    """``/_botkit/plugins/<instance>/...``, answered by that instance's router."""
+
+    def __init__(self, lookup: Callable[[str], PluginWeb | None]) -> None:
+        super().__init__(name=None)
+        self._lookup = lookup
+
+    @property
+    def canonical(self) -> str:
+        """The path this resource stands for, as aiohttp indexes resources."""
+        return PREFIX + "{instance}"
+
+    def url_for(self, **kwargs: str) -> URL:
+        """The prefix of instance ``kwargs["instance"]``."""
+        return URL.build(path=f"{PREFIX}{kwargs['instance']}/")
+
+    def add_prefix(self, prefix: str) -> None:
+        """Never mounted below another prefix."""
+        raise NotImplementedError
+
+    def get_info(self) -> _InfoDict:
+        """What introspection shows of this resource."""
+        return {"formatter": self.canonical}
+
+    def raw_match(self, path: str) -> bool:
+        """Whether ``path`` is this resource's pattern."""
+        return path == self.canonical
+
+    def __len__(self) -> int:
+        return 0
+
+    def __iter__(self) -> Iterator[AbstractRoute]:
+        return iter(())
+
+    async def resolve(self, request: web.Request) -> tuple[Any, set[str]]:
+        """The instance's route for ``request``; a 404 when no such instance runs."""
+        path = request.rel_url.path
+        if not path.startswith(PREFIX):
+            return None, set()
+        name, slash, _ = path[len(PREFIX) :].partition("/")
+        pw = self._lookup(name)
+        if pw is None:
+            return MatchInfoError(web.HTTPNotFound(text="no such running plugin instance")), set()
+        if not slash:
+            # The instance's own page is the prefix with its slash, so that its
+            # relative links resolve inside it.
+            location = request.rel_url.with_path(pw.prefix)
+            return MatchInfoError(web.HTTPPermanentRedirect(location)), set()
+        match = await pw.resolve(request)
+        if match.http_exception is None:
+            request[_PLUGIN_WEB] = pw
+        return match, set()
+
+
+@web.middleware
+async def _plugin_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Runs the instance's middlewares, and logs a failing route in the instance's log."""
+    pw: PluginWeb | None = request.get(_PLUGIN_WEB)
+    if pw is None:
         return await handler(request)
-
-    def _methods(self, tail: str) -> list[str]:
-        return sorted(m for m, p in self._routes if p == tail or _match(p, tail))
-
-
-def _match(pattern: str, path: str) -> dict[str, str] | None:
-    """The placeholders of ``pattern`` filled from ``path``; None if it does not match.
-
-    A pattern without placeholders gives None: exact paths are looked up directly.
-    """
-    if "{" not in pattern:
-        return None
-    expected, given = pattern.split("/"), path.split("/")
-    if len(expected) != len(given):
-        return None
-    params: dict[str, str] = {}
-    for want, got in zip(expected, given, strict=True):
-        if want.startswith("{") and want.endswith("}") and got:
-            params[want[1:-1]] = got
-        elif want != got:
-            return None
-    return params
+    try:
+        return await pw.wrap(handler)(request)
+    except web.HTTPException:
+        raise
+    except Exception:
+        pw.log.exception("route %s %s failed", request.method, request.rel_url.path)
+        raise web.HTTPInternalServerError() from None
 
 
 class WebServer:
@@ -133,13 +232,11 @@ class WebServer:
         self.port = port
         self._health = health
         self._metrics = metrics
-        self._plugin_web = plugin_web
         self._runner: web.AppRunner | None = None
-        self.app = web.Application()
+        self.app = web.Application(middlewares=[_plugin_guard])
         self.app.router.add_get("/_botkit/health", self._get_health)
         self.app.router.add_get("/_botkit/metrics", self._get_metrics)
-        self.app.router.add_route("*", "/_botkit/plugins/{instance}/{tail:.*}", self._to_plugin)
-        self.app.router.add_route("*", "/_botkit/plugins/{instance}", self._to_plugin)
+        self.app.router.register_resource(_PluginsResource(plugin_web))
 
     async def start(self) -> None:
         """Listen; ``port`` 0 picks a free port, written back to ``self.port``."""
@@ -168,9 +265,3 @@ class WebServer:
 
     async def _get_metrics(self, request: web.Request) -> web.Response:
         return web.Response(text=self._metrics(), content_type="text/plain", charset="utf-8")
-
-    async def _to_plugin(self, request: web.Request) -> web.StreamResponse:
-        pw = self._plugin_web(request.match_info["instance"])
-        if pw is None:
-            raise web.HTTPNotFound(text="no such running plugin instance")
-        return await pw.dispatch(request, request.match_info.get("tail", ""))

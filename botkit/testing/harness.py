@@ -6,7 +6,7 @@
         await h.command("!hello Bob")
         assert h.replies() == ["Hi, Bob! (greeting number 1)"]
 
-Everything but HTTP is the bot's own: the instance's config is the plugin's
+Everything but the homeserver is the bot's own: the instance's config is the plugin's
 ``config.yaml`` merged with ``config`` and checked as the bot checks it, its
 storage is a real database (a SQLite file) with its migrations run, and each
 event goes through :meth:`~botkit.instance.PluginInstance.handle`, so commands,
@@ -15,37 +15,43 @@ The plugin's Matrix requests reach :class:`RecordingAPI`, which records them
 and answers sends with made-up event IDs (repeating a transaction ID repeats
 the answer, as a homeserver does). Handler failures are contained as in the
 bot and listed in :attr:`PluginHarness.errors`.
+
+The host is built as the bot builds it (:func:`botkit.hosting.build_host`), with
+the built-in commands (``!help``) beside the plugin. Its web routes answer
+through :attr:`PluginHarness.http` (aiohttp's test client), and its scheduled
+jobs run on a :class:`~botkit.clock.FakeClock` that :meth:`PluginHarness.advance`
+moves on: nothing sleeps for real.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, TypedDict, Unpack
-from urllib.parse import unquote
 
-from mautrix.api import HTTPAPI, Method, PathBuilder
 from mautrix.client import ClientAPI
-from mautrix.errors import make_request_error
-from mautrix.types import JSON, EventID, EventType, RoomID, UserID
+from mautrix.types import EventID, EventType, RoomID, UserID
 
-from ..client import Origin, Sender, origin
+from ..builtin import BUILTIN, builtin_instance
+from ..client import Origin, origin
+from ..clock import FakeClock
 from ..config import load_defaults, merge_config
 from ..errors import PluginLoadError
-from ..event_size import MAX_EVENT_BYTES
 from ..events import parse_event
-from ..instance import Host, PluginInstance
+from ..hosting import HostSettings, build_host
+from ..instance import InstanceState, PluginInstance
 from ..loader import PluginSource, read_manifest
-from ..metrics import Metrics
 from ..plugin import Plugin
-from ..services import ServiceRegistry
 from ..storage import create_engine
+from ..web import PluginWeb
+from .http import HarnessHTTP
+from .recording import RecordingAPI, Request, Sent
 
 __all__ = [
     "DEFAULT_BOT",
@@ -70,23 +76,6 @@ DEFAULT_BOT = UserID("@bot:example.org")
 """The bot's own user ID in the harness."""
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
-    """One HTTP request the plugin made: ``path`` with its segments unquoted."""
-
-    method: str
-    path: str
-    content: Any
-
-
-class Sent(NamedTuple):
-    """An event the plugin sent (or a redaction, as ``m.room.redaction``)."""
-
-    room_id: RoomID
-    event_type: str
-    content: dict[str, Any]
-
-
 class Reaction(NamedTuple):
     """A reaction the plugin sent: ``key`` on ``event_id``."""
 
@@ -101,93 +90,6 @@ class HandlerFailure:
 
     message: str
     exception: BaseException | None
-
-
-class RecordingAPI(HTTPAPI):
-    """mautrix's HTTP API with the network replaced by a recorder.
-
-    Sends (``PUT /rooms/{roomId}/send/...``), redactions and media uploads are
-    answered as a homeserver would; any other request gets the answer given
-    with :meth:`answer`, or ``404 M_UNRECOGNIZED``.
-    """
-
-    def __init__(self) -> None:
-        super().__init__("https://harness.invalid")
-        self.requests: list[Request] = []
-        self.sent: list[Sent] = []
-        self._answers: dict[tuple[str, str], JSON] = {}
-        self._by_txn: dict[str, JSON] = {}
-        self._counter = 0
-
-    def answer(self, method: Method | str, path: str, response: Any) -> None:
-        """Answer ``method path`` with ``response``.
-
-        ``path`` is unquoted and without the query, e.g. ``/_matrix/client/v3/joined_rooms``.
-        """
-        self._answers[(str(method), "/" + path.strip("/"))] = JSON(response)
-
-    async def request(  # type: ignore[override]
-        self,
-        method: Method,
-        path: PathBuilder | str,
-        content: Any = None,
-        headers: dict[str, str] | None = None,
-        query_params: Mapping[str, str] | None = None,
-        **_: Any,
-    ) -> JSON:
-        """Record the request and answer it without any network."""
-        segments = [unquote(s) for s in str(path).strip("/").split("/")]
-        readable = "/" + "/".join(segments)
-        plain = _plain(content)
-        self.requests.append(Request(str(method), readable, plain))
-        # Transaction IDs make a send idempotent (spec: "Transaction identifiers").
-        if readable in self._by_txn:
-            return self._by_txn[readable]
-        answer = self._answer(str(method), segments, plain)
-        if answer is None:
-            answer = self._answers.get((str(method), readable))
-        if answer is None:
-            raise make_request_error(
-                http_status=404,
-                text="",
-                errcode="M_UNRECOGNIZED",
-                message=f"the plugin harness has no answer for {method} {readable}; "
-                "give one with harness.answer()",
-            )
-        return answer
-
-    def _answer(self, method: str, segments: list[str], content: Any) -> JSON | None:
-        tail = segments[-5:]
-        if method == "PUT" and len(tail) == 5 and tail[0] == "rooms" and tail[2] == "send":
-            if len(json.dumps(content, ensure_ascii=False).encode()) > MAX_EVENT_BYTES:
-                # As a homeserver does (spec: "Size limits"); it counts the whole event.
-                raise make_request_error(
-                    http_status=413, text="", errcode="M_TOO_LARGE", message="event too large"
-                )
-            self.sent.append(Sent(RoomID(tail[1]), tail[3], content))
-            return self._remember(segments)
-        if method == "PUT" and len(tail) == 5 and tail[0] == "rooms" and tail[2] == "redact":
-            self.sent.append(Sent(RoomID(tail[1]), "m.room.redaction", {"redacts": tail[3]}))
-            return self._remember(segments)
-        if method == "POST" and segments[-3:] == ["media", "v3", "upload"]:
-            self._counter += 1
-            return JSON({"content_uri": f"mxc://harness.invalid/upload{self._counter}"})
-        return None
-
-    def _remember(self, segments: list[str]) -> JSON:
-        self._counter += 1
-        answer = JSON({"event_id": f"$sent{self._counter}"})
-        self._by_txn["/" + "/".join(segments)] = answer
-        return answer
-
-
-def _plain(content: Any) -> Any:
-    """``content`` as the JSON that would go on the wire (a copy, so later changes don't show)."""
-    if hasattr(content, "serialize"):
-        content = content.serialize()
-    if isinstance(content, dict | list):
-        return json.loads(json.dumps(content))
-    return content
 
 
 class _FailureLog(logging.Handler):
@@ -205,13 +107,44 @@ class _FailureLog(logging.Handler):
 class PluginHarness:
     """A running plugin instance, the events given to it and what it sent."""
 
-    def __init__(self, instance: PluginInstance, api: RecordingAPI) -> None:
+    def __init__(self, instance: PluginInstance, api: RecordingAPI, clock: FakeClock) -> None:
         self.instance = instance
         """The instance as the bot holds it (its handler table, its state)."""
         self.api = api
         """The recording HTTP API: every request, and :meth:`RecordingAPI.answer`."""
+        self.clock = clock
+        """The clock the instance's jobs run on; :meth:`advance` moves it."""
+        self.builtin = builtin_instance(self, instance.host)
+        """The built-in commands (``!help``, ``!reload``), answered as in the bot."""
+        self.http = HarnessHTTP(instance.name, self._plugin_web)
+        """The instance's web routes: ``await h.http.get("user/bob")`` (see :mod:`.http`)."""
         self._failures = _FailureLog()
         self._events = 0
+
+    @property
+    def instances(self) -> dict[str, PluginInstance]:
+        """The built-in instance and the plugin's, as the bot lists them for ``!help``."""
+        return {BUILTIN: self.builtin, self.instance.name: self.instance}
+
+    async def reload_instance(self, name: str) -> str:
+        """``!reload``: restarts the plugin (same code, config and storage)."""
+        if name != self.instance.name:
+            raise PluginLoadError(name, f"there is no instance {name!r} in the harness")
+        await self.restart()
+        return f"Reloaded {name}."
+
+    async def advance(self, delta: timedelta | float) -> None:
+        """Move the jobs' clock on by ``delta`` (seconds, or a timedelta); the jobs that
+        fall due run, each until it waits again, before this returns.
+
+        Nothing runs until a test calls this: ``advance(0)`` runs the jobs due now
+        (``every()`` without a ``delay`` is due as soon as it is scheduled).
+        """
+        await self.clock.advance(delta)
+
+    def _plugin_web(self, name: str) -> PluginWeb | None:
+        running = self.instance.state is InstanceState.RUNNING
+        return self.instance.web if name == self.instance.name and running else None
 
     @property
     def plugin(self) -> Plugin:
@@ -309,8 +242,9 @@ class PluginHarness:
         # As in the bot's pipeline: the event seeds the transaction IDs of its answers.
         reset = origin.set(Origin(self.instance.name, event.event_id))
         try:
-            if self.instance.wants(event):
-                await self.instance.handle(event)
+            for inst in (self.builtin, self.instance):
+                if inst.wants(event):
+                    await inst.handle(event)
         finally:
             origin.reset(reset)
         return self.api.sent[before:]
@@ -341,6 +275,7 @@ class HarnessOptions(TypedDict, total=False):
     mention_commands: bool
     bot_user_id: str
     handler_timeout: float
+    start_time: datetime | None
 
 
 class HarnessFactory(Protocol):
@@ -364,6 +299,7 @@ async def plugin_harness(
     mention_commands: bool = True,
     bot_user_id: str = DEFAULT_BOT,
     handler_timeout: float = 10.0,
+    start_time: datetime | None = None,
 ) -> AsyncIterator[PluginHarness]:
     """A started instance of ``plugin`` (a plugin directory, or a found :class:`PluginSource`).
 
@@ -373,7 +309,8 @@ async def plugin_harness(
     report it. The database is ``plugin.db`` in ``tmp_path`` (a temporary
     directory if not given), so two harnesses on the same ``tmp_path`` share
     the data; ``database_url`` names another (e.g. PostgreSQL). ``admins``
-    plays ``bot.admins``. The instance is stopped on exit.
+    plays ``bot.admins``. ``start_time`` is where the jobs' clock starts (now if
+    not given). The instance is stopped on exit.
     """
     source = plugin if isinstance(plugin, PluginSource) else _read_source(Path(plugin))
     name = instance or source.id
@@ -388,21 +325,20 @@ async def plugin_harness(
         http = RecordingAPI()
         stack.push_async_callback(http.session.close)
         api = ClientAPI(UserID(bot_user_id), api=http)
-        metrics = Metrics()
-        host = Host(
-            api=api,
-            sender=Sender(api, metrics),
-            engine=engine,
-            services=ServiceRegistry(),
-            metrics=metrics,
+        settings = HostSettings(
             command_prefix=command_prefix,
             mention_commands=mention_commands,
             admins=frozenset(admins),
             handler_timeout=handler_timeout,
         )
+        clock = FakeClock(start_time)
+        host = build_host(api, engine, settings, clock=clock)
         inst = PluginInstance(name, source.id, source.load_class, merged, host)
-        harness = PluginHarness(inst, http)
+        harness = PluginHarness(inst, http, clock)
+        stack.push_async_callback(harness.http.close)
         stack.enter_context(harness._watching())
+        stack.push_async_callback(harness.builtin.stop)
+        await harness.builtin.start()
         stack.push_async_callback(inst.stop)
         await inst.start()
         yield harness

@@ -1,18 +1,19 @@
 """The ``plugin_harness`` pytest fixture, for a plugin's own fast tests.
 
-Enable it in the plugin's ``conftest.py``::
-
-    pytest_plugins = ["botkit.testing.harness_fixtures"]
-
-and use it in a test (annotate with :class:`botkit.testing.harness.HarnessFactory`)::
+botkit's pytest plugin (:mod:`botkit.testing.pytest_plugin`, installed through the
+``pytest11`` entry point) brings it: a test only asks for it (annotate it with
+:class:`botkit.testing.harness.HarnessFactory`)::
 
     async def test_hello(plugin_harness: HarnessFactory) -> None:
         h = await plugin_harness(PLUGIN_DIR, config={"greeting": "Hi"})
         await h.command("!hello Bob")
         assert h.replies() == ["Hi, Bob! (greeting number 1)"]
+        await h.advance(timedelta(hours=1))          # the jobs that fall due run
+        assert (await h.http.get("counts")).status == 200   # a web route
 
 Each harness started through the fixture keeps its database in the test's
-``tmp_path`` and is stopped when the test ends.
+``tmp_path`` and is stopped when the test ends. Without botkit installed, name the
+plugin in the root ``conftest.py``: ``pytest_plugins = ["botkit.testing.pytest_plugin"]``.
 """
 
 from __future__ import annotations

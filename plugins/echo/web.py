@@ -27,6 +27,7 @@ from aiohttp import web
 from mautrix.types import RoomID
 
 from botkit import PluginWeb
+from botkit.web import Handler
 
 from .page import PageInfo, describe_window, stats_page
 from .render import ranking_markdown
@@ -126,7 +127,6 @@ def wants_json(request: web.Request) -> bool:
 
 
 _Answer = Callable[[web.Request, StatsQuery], Awaitable[web.StreamResponse]]
-_Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class StatsSite:
@@ -138,6 +138,7 @@ class StatsSite:
 
     def register(self) -> None:
         """Add the routes (botkit removes them when the instance stops)."""
+        self.web.add_middleware(_bad_queries)
         answers: dict[str, tuple[_Answer, bool]] = {
             "stats": (self.stats_html, True),
             "stats.json": (self.stats_json, True),
@@ -148,7 +149,7 @@ class StatsSite:
             self.web.add_get("{room_id}/" + form, self._in_room(answer, capped))
             self.web.add_get(form, self._redirect(form, answer, capped))
 
-    def _in_room(self, answer: _Answer, capped: bool) -> _Route:
+    def _in_room(self, answer: _Answer, capped: bool) -> Handler:
         async def handle(request: web.Request) -> web.StreamResponse:
             return await self._answer(request, request.match_info["room_id"], answer, capped)
 
@@ -158,22 +159,15 @@ class StatsSite:
         self, request: web.Request, room_id: str | None, answer: _Answer, capped: bool
     ) -> web.StreamResponse:
         window = self.stats.settings.window_s
-        try:
-            query = read_query(
-                request.query, window, room_id=room_id, max_span_s=window if capped else None
-            )
-        except BadQuery as e:
-            return _bad_request(request, str(e))
+        span = window if capped else None
+        query = read_query(request.query, window, room_id=room_id, max_span_s=span)
         return await answer(request, query)
 
-    def _redirect(self, form: str, answer: _Answer, capped: bool) -> _Route:
+    def _redirect(self, form: str, answer: _Answer, capped: bool) -> Handler:
         """The handler of ``form?room_id=…``: a redirect to ``{room_id}/form``, as pingstat's."""
 
         async def redirect(request: web.Request) -> web.StreamResponse:
-            try:
-                room = read_room(request.query.get("room_id"))
-            except BadQuery as e:
-                return _bad_request(request, str(e))
+            room = read_room(request.query.get("room_id"))
             if "/" in room:
                 # A path segment cannot carry it (proxies and aiohttp decode %2F):
                 # answer here rather than redirect to an address that cannot work.
@@ -240,10 +234,7 @@ class StatsSite:
 
     async def stats_md(self, request: web.Request, query: StatsQuery) -> web.StreamResponse:
         """``GET {room_id}/stats.md?top=10``: the "Dept of Ping" table (a header alone if empty)."""
-        try:
-            top = read_top(request.query, self.stats.settings.top)
-        except BadQuery as e:
-            return _bad_request(request, str(e))
+        top = read_top(request.query, self.stats.settings.top)
         rows = await self.stats.ranking(
             query.room_id, max_age_s=query.max_age_s, min_age_s=query.min_age_s, limit=top
         )
@@ -252,8 +243,12 @@ class StatsSite:
         )
 
 
-def _bad_request(request: web.Request, message: str) -> web.StreamResponse:
-    # JSON to a client that reads JSON, text to anyone else.
-    if request.path.endswith(".json") or wants_json(request):
-        return web.json_response({"error": message}, status=400)
-    return web.Response(status=400, text=message)
+async def _bad_queries(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answers a :class:`BadQuery` from any route with 400: JSON to a client that reads
+    JSON, text to anyone else."""
+    try:
+        return await handler(request)
+    except BadQuery as e:
+        if request.path.endswith(".json") or wants_json(request):
+            return web.json_response({"error": str(e)}, status=400)
+        return web.Response(status=400, text=str(e))

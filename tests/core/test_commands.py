@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
 import pytest
 from mautrix.types import RoomID, UserID
@@ -111,3 +112,21 @@ def test_matrix_ids_and_yes_no_are_parsed() -> None:
 def test_a_bad_matrix_id_or_yes_no_explains_the_usage(text: str, message: str) -> None:
     with pytest.raises(UsageError, match=re.escape(message)):
         parse_args(read_params(invite), text, "u")
+
+
+def even(word: str) -> int:
+    number = int(word)
+    if number % 2:
+        raise ValueError(f"{number} is odd")
+    return number
+
+
+async def pair(self: object, ctx: CommandContext, n: Annotated[int, even]) -> None:
+    """A parser without a docstring: its own error is the explanation."""
+
+
+def test_a_parser_without_a_docstring_explains_with_its_error() -> None:
+    assert parse_args(read_params(pair), "4", "u") == {"n": 4}
+    with pytest.raises(UsageError) as e:
+        parse_args(read_params(pair), "3", "!pair <n>")
+    assert str(e.value) == "<n>: 3 is odd. Usage: !pair <n>"

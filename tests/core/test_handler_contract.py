@@ -17,7 +17,7 @@ HEADER = """\
 from __future__ import annotations
 
 import re
-from botkit import CommandContext, MessageContext, Plugin, command, on, passive
+from botkit import CommandContext, MessageContext, Plugin, command, on, passive, route
 
 class Karma(Plugin):
 """
@@ -87,6 +87,12 @@ def botkit_check(root: Path) -> subprocess.CompletedProcess[str]:
             "    @on('m.reaction')\n    async def react(self, evt, extra) -> None: ...\n",
             "react: 'extra' is never passed: async def react(self, evt: Event)",
             id="event-extra-parameter",
+        ),
+        pytest.param(
+            "    @route.get('stats?room={room}')\n"
+            "    async def stats(self, request) -> None: ...\n",
+            "stats: route GET 'stats?room={room}': a query or fragment is never part of the path",
+            id="unreachable-route",
         ),
     ],
 )

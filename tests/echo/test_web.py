@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient as HTTPClient
-from aiohttp.web import Application
 from mautrix.types import EventID, RoomID
 
 from botkit.testing.harness import HarnessFactory
-from botkit.web import WebServer
+from botkit.testing.http import HarnessHTTP
 from plugins.echo.pong import Pong
 from plugins.echo.stats import record
 from plugins.echo.web import BadQuery, StatsQuery, read_query, read_top
@@ -80,12 +76,8 @@ ROOM = "!ping:example.org"
 BASE = "/_botkit/plugins/echo/"
 DAY_MS = 86_400_000
 
-ClientMaker = Callable[[Application], Awaitable[HTTPClient[Any, Any]]]
 
-
-async def serve(
-    plugin_harness: HarnessFactory, aiohttp_client: ClientMaker, *ages_days: float
-) -> HTTPClient[Any, Any]:
+async def serve(plugin_harness: HarnessFactory, *ages_days: float) -> HarnessHTTP:
     """An echo instance holding one pong of alice.example per age, served over HTTP."""
     h = await plugin_harness(ECHO)
     now = int(time.time() * 1000)
@@ -99,15 +91,11 @@ async def serve(
             timestamp_ms=now - int(age * DAY_MS),
         )
         assert await record(h.plugin.storage, pong)
-    web = h.instance.web
-    server = WebServer("127.0.0.1", 0, dict, str, lambda name: web if name == "echo" else None)
-    return await aiohttp_client(server.app)
+    return h.http
 
 
-async def test_pingstats_path_forms_serve_the_room(
-    plugin_harness: HarnessFactory, aiohttp_client: ClientMaker
-) -> None:
-    client = await serve(plugin_harness, aiohttp_client, 1)
+async def test_pingstats_path_forms_serve_the_room(plugin_harness: HarnessFactory) -> None:
+    client = await serve(plugin_harness, 1)
 
     json_answer = await client.get(BASE + "!ping:example.org/stats.json")
     page = await client.get(BASE + "%21ping%3Aexample.org/stats")
@@ -123,9 +111,9 @@ async def test_pingstats_path_forms_serve_the_room(
 
 
 async def test_the_stats_address_answers_json_to_who_accepts_it(
-    plugin_harness: HarnessFactory, aiohttp_client: ClientMaker
+    plugin_harness: HarnessFactory,
 ) -> None:
-    client = await serve(plugin_harness, aiohttp_client, 1)
+    client = await serve(plugin_harness, 1)
 
     answer = await client.get(
         BASE + "!ping:example.org/stats", headers={"Accept": "application/json"}
@@ -138,9 +126,9 @@ async def test_the_stats_address_answers_json_to_who_accepts_it(
 
 @pytest.mark.parametrize("form", ["stats", "stats.json", "stats.raw.json", "stats.md"])
 async def test_the_query_forms_redirect_to_the_path_forms(
-    plugin_harness: HarnessFactory, aiohttp_client: ClientMaker, form: str
+    plugin_harness: HarnessFactory, form: str
 ) -> None:
-    client = await serve(plugin_harness, aiohttp_client, 1)
+    client = await serve(plugin_harness, 1)
 
     answer = await client.get(
         BASE + form, params={"room_id": ROOM, "max_age": "86400"}, allow_redirects=False
@@ -153,10 +141,8 @@ async def test_the_query_forms_redirect_to_the_path_forms(
     assert str(followed.url.path) == f"{BASE}!ping:example.org/{form}"
 
 
-async def test_a_query_form_without_a_room_is_a_400(
-    plugin_harness: HarnessFactory, aiohttp_client: ClientMaker
-) -> None:
-    client = await serve(plugin_harness, aiohttp_client)
+async def test_a_query_form_without_a_room_is_a_400(plugin_harness: HarnessFactory) -> None:
+    client = await serve(plugin_harness)
 
     answer = await client.get(BASE + "stats.json", allow_redirects=False)
 
@@ -165,9 +151,9 @@ async def test_a_query_form_without_a_room_is_a_400(
 
 
 async def test_the_statistics_cover_seven_days_at_most_and_the_raw_dump_all(
-    plugin_harness: HarnessFactory, aiohttp_client: ClientMaker
+    plugin_harness: HarnessFactory,
 ) -> None:
-    client = await serve(plugin_harness, aiohttp_client, 1, 6.9, 7.1, 20)
+    client = await serve(plugin_harness, 1, 6.9, 7.1, 20)
     month = {"max_age": str(30 * 86400)}
 
     capped = await (await client.get(BASE + f"{ROOM}/stats.json", params=month)).json()
@@ -182,9 +168,9 @@ async def test_the_statistics_cover_seven_days_at_most_and_the_raw_dump_all(
 
 
 async def test_a_malformed_parameter_of_a_path_form_is_a_400(
-    plugin_harness: HarnessFactory, aiohttp_client: ClientMaker
+    plugin_harness: HarnessFactory,
 ) -> None:
-    client = await serve(plugin_harness, aiohttp_client)
+    client = await serve(plugin_harness)
 
     answer = await client.get(BASE + f"{ROOM}/stats", params={"max_age": "a week"})
     bad_room = await client.get(BASE + "general/stats.json")

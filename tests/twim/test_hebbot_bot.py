@@ -141,9 +141,10 @@ async def test_hebbots_ack_text_names_the_reporter(fakehs: FakeHomeserver, tmp_p
         report = w.say("alice", REPORT)
         w.react("editor", report, "⭕️")
 
-        notice = await w.bot_sends(lambda sent: sent.type == "m.room.message")
+        notice = await w.bot_sends(lambda sent: "Thanks" in str(sent.content.get("body")))
 
     assert notice.content["body"] == "Thanks Alice"
+    assert notice.content["m.relates_to"]["m.in_reply_to"]["event_id"] == report
 
 
 async def test_editors_list_sections_and_projects_with_their_reactions(

@@ -26,7 +26,7 @@ def test_the_shipped_config_reads_into_settings() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"ack": "wave"}, "ack: expected one of 'reaction', 'notice', got 'wave'"),
+        ({"ack": "wave"}, "ack: expected one of 'reaction', 'notice', 'receipt', got 'wave'"),
         ({"notice_emoji": "\ufe0f"}, "notice_emoji: must not be empty"),
         (
             {"schedule": {"weekday": "caturday", "time": "15:00", "timezone": "UTC"}},

@@ -296,15 +296,17 @@ class _Collector:
 
     def _submitted(self, message: MessageRow) -> bool:
         """Whether ``message`` is a report by itself, as Hebbot takes one: with
-        ``reports: mentions``, a text that addresses the bot needs no ⭕ (a section or
-        project tag puts it in the post)."""
-        return (
-            self.settings.reports == "mentions"
-            and message.msgtype in TEXT_TYPES
-            and addresses(
-                message.body, message.formatted_body, self.bot, self.names, message.mentions
-            )
-        )
+        ``reports: mentions``, a text that addresses the bot and is not too short needs
+        no ⭕ (a section or project tag puts it in the post)."""
+        if self.settings.reports != "mentions" or message.msgtype not in TEXT_TYPES:
+            return False
+        if not addresses(
+            message.body, message.formatted_body, self.bot, self.names, message.mentions
+        ):
+            return False
+        # Too short, Hebbot kept no news; an editor's ⭕ may still include it here.
+        text = strip_mention(message.body, self.bot, self.names).strip()
+        return len(text) >= self.settings.min_length
 
     def _is_note(self, message: MessageRow) -> bool:
         """An editor's reply to an included message."""

@@ -112,7 +112,12 @@ async def test_a_short_report_is_told_once_even_after_an_edit_and_a_restart(
         await w.ask("!twim status", "This Week in Matrix")
     async with running_bot(w.config):
         w.edit("alice", short, "TWIM: soon!!")
-        await w.ask("!twim status", "This Week in Matrix")
+        w.react("editor", short, "🏢")
+        status = await w.ask("!twim status", "This Week in Matrix")
+        # Not a report by itself, as Hebbot kept none; an editor's ⭕ includes it.
+        assert ": 0 entries" in status
+        w.react("editor", short, "⭕️")
+        assert ": 1 entry" in await w.ask("!twim status", "This Week in Matrix")
 
     answers = [s for s in fakehs.sent if told(s)]
     assert len(answers) == 1

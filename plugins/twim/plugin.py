@@ -414,10 +414,9 @@ class TwimPlugin(Reception, WeekCommands, EditorCommands, Plugin):
         return table if table.strip() else None
 
     async def _scheduled_preview(self) -> None:
-        room = self.settings.preview_room()
+        # The draft is for the editors: never into the public TWIM room.
+        room = self.settings.editor_room
         if room is None:
-            self.log.warning(
-                "no editor_room and no TWIM room: the weekly preview has nowhere to go"
-            )
+            self.log.warning("no editor_room: the weekly preview has nowhere to go")
             return
         await send_preview(self.client, room, await self._draft(self._today()))

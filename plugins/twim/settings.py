@@ -246,7 +246,3 @@ class Settings:
             "sections": [section_view(section) for section in self.sections],
             "projects": [project_view(project) for project in self.projects],
         }
-
-    def preview_room(self) -> RoomID | None:
-        """Where previews go: the editors' room, else the (current) TWIM room."""
-        return self.editor_room or self.reporting_room

@@ -17,7 +17,6 @@ def test_the_shipped_config_reads_into_settings() -> None:
     read = settings()
 
     assert read.rooms == (ROOM,)
-    assert read.preview_room() == ROOM
     assert len(read.sections) == 14
     assert {p.name for p in read.projects} >= {"synapse", "conduit", "element"}
     assert read.schedule.zone.key == "Europe/London"

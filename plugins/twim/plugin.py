@@ -215,6 +215,7 @@ class TwimPlugin(Reception, WeekCommands, EditorCommands, Plugin):
             )
             return
         await self.store.add_redaction(redacts, evt.event_id, evt.timestamp)
+        await self._tell_redaction(evt.sender, message, reaction, evt.timestamp)
         target = reaction.target if reaction is not None else redacts
         if await self.store.ack(target) is not None:
             await self._acknowledge(evt.room_id, target)

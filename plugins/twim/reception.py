@@ -4,7 +4,8 @@ As Hebbot does on receipt of a report: it presets the reactions that save the ed
 work, tells a report that is too short so (in public, to its reporter, once: only the
 original message is judged, never an edit), thanks the reporter with ``ack_text``
 (``ack: receipt``), and tells the editors in their room that a report came. A reaction
-that counts (include, file, tag) or is refused is told to the editors too. Everything
+that counts (include, file, tag) or is refused is told to the editors too, and so is
+the redaction of a report or of such a reaction. Everything
 for the editors goes to the editors' room with a link to the message, never into the
 TWIM room; without an editors' room it is only logged. After downtime it all goes
 into the catch-up summary instead (:mod:`.catchup`), and nothing is said in public.
@@ -16,15 +17,24 @@ import logging
 from contextlib import suppress
 
 from mautrix.errors import MatrixRequestError
-from mautrix.types import EventID, EventType, MessageType, RoomID, TextMessageEventContent
+from mautrix.types import (
+    EventID,
+    EventType,
+    MessageType,
+    RoomID,
+    TextMessageEventContent,
+    UserID,
+)
 
 from botkit import PluginClient
 
 from .catchup import CatchUp
 from .collect import bot_names, new_report
+from .mention import addresses
 from .notices import editors_notice
 from .rows import MessageRow, ReactionRow
 from .settings import Settings, fold, project_key
+from .store import TwimStore
 
 __all__ = ["Reception", "reaction_notice"]
 
@@ -52,6 +62,7 @@ class Reception:
 
     client: PluginClient
     settings: Settings
+    store: TwimStore
     catchup: CatchUp
     log: logging.Logger
 
@@ -114,3 +125,38 @@ class Reception:
                 row.room_id, TextMessageEventContent(msgtype=MessageType.NOTICE, body=thanks)
             )
         await self._tell_editors(row.room_id, row.event_id, f"{row.sender} sent a report.", ts)
+
+    async def _tell_redaction(
+        self, redactor: UserID, message: MessageRow | None, reaction: ReactionRow | None, ts: int
+    ) -> None:
+        """Tell the editors that a report, or a reaction that counted, was taken back,
+        as Hebbot tells its admin room; other redactions go unsaid."""
+        if reaction is not None:
+            target = await self.store.message(reaction.target)
+            if target is None or not self.settings.counts(
+                reaction.sender, reaction.key, target.sender
+            ):
+                return
+            if reaction_notice(self.settings, reaction, target.sender) is None:
+                return
+            text = (
+                f"{redactor} removed {reaction.sender}'s {reaction.key}"
+                f" from {target.sender}'s message."
+            )
+            await self._tell_editors(target.room_id, target.event_id, text, ts)
+        elif message is not None and message.replaces is None and await self._mattered(message):
+            text = f"{redactor} deleted {message.sender}'s report."
+            await self._tell_editors(message.room_id, message.event_id, text, ts)
+
+    async def _mattered(self, message: MessageRow) -> bool:
+        """Whether ``message`` was a report: it addressed the bot, or a reaction that
+        counts was on it."""
+        names = await self._bot_names((message.room_id,))
+        me = self.client.mxid
+        if addresses(message.body, message.formatted_body, me, names, message.mentions):
+            return True
+        return any(
+            self.settings.counts(r.sender, r.key, message.sender)
+            and reaction_notice(self.settings, r, message.sender) is not None
+            for r in await self.store.reactions_to(message.event_id)
+        )

@@ -155,3 +155,29 @@ async def test_what_editors_do_is_told_in_the_admin_room_with_a_link_and_not_in_
     assert {(s.type, s.content["m.relates_to"]["event_id"]) for s in in_public} == {
         ("m.reaction", report)
     }
+
+
+async def test_a_reaction_or_a_report_taken_back_is_told_in_the_admin_room(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    w, admin = admin_world(fakehs, tmp_path)
+    async with running_bot(w.config):
+        report = w.say("alice", REPORT)
+        filed = w.react("editor", report, "🏢")
+        chat = w.say("mod", "Nice weather today, all of you")
+        w.react("alice", chat, "👍")
+        await w.bot_sends(lambda sent: "filed it" in _body(sent))
+        since = len(fakehs.sent)
+        w.redact("mod", chat)
+        w.redact("alice", report)
+        w.redact("editor", filed)
+        await w.bot_sends(lambda sent: "removed" in _body(sent), since=since)
+        sent = [s for s in fakehs.sent[since:] if s.sender == w.bot]
+
+    link = f"https://matrix.to/#/{w.room}/{report}"
+    editor, alice = w.user("editor"), w.user("alice")
+    # The chat that was never a report is deleted without a word.
+    assert [(s.room_id, _body(s)) for s in sent] == [
+        (admin, f"{alice} deleted {alice}'s report. {link}"),
+        (admin, f"{editor} removed {editor}'s 🏢 from {alice}'s message. {link}"),
+    ]

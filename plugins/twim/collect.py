@@ -10,11 +10,11 @@ The rules, in the order they apply:
   editor's latest ⭕ waits for approval (:mod:`.review`): the post keeps the approved
   version, and the edit is a warning.
 - Only editors' reactions count, and never the bot's own. The notice emoji includes a
-  message (with ``reports: mentions`` a report that addresses the bot is included by
-  itself, as Hebbot stores it as news); a section's emoji files it there; a project's
-  name (or the bot's suggestion ``name ?``) tags it. When an editor reacts twice the
-  same way, the latest reaction wins. A project's usual section stands in when no
-  section was given.
+  message (with ``reports: mentions`` a report that addresses the bot and is not too
+  short is included by itself, as Hebbot stores it as news); a section's emoji files
+  it there; a project's name (or the bot's suggestion ``name ?``) tags it. When an
+  editor reacts twice the same way, the latest reaction wins. A project's usual
+  section stands in when no section was given.
 - An included image or video sent as a reply to an included report goes with it.
   Otherwise it is attached to the sender's included report that it follows, looking
   back over the sender's own consecutive messages; failing that it goes with the

@@ -266,9 +266,9 @@ class TwimPlugin(Reception, WeekCommands, EditorCommands, Plugin):
             for r in await self.store.reactions_to(target)
         )
         ack = await self.store.ack(target)
-        if self.settings.ack == "receipt":
-            return  # thanked when it came, as Hebbot does (:mod:`.reception`)
-        if included and ack is None:
+        # With ``ack: receipt`` the report was thanked when it came (:mod:`.reception`);
+        # an acknowledgement from before a change of ``ack`` is still taken back.
+        if included and ack is None and self.settings.ack != "receipt":
             if self.settings.ack == "reaction":
                 ack = await self.client.react(room_id, target, self.settings.notice_emoji)
             else:

@@ -10,11 +10,11 @@ The rules, in the order they apply:
   editor's latest ⭕ waits for approval (:mod:`.review`): the post keeps the approved
   version, and the edit is a warning.
 - Only editors' reactions count, and never the bot's own. The notice emoji includes a
-  message (with ``reports: mentions`` a report that addresses the bot is included by
-  itself, as Hebbot stores it as news); a section's emoji files it there; a project's
-  name (or the bot's suggestion ``name ?``) tags it. When an editor reacts twice the
-  same way, the latest reaction wins. A project's usual section stands in when no
-  section was given.
+  message (with ``reports: mentions`` a report that addresses the bot and is not too
+  short is included by itself, as Hebbot stores it as news); a section's emoji files
+  it there; a project's name (or the bot's suggestion ``name ?``) tags it. When an
+  editor reacts twice the same way, the latest reaction wins. A project's usual
+  section stands in when no section was given.
 - An included image or video sent as a reply to an included report goes with it.
   Otherwise it is attached to the sender's included report that it follows, looking
   back over the sender's own consecutive messages; failing that it goes with the
@@ -45,6 +45,7 @@ __all__ = [
     "SHORT_REPORT",
     "Issue",
     "IssueKind",
+    "NewReport",
     "Week",
     "bot_names",
     "collect",
@@ -116,30 +117,46 @@ def preset_reactions(sender: str, text: str, settings: Settings, limit: int = 3)
     return keys
 
 
-def bot_names(bot: UserID) -> tuple[str, ...]:
-    """The names by which a report may address the bot at its start."""
-    return ("TWIM", bot.split(":")[0].lstrip("@"))
+def bot_names(bot: UserID, display_names: Iterable[str] = ()) -> tuple[str, ...]:
+    """The names by which a report may address the bot at its start: "TWIM", its
+    user name, and its ``display_names`` (its profile's and its rooms')."""
+    names = ["TWIM", bot.split(":")[0].lstrip("@")]
+    names += (name.strip() for name in display_names if name and name.strip())
+    return tuple(dict.fromkeys(names))
+
+
+@dataclass(frozen=True)
+class NewReport:
+    """What the bot does with a new message in a TWIM room, as Hebbot does on receipt."""
+
+    reactions: list[str]
+    """The reactions it presets (:func:`preset_reactions`)."""
+    short: str | None = None
+    """The notice to the reporter that the report is too short for the post."""
+    report: bool = False
+    """Whether it is a report that addressed the bot and is long enough: Hebbot's
+    "submitted a news entry", which ``ack: receipt`` thanks with ``ack_text``."""
 
 
 def new_report(
-    row: MessageRow, settings: Settings, bot: UserID, limit: int = 3
-) -> tuple[list[str], str | None]:
-    """What the bot does with a new message: the reactions it presets, and a notice
-    for its sender when it is too short. With ``reports: mentions`` only a message
-    that addresses the bot is a report; only such a message is told it is too short
-    (``min_length``), as Hebbot tells it, so that chat in the room is left alone."""
-    addressed = addresses(row.body, row.formatted_body, bot, bot_names(bot))
+    row: MessageRow, settings: Settings, bot: UserID, names: Sequence[str], limit: int = 3
+) -> NewReport:
+    """What the bot does with a new message (``names``: :func:`bot_names`). With
+    ``reports: mentions`` only a message that addresses the bot is a report; only such
+    a message is told it is too short (``min_length``), as Hebbot tells it, so that
+    chat in the room is left alone."""
+    addressed = addresses(row.body, row.formatted_body, bot, names, row.mentions)
     if settings.reports == "mentions" and not addressed:
-        return [], None
+        return NewReport([])
     keys = preset_reactions(row.sender, row.body, settings, limit)
-    text = strip_mention(row.body, bot, bot_names(bot)).strip()
+    text = strip_mention(row.body, bot, names).strip()
     if addressed and settings.min_length and len(text) < settings.min_length:
         short = (
             f"{row.sender_name or row.sender}: your update is too short for the post"
             f" ({len(text)} characters; at least {settings.min_length}, please)."
         )
-        return keys, short
-    return keys, None
+        return NewReport(keys, short)
+    return NewReport(keys, report=addressed)
 
 
 def refusal(
@@ -171,15 +188,21 @@ def refusal(
     return None
 
 
-async def collect(rows: WeekRows, settings: Settings, bot: UserID) -> Week:
-    """The week's entries and issues, from its stored rows."""
-    return await _Collector(rows, settings, bot).run()
+async def collect(
+    rows: WeekRows, settings: Settings, bot: UserID, names: Sequence[str] | None = None
+) -> Week:
+    """The week's entries and issues, from its stored rows; ``names`` are the bot's
+    (:func:`bot_names`, by default without a display name)."""
+    return await _Collector(rows, settings, bot, names or bot_names(bot)).run()
 
 
 class _Collector:
-    def __init__(self, rows: WeekRows, settings: Settings, bot: UserID) -> None:
+    def __init__(
+        self, rows: WeekRows, settings: Settings, bot: UserID, names: Sequence[str]
+    ) -> None:
         self.settings = settings
         self.bot = bot
+        self.names = names
         self.week = Week()
         gone = rows.redacted
         originals = {
@@ -273,13 +296,17 @@ class _Collector:
 
     def _submitted(self, message: MessageRow) -> bool:
         """Whether ``message`` is a report by itself, as Hebbot takes one: with
-        ``reports: mentions``, a text that addresses the bot needs no ⭕ (a section or
-        project tag puts it in the post)."""
-        return (
-            self.settings.reports == "mentions"
-            and message.msgtype in TEXT_TYPES
-            and addresses(message.body, message.formatted_body, self.bot, bot_names(self.bot))
-        )
+        ``reports: mentions``, a text that addresses the bot and is not too short needs
+        no ⭕ (a section or project tag puts it in the post)."""
+        if self.settings.reports != "mentions" or message.msgtype not in TEXT_TYPES:
+            return False
+        if not addresses(
+            message.body, message.formatted_body, self.bot, self.names, message.mentions
+        ):
+            return False
+        # Too short, Hebbot kept no news; an editor's ⭕ may still include it here.
+        text = strip_mention(message.body, self.bot, self.names).strip()
+        return len(text) >= self.settings.min_length
 
     def _is_note(self, message: MessageRow) -> bool:
         """An editor's reply to an included message."""
@@ -294,7 +321,7 @@ class _Collector:
     async def _text_entry(self, message: MessageRow, mark: _Marks) -> Entry | None:
         text = await message_markdown(message.body, message.formatted_body, message.format)
         # The TWIM guide asks reporters to address the bot; that is not part of the news.
-        text = strip_mention(text, self.bot, bot_names(self.bot))
+        text = strip_mention(text, self.bot, self.names)
         if not text.strip():
             self._issue("empty", message, "it has no text")
             return None

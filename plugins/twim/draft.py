@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import quote
@@ -71,15 +71,18 @@ async def build_draft(
     upto: int | None = None,
     now: datetime | None = None,
     start: int | None = None,
+    names: Sequence[str] | None = None,
 ) -> Draft:
     """The draft of the post dated ``day`` from everything received since the last post
     (and, with ``upto``, up to that number of arrival: the publish command's).
     Templates see ``now`` as ``timestamp``, as Hebbot's see the render time, when the
     post is today's; a post of another day sees that day. ``start`` is where the week
-    begins in the order of arrival when not right after the last post (a clear)."""
+    begins in the order of arrival when not right after the last post (a clear).
+    ``names`` are the bot's, by which a report may address it (:func:`.collect.bot_names`)."""
     previous = await store.last_week()
     cutoff = start if start is not None else previous.cutoff_seq if previous else 0
-    week = await collect(await store.week_rows(settings.rooms, cutoff, upto), settings, bot)
+    rows = await store.week_rows(settings.rooms, cutoff, upto)
+    week = await collect(rows, settings, bot, names)
     post = Post(
         date=day,
         editor=settings.editor_name,

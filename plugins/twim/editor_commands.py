@@ -7,15 +7,18 @@ TWIM room as the bot; ``!twim details <event ID or link>`` says who sent a messa
 and what its reactions that count do (given a project's or section's name or
 reaction instead, it says what that is, as Hebbot's ``!details`` does);
 ``!twim unpublish <date>`` takes the last post back, so that its week, with what
-came in since, is published again.
+came in since, is published again. ``!twim config`` shows the settings in effect as
+Hebbot's ``config.toml`` keys, and ``!twim about`` what runs.
 
 Hebbot's own names work too (``!list-sections``, ``!list-projects``, ``!say``,
-``!details``; with the plugin's ``!status``, ``!render``, ``!clear`` and ``!publish``),
-so that an editor moving from Hebbot keeps their habits.
+``!details``, ``!list-config``, ``!about``; with the plugin's ``!status``,
+``!render``, ``!clear`` and ``!publish``), so that an editor moving from Hebbot keeps their habits.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
 from datetime import date
 from typing import Any
 
@@ -28,7 +31,15 @@ from .rows import MessageRow, ReactionRow
 from .settings import Settings, fold, project_key
 from .store import TwimStore
 
-__all__ = ["EditorCommands", "details_text", "projects_text", "sections_text", "term_details"]
+__all__ = [
+    "EditorCommands",
+    "about_text",
+    "config_text",
+    "details_text",
+    "projects_text",
+    "sections_text",
+    "term_details",
+]
 
 
 def _is_editor(plugin: Any, user: UserID) -> bool:
@@ -52,6 +63,44 @@ def projects_text(settings: Settings) -> str:
         for p in sorted(settings.projects, key=lambda project: project.name)
     ]
     return "\n".join(["Projects (react with the first word(s) to tag a report):", *lines])
+
+
+def config_text(settings: Settings) -> str:
+    """The settings in effect, as ``key = value`` lines with Hebbot's keys (values in
+    TOML's notation), and the plugin's own keys that Hebbot has no name for. Sections and
+    projects are counted: ``!twim sections`` and ``!twim projects`` list them."""
+    hebbot = settings.template_config()
+    lines = ["Settings in effect (Hebbot's config.toml keys, then the plugin's own):"]
+    for key, value in hebbot.items():
+        if key in ("sections", "projects"):
+            continue
+        lines.append(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+    lines.append(f"# sections: {len(settings.sections)} (!twim sections)")
+    lines.append(f"# projects: {len(settings.projects)} (!twim projects)")
+    own = {
+        "hebbot_config": settings.hebbot_config or "",
+        "reports": settings.reports,
+        "ack": settings.ack,
+        "template": settings.template,
+        "editor_name": settings.editor_name,
+        "output_dir": settings.output_dir,
+    }
+    lines += [f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in own.items()]
+    return "\n".join(lines)
+
+
+def about_text(settings: Settings) -> str:
+    """What runs: botkit's version, and where the config and the template come from."""
+    try:
+        version = importlib.metadata.version("botkit")
+    except importlib.metadata.PackageNotFoundError:
+        version = "(not installed)"
+    source = settings.hebbot_config or "the bot's YAML config only"
+    return (
+        f"botkit {version}, twim plugin: a drop-in for Hebbot"
+        f" (https://github.com/haecker-felix/hebbot). Config: {source};"
+        f" template: {settings.template}. !help lists the commands."
+    )
 
 
 def details_text(settings: Settings, message: MessageRow, reactions: list[ReactionRow]) -> str:
@@ -160,6 +209,16 @@ class EditorCommands:
     async def list_projects(self, ctx: CommandContext) -> None:
         """List the projects and the reaction that tags a report with each."""
         await ctx.reply(projects_text(self.settings), markdown=False)
+
+    @command("twim config", aliases=["list-config"], allow=_is_editor)
+    async def list_config(self, ctx: CommandContext) -> None:
+        """Show the settings in effect, with Hebbot's config.toml keys"""
+        await ctx.reply(config_text(self.settings), markdown=False)
+
+    @command("twim about", aliases=["about"], allow=_is_editor)
+    async def about(self, ctx: CommandContext) -> None:
+        """Say what runs: botkit's version, the config file and the template"""
+        await ctx.reply(about_text(self.settings), markdown=False)
 
     @command("twim say", aliases=["say"], allow=_is_editor)
     async def say(self, ctx: CommandContext, text: Rest) -> None:

@@ -1,6 +1,7 @@
 """The bot's mention at the start of a report, which the TWIM guide asks reporters for.
 
-Reporters address the bot ("TWIM: …", or a pill to it); Hebbot keeps that mention in
+Reporters address the bot ("TWIM: …", its display name, a pill to it, or only
+``m.mentions`` from a client that mentions without a pill); Hebbot keeps that mention in
 the report, and the 2026-09-18 post still shows ``> [TWIM](https://matrix.to/#/…)``
 where an editor did not take it out. Here it leaves the report: a leading link to
 the bot's user, or one of its names, with the ``:`` or ``,`` after it.
@@ -35,9 +36,18 @@ def strip_mention(markdown: str, bot: str, names: Iterable[str] = ("TWIM",)) -> 
     return markdown
 
 
-def addresses(body: str, formatted_body: str | None, bot: str, names: Iterable[str]) -> bool:
-    """Whether a message addresses ``bot`` as the TWIM guide asks: a pill to it
-    anywhere (clients put it in ``m.mentions`` too), or its name at the start."""
+def addresses(
+    body: str,
+    formatted_body: str | None,
+    bot: str,
+    names: Iterable[str],
+    mentions: Iterable[str] = (),
+) -> bool:
+    """Whether a message addresses ``bot`` as the TWIM guide asks: ``mentions``
+    (its ``m.mentions``) name it, a pill to it anywhere, or one of its ``names`` at
+    the start (Hebbot's test, with the ``:`` or ``,`` that keeps "TWIM is great" out)."""
+    if bot in mentions:
+        return True
     if formatted_body:
         for target in re.findall(r'href="https://matrix\.to/#/([^"?]+)', formatted_body):
             if unquote(target) == bot:

@@ -2,7 +2,8 @@
 
 Hebbot writes everything for editors to its admin room with a link to the message;
 a refusal there keeps the public TWIM room for the news. Without an editors' room
-(or when the message is in it) the notice replies to the message where it is.
+there is nowhere to say it (the caller logs it); when the message is in the editors'
+room itself the notice replies to it.
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ __all__ = ["editors_notice"]
 
 def editors_notice(
     settings: Settings, room_id: RoomID, event_id: EventID, text: str
-) -> tuple[RoomID, TextMessageEventContent]:
-    """Where to send ``text`` about ``event_id`` in ``room_id``, and the notice itself."""
-    room = settings.preview_room() or room_id
+) -> tuple[RoomID, TextMessageEventContent] | None:
+    """Where to send ``text`` about ``event_id`` in ``room_id``, and the notice itself;
+    None without an editors' room."""
+    room = settings.editor_room
+    if room is None:
+        return None
     if room == room_id:
         content = TextMessageEventContent(msgtype=MessageType.NOTICE, body=text)
         content.set_reply(event_id)

@@ -33,12 +33,12 @@ from botkit.errors import Problem
 
 from .catchup import CatchUp, send_summary
 from .checks import template_problems
-from .collect import TEXT_TYPES, new_report, refusal
+from .collect import TEXT_TYPES, refusal
 from .draft import Draft, build_draft, status_markdown
 from .editor_commands import EditorCommands
-from .notices import editors_notice
 from .preview import PreviewSite
 from .publish import PublishError, send_preview, write_post
+from .reception import Reception, reaction_notice
 from .review import edit_notice, report_id
 from .rows import MessageRow, ReactionRow, message_row
 from .settings import Settings, fold, project_key
@@ -62,15 +62,13 @@ class PingRanking(Protocol):
 PING_STATS = ServiceKey("ping-stats", PingRanking)
 """The echo plugin's statistics, when an echo instance runs."""
 
-_MAX_SUGGESTIONS = 3
-
 
 def is_editor(plugin: Any, user: UserID) -> bool:
     """Whether ``user`` is one of the instance's editors (the commands' ``allow``)."""
     return isinstance(plugin, TwimPlugin) and user in plugin.settings.editors
 
 
-class TwimPlugin(WeekCommands, EditorCommands, Plugin):
+class TwimPlugin(Reception, WeekCommands, EditorCommands, Plugin):
     """Collects "This Week in Matrix" reports by the editors' reactions and writes the post."""
 
     tables: TwimTables
@@ -143,26 +141,12 @@ class TwimPlugin(WeekCommands, EditorCommands, Plugin):
         if row.msgtype not in TEXT_TYPES or row.msgtype == "m.notice":
             return
         if seq > await self._cutoff():
-            keys, short = new_report(row, self.settings, self.client.mxid, _MAX_SUGGESTIONS)
-            if self.catchup.late(evt.timestamp):
-                if keys:
-                    self.catchup.hold(
-                        row.room_id, row.event_id, "I would suggest " + " ".join(keys)
-                    )
-                if short is not None:
-                    self.catchup.hold(row.room_id, row.event_id, short)
-                return
-            for key in keys:
-                await self.client.react(row.room_id, row.event_id, key)
-            if short is not None:
-                notice = TextMessageEventContent(msgtype=MessageType.NOTICE, body=short)
-                notice.set_reply(row.event_id)
-                await self.client.send(row.room_id, notice)
+            await self._receive(row, evt.timestamp)
 
     async def _review(self, edit: MessageRow) -> None:
         """Tell the editors, with the diff, when an approved report of the week was edited."""
         notice = await edit_notice(self.store, self.settings, edit, await self._cutoff())
-        room = self.settings.preview_room()
+        room = self.settings.editor_room
         if notice is not None and room is None:
             self.log.warning("an approved report was edited, and there is no room to say so")
         elif notice is not None and room is not None:
@@ -177,16 +161,15 @@ class TwimPlugin(WeekCommands, EditorCommands, Plugin):
         target_id = relates.event_id
         if relates.rel_type != RelationType.ANNOTATION or not relates.key or not target_id:
             return
-        await self.store.add_reaction(
-            ReactionRow(
-                event_id=evt.event_id,
-                room_id=evt.room_id,
-                target=target_id,
-                sender=evt.sender,
-                key=relates.key,
-                ts=evt.timestamp,
-            )
+        reaction = ReactionRow(
+            event_id=evt.event_id,
+            room_id=evt.room_id,
+            target=target_id,
+            sender=evt.sender,
+            key=relates.key,
+            ts=evt.timestamp,
         )
+        await self.store.add_reaction(reaction)
         if not self._meaningful(relates.key):
             return
         target = await self._target(evt.room_id, target_id)
@@ -198,17 +181,15 @@ class TwimPlugin(WeekCommands, EditorCommands, Plugin):
             cutoff_seq=await self._cutoff(),
             bot=self.client.mxid,
         )
-        if reason is not None:
+        if target is None or reason is not None:
             text = f"{evt.sender}: I cannot use that message in the post: {reason}."
-            if self.catchup.late(evt.timestamp):
-                self.catchup.hold(evt.room_id, target_id, text)
-            else:
-                await self.client.send(*editors_notice(self.settings, evt.room_id, target_id, text))
-        elif fold(relates.key) == fold(self.settings.notice_emoji):
-            if self.catchup.late(evt.timestamp):
-                self.catchup.hold(evt.room_id, target_id, f"{evt.sender} included it.")
-            else:
-                await self._acknowledge(evt.room_id, target_id)
+        else:
+            text = reaction_notice(self.settings, reaction, target.sender) or ""
+        if text:
+            await self._tell_editors(evt.room_id, target_id, text, evt.timestamp)
+        included = reason is None and fold(relates.key) == fold(self.settings.notice_emoji)
+        if included and not self.catchup.late(evt.timestamp):
+            await self._acknowledge(evt.room_id, target_id)
 
     @on(EventType.ROOM_REDACTION)
     async def on_redaction(self, evt: RedactionEvent) -> None:
@@ -234,6 +215,7 @@ class TwimPlugin(WeekCommands, EditorCommands, Plugin):
             )
             return
         await self.store.add_redaction(redacts, evt.event_id, evt.timestamp)
+        await self._tell_redaction(evt.sender, message, reaction, evt.timestamp)
         target = reaction.target if reaction is not None else redacts
         if await self.store.ack(target) is not None:
             await self._acknowledge(evt.room_id, target)
@@ -284,7 +266,9 @@ class TwimPlugin(WeekCommands, EditorCommands, Plugin):
             for r in await self.store.reactions_to(target)
         )
         ack = await self.store.ack(target)
-        if included and ack is None:
+        # With ``ack: receipt`` the report was thanked when it came (:mod:`.reception`);
+        # an acknowledgement from before a change of ``ack`` is still taken back.
+        if included and ack is None and self.settings.ack != "receipt":
             if self.settings.ack == "reaction":
                 ack = await self.client.react(room_id, target, self.settings.notice_emoji)
             else:
@@ -413,6 +397,7 @@ class TwimPlugin(WeekCommands, EditorCommands, Plugin):
             upto,
             datetime.now(UTC),
             start=await self.week.start(),
+            names=await self._bot_names(settings.rooms),
         )
 
     async def _ping(self) -> str | None:
@@ -430,10 +415,9 @@ class TwimPlugin(WeekCommands, EditorCommands, Plugin):
         return table if table.strip() else None
 
     async def _scheduled_preview(self) -> None:
-        room = self.settings.preview_room()
+        # The draft is for the editors: never into the public TWIM room.
+        room = self.settings.editor_room
         if room is None:
-            self.log.warning(
-                "no editor_room and no TWIM room: the weekly preview has nowhere to go"
-            )
+            self.log.warning("no editor_room: the weekly preview has nowhere to go")
             return
         await send_preview(self.client, room, await self._draft(self._today()))

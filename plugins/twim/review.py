@@ -51,6 +51,9 @@ def edited(original: MessageRow, edit: MessageRow) -> MessageRow:
         media_url=edit.media_url or original.media_url,
         filename=edit.filename or original.filename,
         mimetype=edit.mimetype or original.mimetype,
+        # The new content's m.mentions are the whole set, but a client may leave them
+        # out: a report stays addressed to the bot, as Hebbot keeps its news on an edit.
+        mentions=edit.mentions or original.mentions,
     )
 
 

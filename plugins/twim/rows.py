@@ -62,6 +62,8 @@ class MessageRow:
     mimetype: str | None = None
     reply_to: EventID | None = None
     replaces: EventID | None = None
+    mentions: tuple[UserID, ...] = ()
+    """The users the message says it mentions (``m.mentions``; an edit's new content's)."""
     seq: int = field(default=0, compare=False)
 
     @property
@@ -117,4 +119,13 @@ def message_row(event: MessageEvent, sender_name: str) -> MessageRow | None:
         mimetype=mimetype if isinstance(mimetype, str) else None,
         reply_to=reply_to,
         replaces=replaces,
+        mentions=_mentioned(content.get("m.mentions")),
     )
+
+
+def _mentioned(mentions: object) -> tuple[UserID, ...]:
+    """The user IDs of an ``m.mentions`` value, whatever a client put there."""
+    users = mentions.get("user_ids") if isinstance(mentions, dict) else None
+    if not isinstance(users, list):
+        return ()
+    return tuple(UserID(user) for user in users if isinstance(user, str))

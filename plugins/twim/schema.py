@@ -156,6 +156,10 @@ async def _week_values(conn: AsyncConnection, tables: TwimTables) -> None:
     )
 
 
+async def _mentions(conn: AsyncConnection, tables: TwimTables) -> None:
+    await conn.execute(ddl("ALTER TABLE %(table)s ADD COLUMN mentions TEXT", tables.messages))
+
+
 class TwimTables(Tables):
     """What the plugin keeps: the rooms' events as they came, and its own doings."""
 
@@ -177,6 +181,8 @@ class TwimTables(Tables):
         Column("mimetype", String(255)),
         Column("reply_to", String(255)),
         Column("replaces", String(255)),
+        # ``m.mentions``' user IDs, one a line.
+        Column("mentions", Text),
         Index("messages_room_ts", "room_id", "ts"),
     )
     reactions = Table(
@@ -243,4 +249,5 @@ class TwimTables(Tables):
         Migration("Events numbered in the order they were received", _receive_order),
         Migration("Room upgrades the settings follow", _room_upgrades),
         Migration("The week's date, editor and Live title set by command", _week_values),
+        Migration("The users a message mentions (m.mentions)", _mentions),
     )

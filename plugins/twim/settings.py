@@ -2,7 +2,7 @@
 
 ``config.yaml`` holds the defaults and what each key means; this class adds what a
 default cannot say (see :mod:`botkit.config.typed`): a weekday, a time, a time zone,
-sections and projects that refer to each other, an ``ack`` that is one of its two
+sections and projects that refer to each other, an ``ack`` that is one of its
 words. :meth:`Settings.prepare` first fills it from Hebbot's ``config.toml``
 (:mod:`.hebbot`). ``botkit check`` reports each problem.
 """
@@ -146,7 +146,7 @@ class Settings:
     editors: frozenset[UserID]
     editor_room: RoomID | None = attrs.field(converter=_none_if_empty)
     notice_emoji: str
-    ack: Literal["reaction", "notice"]
+    ack: Literal["reaction", "notice", "receipt"]
     editor_name: str
     header_image: str | None = attrs.field(converter=_none_if_empty)
     output_dir: str
@@ -246,7 +246,3 @@ class Settings:
             "sections": [section_view(section) for section in self.sections],
             "projects": [project_view(project) for project in self.projects],
         }
-
-    def preview_room(self) -> RoomID | None:
-        """Where previews go: the editors' room, else the (current) TWIM room."""
-        return self.editor_room or self.reporting_room

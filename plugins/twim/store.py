@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-from mautrix.types import EventID, RoomID
+from mautrix.types import EventID, RoomID, UserID
 from sqlalchemy import ColumnElement, Row, Select, Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -108,6 +108,7 @@ class TwimStore:
         """Keep a message or an edit (again: nothing changes); its number of arrival."""
         values = asdict(row)
         del values["seq"]
+        values["mentions"] = "\n".join(row.mentions) or None
         return await self._keep(row.event_id, self.tables.messages, values)
 
     async def add_reaction(self, row: ReactionRow) -> int:
@@ -151,7 +152,7 @@ class TwimStore:
     async def message(self, event_id: EventID) -> MessageRow | None:
         """A stored message or edit."""
         rows = await self._all(self._messages(self.tables.messages.c.event_id == event_id))
-        return MessageRow(**rows[0]._mapping) if rows else None
+        return _message(rows[0]) if rows else None
 
     async def edits(self, original: EventID) -> list[MessageRow]:
         """The stored edits of ``original`` that were not redacted, in order of arrival."""
@@ -159,7 +160,7 @@ class TwimStore:
         rows = await self._all(
             self._messages(m.c.replaces == original, self._not_redacted(m.c.event_id))
         )
-        return [MessageRow(**row._mapping) for row in rows]
+        return [_message(row) for row in rows]
 
     async def reaction(self, event_id: EventID) -> ReactionRow | None:
         """A stored reaction."""
@@ -215,7 +216,7 @@ class TwimStore:
             )
             gone = await conn.execute(redacted)
             return WeekRows(
-                [MessageRow(**row._mapping) for row in messages],
+                [_message(row) for row in messages],
                 [ReactionRow(**row._mapping) for row in reactions],
                 frozenset(str(row[0]) for row in gone),
             )
@@ -284,6 +285,13 @@ class TwimStore:
             await conn.execute(delete(a).where(a.c.target == target))
             if ack_id is not None:
                 await conn.execute(a.insert().values(target=target, ack_id=ack_id))
+
+
+def _message(row: Row[Any]) -> MessageRow:
+    """A message's row as the table has it, as :class:`MessageRow`."""
+    values = dict(row._mapping)
+    values["mentions"] = tuple(UserID(u) for u in (values["mentions"] or "").split("\n") if u)
+    return MessageRow(**values)
 
 
 def _upto(seq: ColumnElement[int], upto: int | None) -> list[ColumnElement[bool]]:

@@ -77,8 +77,9 @@ class Room:
         html: str | None = None,
         reply_to: EventID | None = None,
         msgtype: str = "m.text",
+        mentions: tuple[UserID, ...] = (),
     ) -> EventID:
-        """A text message; returns its event id."""
+        """A text message (``mentions``: its ``m.mentions``); returns its event id."""
         event_id, ts = self._next()
         self.messages.append(
             MessageRow(
@@ -93,6 +94,7 @@ class Room:
                 formatted_body=html,
                 format=HTML if html else None,
                 reply_to=reply_to,
+                mentions=mentions,
             )
         )
         return event_id
@@ -124,8 +126,11 @@ class Room:
         )
         return event_id
 
-    def edit(self, sender: UserID, original: EventID, body: str) -> EventID:
-        """An ``m.replace`` edit of ``original`` with the new text ``body``."""
+    def edit(
+        self, sender: UserID, original: EventID, body: str, mentions: tuple[UserID, ...] = ()
+    ) -> EventID:
+        """An ``m.replace`` edit of ``original`` with the new text ``body`` (and the
+        new content's ``m.mentions``)."""
         event_id, ts = self._next()
         self.messages.append(
             MessageRow(
@@ -138,6 +143,7 @@ class Room:
                 msgtype="m.text",
                 body=body,
                 replaces=original,
+                mentions=mentions,
             )
         )
         return event_id

@@ -145,6 +145,23 @@ async def test_with_reports_from_mentions_a_report_to_the_bot_needs_only_a_tag()
     assert everything.entries == []
 
 
+async def test_with_reports_from_mentions_m_mentions_count_and_an_edit_may_add_them() -> None:
+    # Spec, "User and room mentions": an edit's new content carries m.mentions; one
+    # without them (an older client) leaves the report addressed, as Hebbot keeps news.
+    room = Room()
+    mentioned = room.say(ALICE, REPORT, mentions=(BOT,))
+    edited_in = room.say(BOB, f"{REPORT} And more.")
+    room.edit(BOB, edited_in, f"{REPORT} And more!", mentions=(BOT,))
+    kept = room.say(ALICE, f"{REPORT} Again.", mentions=(BOT,))
+    room.edit(ALICE, kept, f"{REPORT} Again!")
+    for message in (mentioned, edited_in, kept):
+        room.react(EDITOR, message, "🏢")
+
+    week = await collect(room.rows(), settings(reports="mentions"), BOT)
+
+    assert [e.event_id for e in week.entries] == [mentioned, edited_in, kept]
+
+
 async def test_min_length_sets_what_counts_as_very_short() -> None:
     room = Room()
     report = room.say(ALICE, REPORT)

@@ -158,7 +158,10 @@ async def while_down(w: World, ids: dict[str, EventID]) -> None:
 
 async def reapprove(w: World, ids: dict[str, EventID]) -> None:
     """Alice edited her included report: the editors are told; the editor approves again."""
-    told = await w.editor.wait_for_message(w.room, sender=w.bot_id, contains="edited a report")
+    assert w.admin_room is not None
+    told = await w.editor.wait_for_message(
+        w.admin_room, sender=w.bot_id, contains="edited a report"
+    )
     assert "+**Synapse 1.100** is out" in told.content.body
     ack = await w.bot_reaction(ids["synapse"], "⭕")
     await w.editor.redact(w.room, ids["include"])
@@ -219,9 +222,11 @@ async def second_day(w: World, ids: dict[str, EventID]) -> None:
 
     empty = await w.alice.send_text(w.room, " ")
     await w.editor.react(w.room, empty, "⭕")
-    refusal = await w.editor.wait_for_message(w.room, sender=w.bot_id, contains="empty")
+    assert w.admin_room is not None
+    refusal = await w.editor.wait_for_message(w.admin_room, sender=w.bot_id, contains="empty")
     assert refusal.content.body == (
         f"{w.editor.user_id}: I cannot use that message in the post: it is empty."
+        f" https://matrix.to/#/{w.room}/{empty}"
     )
     live = await ask(
         w.editor, w.room, w.bot_id, "!twim live https://youtu.be/dQw4w9WgXcQ", "Matrix Live"
@@ -270,9 +275,11 @@ def read(path: Path) -> bytes:
 
 async def test_a_week_of_twim_is_collected_and_published(synapse: Synapse, tmp_path: Path) -> None:
     ids: dict[str, EventID] = {}
-    async with twim_world(synapse, tmp_path) as w:
+    async with twim_world(synapse, tmp_path, admin_room=True) as w:
+        assert w.admin_room is not None
         async with running_bot(w.config):
             await wait_joined(w.editor, w.room, w.bot_id)
+            await wait_joined(w.editor, w.admin_room, w.bot_id)
             await first_day(w, ids)
         await while_down(w, ids)
         async with running_bot(w.config) as bot:
@@ -293,7 +300,9 @@ async def test_a_week_of_twim_is_collected_and_published(synapse: Synapse, tmp_p
 
             # The week is over: its messages can no longer be filed.
             await w.editor.react(w.room, ids["nheko"], "🧰")
-            late = await w.editor.wait_for_message(w.room, sender=w.bot_id, contains="week is over")
+            late = await w.editor.wait_for_message(
+                w.admin_room, sender=w.bot_id, contains="week is over"
+            )
             assert "sent before the last post was published" in late.content.body
             again = await ask(w.editor, w.room, w.bot_id, f"!twim publish {DAY}", "already")
             assert again.content.body == (

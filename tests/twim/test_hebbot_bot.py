@@ -141,9 +141,10 @@ async def test_hebbots_ack_text_names_the_reporter(fakehs: FakeHomeserver, tmp_p
         report = w.say("alice", REPORT)
         w.react("editor", report, "⭕️")
 
-        notice = await w.bot_sends(lambda sent: sent.type == "m.room.message")
+        notice = await w.bot_sends(lambda sent: "Thanks" in str(sent.content.get("body")))
 
     assert notice.content["body"] == "Thanks Alice"
+    assert notice.content["m.relates_to"]["m.in_reply_to"]["event_id"] == report
 
 
 async def test_editors_list_sections_and_projects_with_their_reactions(
@@ -158,6 +159,26 @@ async def test_editors_list_sections_and_projects_with_their_reactions(
     assert sections.split("\n")[1:] == ["🏢 servers: Dept of Servers 🏢 (1060)"]
     assert projects.split("\n")[1:] == ["Syn = synapse: Synapse (in servers)"]
     assert "Sections" not in refused
+
+
+async def test_list_config_and_about_answer_as_hebbots_do(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    w = hebbot_world(fakehs, tmp_path, "current", ack="receipt")
+    async with running_bot(w.config):
+        listed = await w.ask("!list-config", "Settings in effect")
+        about = await w.ask("!about", "botkit")
+        refused = await w.ask("!list-config", "not allowed", sender="alice")
+
+    lines = listed.split("\n")
+    assert f'reporting_room_id = "{w.room}"' in lines
+    assert 'ack_text = "Thanks {{user}}"' in lines
+    assert "min_length = 10" in lines
+    assert f'editors = ["{w.user("editor")}"]' in lines
+    assert "# sections: 1 (!twim sections)" in lines
+    assert 'ack = "receipt"' in lines
+    assert str(tmp_path / "config.toml") in about
+    assert "Settings" not in refused
 
 
 async def test_the_matrix_live_title_comes_from_the_config(

@@ -10,9 +10,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 import aiohttp
+from mautrix.types import RoomID
 
 from botkit.testing.bot import running_bot
-from botkit.testing.fakehs import FakeHomeserver
+from botkit.testing.fakehs import FakeHomeserver, SentEvent
 from tests.twim.fakeroom import fake_room, now_ms
 from tests.twim.world import png
 
@@ -88,7 +89,8 @@ async def test_only_the_sender_a_moderator_or_an_editor_can_take_a_report_out(
 async def test_an_image_that_cannot_be_fetched_is_a_warning_and_left_out(
     fakehs: FakeHomeserver, tmp_path: Path
 ) -> None:
-    w = fake_room(fakehs, tmp_path)
+    editors_room = fakehs.create_room("editor", members=["bot"])
+    w = fake_room(fakehs, tmp_path, editor_room=editors_room)
     async with running_bot(w.config) as bot:
         report = w.say("alice", "Element X now sends images, see the screenshots")
         good = w.image("alice", w.upload(png(4, 4, (0, 90, 200)), "good.png"), "good.png")
@@ -99,6 +101,7 @@ async def test_an_image_that_cannot_be_fetched_is_a_warning_and_left_out(
             w.include(image)
         refused = await w.bot_sends(lambda sent: "not a valid mxc://" in str(sent.content))
         assert refused.content["body"].startswith("@editor:")
+        assert refused.room_id == editors_room
         await w.acked(gone)
 
         status = await w.ask("!twim status", "This Week in Matrix")
@@ -180,13 +183,13 @@ async def test_an_edit_after_inclusion_waits_for_an_editor_and_the_editors_see_t
 
         since = len(fakehs.sent)
         w.edit("alice", report, SPAM)
-        notice = await w.bot_sends(lambda sent: sent.room_id == editors_room, since=since)
+        notice = await w.bot_sends(lambda sent: _edited(sent, editors_room), since=since)
         assert "Alice edited a report after it was included" in notice.content["body"]
         assert f"-{APPROVED}\n+{SPAM}" in notice.content["body"]
         since = len(fakehs.sent)
         swapped = w.upload(new_png, "other.png")
         w.edit("alice", shot, "other.png", msgtype="m.image", url=swapped)
-        notice = await w.bot_sends(lambda sent: sent.room_id == editors_room, since=since)
+        notice = await w.bot_sends(lambda sent: _edited(sent, editors_room), since=since)
         assert f"→ other.png ({swapped})" in notice.content["body"]
 
         status = await w.ask("!twim status", "This Week in Matrix")
@@ -216,3 +219,8 @@ async def test_an_edit_after_inclusion_waits_for_an_editor_and_the_editors_see_t
     assert SPAM in published and APPROVED not in published
     assert "other.png" in published and "shot.png" not in published
     assert (w.output / "img" / f"{FIRST}-{shot[1:6]}-other.png").read_bytes() == new_png
+
+
+def _edited(sent: SentEvent, room: RoomID) -> bool:
+    """The bot's notice in ``room`` that an included report was edited."""
+    return sent.room_id == room and "edited a report" in str(sent.content.get("body"))

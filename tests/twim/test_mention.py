@@ -1,10 +1,12 @@
-"""The bot's mention at the start of a report leaves it."""
+"""How a report addresses the bot, and the bot's mention at its start leaves it."""
 
 from __future__ import annotations
 
 import pytest
+from mautrix.types import UserID
 
-from plugins.twim.mention import strip_mention
+from plugins.twim.collect import bot_names
+from plugins.twim.mention import addresses, strip_mention
 
 BOT = "@this-week-in:matrix.org"
 
@@ -29,3 +31,16 @@ def test_a_leading_mention_of_the_bot_is_stripped(text: str, expected: str | Non
     names = ("TWIM", "this-week-in")
 
     assert strip_mention(text, BOT, names) == (text if expected is None else expected)
+
+
+def test_m_mentions_naming_the_bot_address_it_without_a_pill_or_a_name() -> None:
+    assert addresses("Synapse 1.99 is out", None, BOT, ("TWIM",), mentions=[BOT])
+    assert not addresses("Synapse 1.99 is out", None, BOT, ("TWIM",), mentions=["@a:b.c"])
+
+
+def test_the_bots_display_name_at_the_start_addresses_it_and_is_stripped() -> None:
+    names = bot_names(UserID(BOT), ["This Week Bot", ""])
+
+    assert addresses("this week bot: Synapse 1.99", None, BOT, names)
+    assert strip_mention("This Week Bot: Synapse 1.99", BOT, names) == "Synapse 1.99"
+    assert not addresses("This Week Bot is great", None, BOT, names)

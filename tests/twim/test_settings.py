@@ -17,7 +17,6 @@ def test_the_shipped_config_reads_into_settings() -> None:
     read = settings()
 
     assert read.rooms == (ROOM,)
-    assert read.preview_room() == ROOM
     assert len(read.sections) == 14
     assert {p.name for p in read.projects} >= {"synapse", "conduit", "element"}
     assert read.schedule.zone.key == "Europe/London"
@@ -26,7 +25,7 @@ def test_the_shipped_config_reads_into_settings() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"ack": "wave"}, "ack: expected one of 'reaction', 'notice', got 'wave'"),
+        ({"ack": "wave"}, "ack: expected one of 'reaction', 'notice', 'receipt', got 'wave'"),
         ({"notice_emoji": "\ufe0f"}, "notice_emoji: must not be empty"),
         (
             {"schedule": {"weekday": "caturday", "time": "15:00", "timezone": "UTC"}},

@@ -150,7 +150,7 @@ async def test_the_migration_numbers_stored_events_by_their_timestamps(database_
                     " VALUES ('$cmd', '2024-05-03', 2000, '/out/a.md')"
                 )
             )
-        assert await migrate(storage, TwimTables) == 4
+        assert await migrate(storage, TwimTables) == 5
         assert await schema_drift(storage, TwimTables) == []
         store = TwimStore(storage)
 

@@ -54,6 +54,7 @@ from .metrics import Metrics
 from .relations import mentions
 
 if TYPE_CHECKING:
+    from .crypto.encryption import Encryption
     from .tokens import TokenRefresher
 
 __all__ = ["BotHTTPAPI", "Origin", "PluginClient", "Sender", "origin"]
@@ -172,6 +173,8 @@ class Sender:
     max_backoff: float = 60.0
     access: RoomAccess | None = None
     """The rooms the bot is banned from: nothing is sent there (see :mod:`botkit.membership`)."""
+    encryption: Encryption | None = None
+    """Encrypts what goes to encrypted rooms (see :mod:`botkit.crypto`); None: encryption is off."""
     _rand: random.Random = field(default_factory=random.Random)
 
     def check_room(self, room_id: RoomID) -> None:
@@ -220,7 +223,10 @@ class Sender:
         """Send one event; the same handler reaching the same send reuses its transaction ID."""
         self.check_room(room_id)
         txn_id = self.txn_id()
-        path = Path.v3.rooms[room_id].send[event_type.t][txn_id]
+        type_name = event_type.t
+        if self.encryption is not None:  # once, before the retries: they resend the same
+            type_name, content = await self.encryption.encrypt(room_id, type_name, content)
+        path = Path.v3.rooms[room_id].send[type_name][txn_id]
         resp = await self.request(instance, "send", Method.PUT, path, content)
         self.metrics.messages_sent.inc(instance)
         return EventID(resp["event_id"])

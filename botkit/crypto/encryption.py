@@ -1,0 +1,203 @@
+"""What the sync loop and the send path ask of encryption.
+
+Receiving: :meth:`Encryption.receive_keys` takes a /sync answer's key material
+before its timeline is read, :meth:`Encryption.decrypt` turns the timeline's
+encrypted events into clear ones. An event whose room key is missing is held
+(see :mod:`botkit.crypto.held`) instead of being handed on: the room's other
+events go on, the key may come later in a /sync answer, and a background task
+asks the sender's devices for it after ``key_wait`` seconds and gives up after
+``key_request_wait`` more (counted as ``undecryptable``, logged once).
+
+Sending: :meth:`Encryption.encrypt` turns an event for an encrypted room into
+``m.room.encrypted``, sharing the room's Megolm session first when needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from mautrix.client import ClientAPI
+from mautrix.types import RoomID
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..config import EncryptionConfig
+from ..metrics import Metrics
+from .held import HeldEvent, HeldEvents
+from .olm import OlmBackend, Undecryptable
+
+__all__ = ["Encryption"]
+
+log = logging.getLogger("botkit.crypto")
+_ENCRYPTED = "m.room.encrypted"
+_TICK = 1.0
+_TRUST_CHECK = 300.0
+
+
+class Encryption:
+    """The bot's end-to-end encryption: decrypt, hold, release, give up, encrypt."""
+
+    def __init__(
+        self,
+        backend: OlmBackend,
+        held: HeldEvents,
+        settings: EncryptionConfig,
+        metrics: Metrics,
+    ) -> None:
+        self.backend = backend
+        self.held_events = held
+        self.settings = settings
+        self.metrics = metrics
+        self._held: dict[str, HeldEvent] = {}
+        self.undecryptable = 0
+        self.cross_signed: bool | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(
+        cls,
+        api: ClientAPI,
+        engine: AsyncEngine,
+        database_url: str,
+        settings: EncryptionConfig,
+        metrics: Metrics,
+    ) -> Encryption:
+        """Load the device's keys and the events still held from an earlier run."""
+        held = HeldEvents(engine)
+        await held.setup()
+        backend = await OlmBackend.open(api, database_url, settings.share_keys_with)
+        self = cls(backend, held, settings, metrics)
+        self._held = {h.event_id: h for h in await held.load()}
+        if self._held:
+            log.info("%d encrypted events still wait for their keys", len(self._held))
+        self._task = asyncio.create_task(self._run(), name="botkit-crypto")
+        return self
+
+    async def close(self) -> None:
+        """Stop the background task and close the crypto store."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.backend.close()
+
+    def health(self) -> dict[str, Any]:
+        """The ``encryption`` part of ``/_botkit/health``."""
+        return {
+            "device_id": self.backend.api.device_id,
+            "cross_signed": self.cross_signed,
+            "waiting_for_keys": sum(1 for h in self._held.values() if h.released_at is None),
+            "undecryptable": self.undecryptable,
+        }
+
+    # -- receiving ---------------------------------------------------------
+
+    async def receive_keys(self, data: dict[str, Any]) -> None:
+        """Room keys, device lists and room state of a /sync answer (before its timeline)."""
+        await self.backend.receive(data)
+
+    async def decrypt(
+        self, events: list[dict[str, Any]], history: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
+        """``events`` and ``history`` decrypted, without what is held; events whose
+        key came meanwhile go first among the events. The flag says whether there
+        are such released events (which a crash may have handled already)."""
+        released = await self._release()
+        return [*released, *await self._clear(events)], await self._clear(history), bool(released)
+
+    async def _clear(self, raws: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for raw in raws:
+            if raw.get("type") != _ENCRYPTED:
+                out.append(raw)
+                continue
+            event_id = raw.get("event_id")
+            if not isinstance(event_id, str) or event_id in self._held:
+                continue  # a malformed event, or one held already (sent again after a crash)
+            try:
+                clear = await self.backend.decrypt(raw)
+            except Undecryptable as e:
+                self._give_up(raw, str(e))
+                continue
+            if clear is None:
+                log.info("no room key yet for %s in %s: holding it", event_id, raw.get("room_id"))
+                self._held[event_id] = await self.held_events.hold(raw)
+            else:
+                out.append(clear)
+        return out
+
+    async def _release(self) -> list[dict[str, Any]]:
+        released = []
+        for held in list(self._held.values()):
+            if held.released_at is not None:
+                continue
+            try:
+                clear = await self.backend.decrypt(held.raw)
+            except Undecryptable as e:
+                await self._forget(held, str(e))
+                continue
+            if clear is not None:
+                log.info("the room key of %s came: handling it", held.event_id)
+                await self.held_events.mark(held.event_id, released=True)
+                held.released_at = int(time.time() * 1000)
+                released.append(clear)
+        return released
+
+    def _give_up(self, raw: dict[str, Any], why: str) -> None:
+        self.undecryptable += 1
+        self.metrics.events_skipped.inc("undecryptable")
+        log.warning(
+            "cannot decrypt %s in %s from %s: %s",
+            raw.get("event_id"),
+            raw.get("room_id"),
+            raw.get("sender"),
+            why,
+        )
+
+    async def _forget(self, held: HeldEvent, why: str) -> None:
+        await self.held_events.forget(held.event_id)
+        self._held.pop(held.event_id, None)
+        self._give_up(held.raw, why)
+
+    async def _run(self) -> None:
+        """Key requests, giving up, pruning, and the cross-signing state, in the background."""
+        checked = 0.0
+        while True:
+            try:
+                if time.monotonic() - checked > _TRUST_CHECK:
+                    self.cross_signed = await self.backend.cross_signed()
+                    checked = time.monotonic()
+                await self._tick()
+            except Exception as e:
+                log.warning("encryption housekeeping failed: %s", e)
+            await asyncio.sleep(_TICK)
+
+    async def _tick(self) -> None:
+        now = time.time()
+        first, second = self.settings.key_wait, self.settings.key_request_wait
+        for held in list(self._held.values()):
+            if held.released_at is not None:
+                if held.released_at / 1000 < now - 3600:
+                    self._held.pop(held.event_id, None)
+                continue
+            age = now - held.held_at / 1000
+            if age > first + second:
+                await self._forget(held, f"no room key after {first + second:g} s")
+            elif age > first and not held.requested:
+                log.info("asking for the room key of %s", held.event_id)
+                with contextlib.suppress(Exception):
+                    await self.backend.request_key(held.raw)
+                held.requested = True
+                await self.held_events.mark(held.event_id, requested=True)
+        await self.held_events.prune()
+
+    # -- sending -----------------------------------------------------------
+
+    async def encrypt(
+        self, room_id: RoomID, event_type: str, content: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        """``(type, content)`` to send to ``room_id``: encrypted if the room is."""
+        found = await self.backend.encrypt(room_id, event_type, content)
+        return found if found is not None else (event_type, content)

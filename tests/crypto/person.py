@@ -1,0 +1,149 @@
+"""The person in the encryption tests: matrix-nio with its own E2EE (libolm through nio).
+
+A second implementation on the other side, so that the tests show botkit
+interoperating, not mautrix talking to itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    MegolmEvent,
+    RoomCreateResponse,
+    RoomMessageNotice,
+    RoomMessageText,
+    RoomSendResponse,
+)
+
+from botkit.testing.synapse import MatrixAccount
+
+__all__ = ["Message", "Person"]
+
+ENCRYPTION = {
+    "type": "m.room.encryption",
+    "state_key": "",
+    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+}
+
+
+class Message:
+    """A message the person saw: who sent it, its body, whether it came encrypted."""
+
+    def __init__(self, room_id: str, event: Any) -> None:
+        self.room_id = room_id
+        self.event_id: str = event.event_id
+        self.sender: str = event.sender
+        self.body: str = getattr(event, "body", "")
+        self.decrypted: bool = bool(getattr(event, "decrypted", False))
+        self.undecryptable = isinstance(event, MegolmEvent)
+
+
+class Person:
+    """A nio client with encryption, syncing in the background."""
+
+    def __init__(self, account: MatrixAccount, store: Path) -> None:
+        store.mkdir(parents=True, exist_ok=True)
+        self.account = account
+        self.client = AsyncClient(
+            account.homeserver_url,
+            account.user_id,
+            device_id=account.device_id,
+            store_path=str(store),
+            config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=True),
+        )
+        self.messages: list[Message] = []
+        self._changed = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def user_id(self) -> str:
+        """The person's user ID."""
+        return self.account.user_id
+
+    async def __aenter__(self) -> Self:
+        self.client.restore_login(
+            self.account.user_id, self.account.device_id, self.account.access_token
+        )
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+        self.client.add_event_callback(
+            self._on_message, (RoomMessageText, RoomMessageNotice, MegolmEvent)
+        )
+        await self.client.sync(timeout=0, full_state=True)
+        self._task = asyncio.create_task(self.client.sync_forever(timeout=1000))
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.client.close()
+
+    async def _on_message(self, room: Any, event: Any) -> None:
+        self.messages.append(Message(room.room_id, event))
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def create_encrypted_room(self, invite: list[str]) -> str:
+        """A new encrypted room with ``invite`` invited."""
+        resp = await self.client.room_create(invite=invite, initial_state=[ENCRYPTION])
+        assert isinstance(resp, RoomCreateResponse), resp
+        await self.until(lambda: resp.room_id in self.client.rooms)
+        return str(resp.room_id)
+
+    async def wait_joined(self, room_id: str, user_id: str) -> None:
+        """Wait until ``user_id`` is a joined member of ``room_id`` as nio sees it."""
+        await self.until(
+            lambda: room_id in self.client.rooms and user_id in self.client.rooms[room_id].users
+        )
+
+    async def send(self, room_id: str, body: str) -> str:
+        """Send a text message (encrypted in an encrypted room); returns its event ID."""
+        resp = await self.client.room_send(
+            room_id,
+            "m.room.message",
+            {"msgtype": "m.text", "body": body},
+            ignore_unverified_devices=True,
+        )
+        assert isinstance(resp, RoomSendResponse), resp
+        return str(resp.event_id)
+
+    def bodies_from(self, room_id: str, sender: str) -> list[str]:
+        """What ``sender`` said in ``room_id``, in order, decrypted where it was encrypted."""
+        return [m.body for m in self.messages if m.room_id == room_id and m.sender == sender]
+
+    async def answer(self, room_id: str, sender: str, body: str, timeout: float = 60) -> Message:  # noqa: ASYNC109 - a deadline
+        """The first message from ``sender`` in ``room_id`` whose body is ``body``."""
+
+        def found() -> Message | None:
+            for m in self.messages:
+                if m.room_id == room_id and m.sender == sender and m.body == body:
+                    return m
+            return None
+
+        await self.until(lambda: found() is not None, timeout)
+        message = found()
+        assert message is not None
+        return message
+
+    async def until(self, condition: Callable[[], bool], timeout: float = 60) -> None:  # noqa: ASYNC109 - a deadline
+        """Wait until ``condition()`` holds, checking after each message and each second."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the person waited in vain")
+            async with self._changed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), min(left, 1.0))

@@ -22,6 +22,8 @@ from nio import (
     RoomMessageNotice,
     RoomMessageText,
     RoomSendResponse,
+    ToDeviceMessage,
+    ToDeviceResponse,
 )
 
 from botkit.testing.synapse import MatrixAccount
@@ -147,3 +149,46 @@ class Person:
             async with self._changed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), min(left, 1.0))
+
+    async def devices_of(self, user_id: str) -> list[Any]:
+        """``user_id``'s devices as nio knows them (after its key query)."""
+        store = self.client.device_store
+        await self.until(lambda: bool(list(store.active_user_devices(user_id))))
+        return list(store.active_user_devices(user_id))
+
+    async def send_withholding_key(self, room_id: str, body: str, user_id: str) -> dict[str, Any]:
+        """Send ``body`` in a new Megolm session that ``user_id``'s devices get no key of.
+
+        Returns the session's key (from its first message on), for :meth:`send_key`.
+        Later messages use another new session, shared as usual.
+        """
+        olm = self.client.olm
+        devices = await self.devices_of(user_id)
+        for device in devices:
+            self.client.blacklist_device(device)
+        olm.outbound_group_sessions.pop(room_id, None)
+        olm.create_outbound_group_session(room_id)
+        session = olm.outbound_group_sessions[room_id]
+        key = {
+            "algorithm": "m.megolm.v1.aes-sha2",
+            "room_id": room_id,
+            "session_id": session.id,
+            "session_key": session.session_key,
+        }
+        await self.send(room_id, body)
+        for device in devices:
+            self.client.unblacklist_device(device)
+        olm.outbound_group_sessions.pop(room_id, None)
+        return key
+
+    async def send_key(self, user_id: str, key: dict[str, Any]) -> None:
+        """Send a room key (``m.room_key``) to each of ``user_id``'s devices, Olm-encrypted."""
+        olm = self.client.olm
+        for device in await self.devices_of(user_id):
+            if not olm.session_store.get(device.curve25519):
+                await self.client.keys_claim({user_id: [device.id]})
+            session = olm.session_store.get(device.curve25519)
+            payload = olm._olm_encrypt(session, device, "m.room_key", key)
+            message = ToDeviceMessage("m.room.encrypted", user_id, device.id, payload)
+            resp = await self.client.to_device(message)
+            assert isinstance(resp, ToDeviceResponse), resp

@@ -12,6 +12,7 @@ from typing import Any
 from botkit.testing.bot import running_bot
 from botkit.testing.botconfig import write_bot_config
 from botkit.testing.synapse import MatrixAccount, Synapse
+from botkit.testing.talk import eventually
 
 from .person import Person
 
@@ -60,3 +61,75 @@ async def test_a_command_in_an_encrypted_room_is_answered_encrypted(
         health = bot.health()
     assert answer.decrypted, "the answer was sent in the clear"
     assert health["encryption"]["undecryptable"] == 0
+
+
+async def test_a_restart_between_two_messages_of_one_megolm_session_loses_nothing(
+    synapse: Synapse, tmp_path: Path
+) -> None:
+    async with encrypted_setup(synapse, tmp_path) as s:
+        async with running_bot(s.config):
+            room = await s.alice.create_encrypted_room([s.bot.user_id])
+            await s.alice.wait_joined(room, s.bot.user_id)
+            await s.alice.send(room, "!pong before")
+            await s.alice.answer(room, s.bot.user_id, "pong before")
+        session = s.alice.client.olm.outbound_group_sessions[room].id
+        async with running_bot(s.config) as bot:
+            await s.alice.send(room, "!pong after")
+            await s.alice.answer(room, s.bot.user_id, "pong after")
+            undecryptable = bot.health()["encryption"]["undecryptable"]
+        assert s.alice.client.olm.outbound_group_sessions[room].id == session
+    assert undecryptable == 0
+
+
+async def test_a_late_key_is_awaited_and_its_event_handled_once(
+    synapse: Synapse, tmp_path: Path
+) -> None:
+    # No key request: the key comes only when the person sends it.
+    waits = {"key_wait": 600.0, "key_request_wait": 600.0}
+    async with encrypted_setup(synapse, tmp_path, encryption=waits) as s:
+        async with running_bot(s.config) as bot:
+            assert bot.encryption is not None
+            room = await s.alice.create_encrypted_room([s.bot.user_id])
+            await s.alice.wait_joined(room, s.bot.user_id)
+            key = await s.alice.send_withholding_key(room, "!pong late", s.bot.user_id)
+            await s.alice.send(room, "!pong meanwhile")
+            # The room goes on while the late one waits for its key.
+            await s.alice.answer(room, s.bot.user_id, "pong meanwhile")
+            assert bot.encryption.health()["waiting_for_keys"] == 1
+        # A restart in between: the held event is still held.
+        async with running_bot(s.config) as bot:
+            assert bot.encryption is not None
+            assert bot.encryption.health()["waiting_for_keys"] == 1
+            await s.alice.send_key(s.bot.user_id, key)
+            await s.alice.answer(room, s.bot.user_id, "pong late")
+            await s.alice.send(room, "!pong end")
+            await s.alice.answer(room, s.bot.user_id, "pong end")
+            health = bot.encryption.health()
+    answers = s.alice.bodies_from(room, s.bot.user_id)
+    assert answers.count("pong late") == 1
+    assert health["waiting_for_keys"] == 0
+    assert health["undecryptable"] == 0
+
+
+async def test_a_key_that_never_comes_is_counted_and_blocks_nothing(
+    synapse: Synapse, tmp_path: Path
+) -> None:
+    waits = {"key_wait": 0.5, "key_request_wait": 1.0}
+    async with (
+        encrypted_setup(synapse, tmp_path, encryption=waits) as s,
+        running_bot(s.config) as bot,
+    ):
+        assert bot.encryption is not None
+        encryption = bot.encryption
+        room = await s.alice.create_encrypted_room([s.bot.user_id])
+        await s.alice.wait_joined(room, s.bot.user_id)
+        await s.alice.send_withholding_key(room, "!pong never", s.bot.user_id)
+        await s.alice.send(room, "!pong next")
+        await s.alice.answer(room, s.bot.user_id, "pong next")
+        await eventually(lambda: encryption.undecryptable == 1, what="given up")
+        health = bot.health()
+        skipped = dict(bot.metrics.events_skipped.values)
+    assert health["encryption"]["waiting_for_keys"] == 0
+    assert health["encryption"]["undecryptable"] == 1
+    assert skipped.get("undecryptable") == 1
+    assert "pong never" not in s.alice.bodies_from(room, s.bot.user_id)

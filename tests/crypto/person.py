@@ -139,6 +139,15 @@ class Person:
         assert message is not None
         return message
 
+    async def first(
+        self,
+        matches: Callable[[Message], bool],
+        timeout: float = 60,  # noqa: ASYNC109 - a deadline
+    ) -> Message:
+        """The first message the person saw that ``matches``."""
+        await self.until(lambda: any(matches(m) for m in self.messages), timeout)
+        return next(m for m in self.messages if matches(m))
+
     async def until(self, condition: Callable[[], bool], timeout: float = 60) -> None:  # noqa: ASYNC109 - a deadline
         """Wait until ``condition()`` holds, checking after each message and each second."""
         deadline = time.monotonic() + timeout

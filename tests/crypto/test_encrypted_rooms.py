@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from botkit.testing.bot import running_bot
+from botkit.testing.bot import BotProcess, running_bot
 from botkit.testing.botconfig import write_bot_config
-from botkit.testing.synapse import MatrixAccount, Synapse
+from botkit.testing.synapse import MatrixAccount, Synapse, free_ports
 from botkit.testing.talk import eventually
 
 from .person import Person
@@ -61,6 +64,17 @@ async def test_a_command_in_an_encrypted_room_is_answered_encrypted(
         health = bot.health()
     assert answer.decrypted, "the answer was sent in the clear"
     assert health["encryption"]["undecryptable"] == 0
+
+
+async def test_help_is_answered_in_an_encrypted_room(synapse: Synapse, tmp_path: Path) -> None:
+    async with encrypted_setup(synapse, tmp_path) as s, running_bot(s.config):
+        room = await s.alice.create_encrypted_room([s.bot.user_id])
+        await s.alice.wait_joined(room, s.bot.user_id)
+        await s.alice.send(room, "!help")
+        answer = await s.alice.first(
+            lambda m: m.room_id == room and m.sender == s.bot.user_id and "!pong" in m.body
+        )
+    assert answer.decrypted
 
 
 async def test_a_restart_between_two_messages_of_one_megolm_session_loses_nothing(
@@ -133,3 +147,39 @@ async def test_a_key_that_never_comes_is_counted_and_blocks_nothing(
     assert health["encryption"]["undecryptable"] == 1
     assert skipped.get("undecryptable") == 1
     assert "pong never" not in s.alice.bodies_from(room, s.bot.user_id)
+
+
+async def test_sigkill_during_an_encrypted_burst_neither_drops_nor_repeats(
+    synapse: Synapse, tmp_path: Path
+) -> None:
+    seed = random.randrange(1_000_000)
+    kill_at = random.Random(seed).randrange(10, 80)
+    port = free_ports()[0]
+    async with encrypted_setup(synapse, tmp_path, web={"port": port}) as s:
+        proc = BotProcess(s.config, port, tmp_path / "bot.log")
+        await proc.start()
+        try:
+            room = await s.alice.create_encrypted_room([s.bot.user_id])
+            await s.alice.wait_joined(room, s.bot.user_id)
+
+            def answered() -> int:
+                return sum(1 for b in s.alice.bodies_from(room, s.bot.user_id) if b != "pong end")
+
+            async def killer() -> None:
+                await s.alice.until(lambda: answered() >= kill_at, 120)
+                proc.kill()
+                await proc.start()
+
+            killing = asyncio.create_task(killer())
+            for i in range(100):
+                await s.alice.send(room, f"!pong {i}")
+            await killing
+            await s.alice.send(room, "!pong end")
+            await s.alice.answer(room, s.bot.user_id, "pong end", 120)
+        finally:
+            await proc.stop()
+    tally = Counter(s.alice.bodies_from(room, s.bot.user_id))
+    assert {i for i in range(100) if tally[f"pong {i}"] == 0} == set(), f"lost (seed {seed})"
+    assert {b: n for b, n in tally.items() if n > 1} == {}, f"repeated (seed {seed})"
+    undecrypted = [m for m in s.alice.messages if m.undecryptable]
+    assert undecrypted == [], f"the person could not decrypt {len(undecrypted)} answers"

@@ -15,8 +15,15 @@ from typing import Any, cast
 
 from mautrix.client import Client, ClientAPI
 from mautrix.crypto import OlmMachine
+from mautrix.crypto.cross_signing_key import CrossSigningSeeds
 from mautrix.crypto.store.asyncpg import PgCryptoStateStore, PgCryptoStore
-from mautrix.errors import DecryptionError, EncryptionError, MNotFound, SessionNotFound
+from mautrix.errors import (
+    DecryptionError,
+    EncryptionError,
+    MatrixRequestError,
+    MNotFound,
+    SessionNotFound,
+)
 from mautrix.types import (
     JSON,
     DeviceID,
@@ -280,10 +287,57 @@ class OlmBackend:
 
     # -- cross-signing -----------------------------------------------------
 
+    async def bootstrap_cross_signing(self, password: str | None) -> str:
+        """New cross-signing keys for the account, kept in secret storage; returns the recovery key.
+
+        The master, self-signing and user-signing keys are uploaded (with password
+        auth when the homeserver asks for it), their private halves stored
+        encrypted in the account's secret storage under a new default key, and
+        this device signed with the self-signing key.
+        """
+        machine = self.machine
+        seeds = CrossSigningSeeds.generate()
+        key = await machine.ssss.generate_and_upload_key()
+        await machine._upload_cross_signing_keys_to_ssss(key, seeds)
+        keys = seeds.to_keys()
+        try:
+            await machine._publish_cross_signing_keys(keys)
+        except MatrixRequestError as e:
+            if e.http_status != 401:
+                raise
+            if not password:
+                raise BotkitError(
+                    "the homeserver wants the bot's password to upload cross-signing keys: "
+                    "set homeserver.password or type it when asked"
+                ) from e
+            auth = {
+                "type": "m.login.password",
+                "identifier": {"type": "m.id.user", "user": self.api.mxid},
+                "password": password,
+            }
+            await machine._publish_cross_signing_keys(keys, auth=cast(dict[str, JSON], auth))
+        await machine.ssss.set_default_key_id(key.id)
+        machine._import_cross_signing_keys(seeds)
+        await machine.sign_own_device(machine.own_identity)
+        return str(key.recovery_key)
+
+    async def sign_with_recovery_key(self, recovery_key: str) -> None:
+        """Sign this device with the self-signing key kept in secret storage."""
+        try:
+            await self.machine.verify_with_recovery_key(recovery_key)
+        except (ValueError, KeyError) as e:
+            raise BotkitError(f"the recovery key does not open the secret storage: {e}") from e
+
     async def cross_signed(self) -> bool:
-        """Whether the account's self-signing key signed this device (as the server says)."""
-        own = self.machine.own_identity
-        return bool(await self.machine.resolve_trust(own) >= TrustState.CROSS_SIGNED_TOFU)
+        """Whether the homeserver shows this device signed by the account's self-signing key."""
+        me = self.api.mxid
+        keys = await self.client.query_keys({me: [self.api.device_id]})
+        self_signing = keys.self_signing_keys.get(me)
+        device = keys.device_keys.get(me, {}).get(self.api.device_id)
+        if self_signing is None or device is None:
+            return False
+        signed_by = device.signatures.get(me, {})
+        return any(key_id in signed_by for key_id in self_signing.keys)
 
 
 def _dict(value: Any) -> dict[str, Any]:

@@ -17,10 +17,9 @@ import aiohttp
 
 from botkit.testing.bot import BotProcess, running_bot
 from botkit.testing.botconfig import write_bot_config
+from botkit.testing.person import Person
 from botkit.testing.synapse import MatrixAccount, Synapse, free_ports
 from botkit.testing.talk import eventually
-
-from .person import Person
 
 PLUGINS = Path(__file__).parent.parent / "core" / "plugins"
 

@@ -1,4 +1,6 @@
-"""The person in the encryption tests: matrix-nio with its own E2EE (libolm through nio).
+"""A person with encryption, for tests and benchmarks: matrix-nio with its own E2EE.
+
+Needs matrix-nio[e2e] (botkit's test extra).
 
 A second implementation on the other side, so that the tests show botkit
 interoperating, not mautrix talking to itself.
@@ -100,6 +102,13 @@ class Person:
     async def create_encrypted_room(self, invite: list[str]) -> str:
         """A new encrypted room with ``invite`` invited."""
         resp = await self.client.room_create(invite=invite, initial_state=[ENCRYPTION])
+        assert isinstance(resp, RoomCreateResponse), resp
+        await self.until(lambda: resp.room_id in self.client.rooms)
+        return str(resp.room_id)
+
+    async def create_room(self, invite: list[str]) -> str:
+        """A new unencrypted room with ``invite`` invited."""
+        resp = await self.client.room_create(invite=invite)
         assert isinstance(resp, RoomCreateResponse), resp
         await self.until(lambda: resp.room_id in self.client.rooms)
         return str(resp.room_id)

@@ -1,0 +1,95 @@
+"""``python -m bench.encryption``: an encrypted room next to a plain one, same run.
+
+A real Synapse, the bot as a child process with encryption on, and a matrix-nio
+person (with E2EE) sending ``!pong`` at 5 pings/s, first in an encrypted room,
+then in an unencrypted one. Prints latency p50/p99 (sent to answer seen, in
+ms) and the bot's CPU per pong, and the bot's start-up time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from bench.synapse_figures import percentile
+from botkit.testing.bot import BotProcess
+from botkit.testing.botconfig import write_bot_config
+from botkit.testing.fakehs import procstat
+from botkit.testing.person import Person
+from botkit.testing.synapse import Synapse, free_ports
+from botkit.testing.synapse_venv import default_venv_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+PINGS = 50
+RATE = 5.0
+
+
+async def _pings(person: Person, room: str, bot: str, proc: BotProcess) -> tuple[list[int], float]:
+    """Latencies (ms) of ``PINGS`` pings at ``RATE``/s, and the bot's CPU seconds per pong."""
+    assert proc.proc is not None
+    before = procstat.sample(proc.proc.pid)
+    latencies: list[int] = []
+
+    async def one(tag: str) -> None:
+        started = time.monotonic()
+        await person.send(room, f"!pong {tag}")
+        await person.answer(room, bot, f"pong {tag}")
+        latencies.append(int((time.monotonic() - started) * 1000))
+
+    tasks = []
+    for i in range(PINGS):
+        tasks.append(asyncio.create_task(one(f"{room[-6:]}-{i}")))
+        await asyncio.sleep(1 / RATE)
+    await asyncio.gather(*tasks)
+    after = procstat.sample(proc.proc.pid)
+    assert before is not None and after is not None
+    return sorted(latencies), (after.cpu_s - before.cpu_s) / PINGS
+
+
+async def main() -> None:
+    """Run the benchmark and print its figures."""
+    with tempfile.TemporaryDirectory(prefix="botkit-e2ee-") as tmp:
+        work = Path(tmp)
+        synapse = Synapse(work / "synapse", venv=default_venv_dir(ROOT))
+        await synapse.async_start()
+        try:
+            bot = synapse.register(f"bot{uuid.uuid4().hex[:6]}")
+            port = free_ports()[0]
+            config = write_bot_config(
+                work / "config.yaml",
+                account=bot,
+                plugins=["pong"],
+                plugin_dirs=[str(ROOT / "tests" / "core" / "plugins")],
+                encryption={"enabled": True},
+                web={"port": port},
+            )
+            proc = BotProcess(config, port, work / "bot.log")
+            started = time.monotonic()
+            await proc.start()
+            start_up = time.monotonic() - started
+            try:
+                alice = synapse.register(f"alice{uuid.uuid4().hex[:6]}")
+                async with Person(alice, work / "nio") as person:
+                    encrypted = await person.create_encrypted_room([bot.user_id])
+                    plain = await person.create_room([bot.user_id])
+                    for room in (encrypted, plain):
+                        await person.wait_joined(room, bot.user_id)
+                        await person.send(room, "!pong warm-up")
+                        await person.answer(room, bot.user_id, "pong warm-up")
+                    print(f"bot start-up (new crypto store): {start_up:.2f} s")
+                    print("room         p50 ms  p99 ms  CPU ms/pong")
+                    for name, room in (("encrypted", encrypted), ("unencrypted", plain)):
+                        lat, cpu = await _pings(person, room, bot.user_id, proc)
+                        p50, p99 = percentile(lat, 50), percentile(lat, 99)
+                        print(f"{name:<12} {p50:>6} {p99:>7} {cpu * 1000:>12.2f}")
+            finally:
+                await proc.stop()
+        finally:
+            await synapse.async_stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -339,13 +339,30 @@ class PluginClient:
         resp = await self._sender.request(self.instance, "redact", Method.PUT, path, body)
         return EventID(resp["event_id"])
 
-    async def upload(self, data: bytes, mime_type: str, filename: str) -> ContentURI:
-        """Upload a file to the media repository; returns its ``mxc://`` URI."""
+    async def upload(
+        self, data: bytes, mime_type: str, filename: str, *, room_id: RoomID | None = None
+    ) -> ContentURI:
+        """Upload a file to the media repository; returns its ``mxc://`` URI.
+
+        With ``room_id`` of an encrypted room (and encryption on), the file is
+        uploaded encrypted, and a message sent there with this ``url`` carries the
+        key (as ``file``, see :mod:`botkit.crypto.media`).
+        """
+        encryption = self._sender.encryption
+        if encryption is not None and room_id is not None:
+            url = await encryption.upload(self.api, room_id, data, mime_type, filename)
+            if url is not None:
+                return url
         return await self.api.upload_media(data, mime_type=mime_type, filename=filename)
 
     async def download(self, url: ContentURI) -> bytes:
-        """Download media with the authenticated media API where the server has it."""
-        return await self.api.download_media(url)
+        """Download media with the authenticated media API where the server has it.
+
+        An encrypted room's attachment comes decrypted (see :mod:`botkit.crypto.media`).
+        """
+        data = await self.api.download_media(url)
+        encryption = self._sender.encryption
+        return data if encryption is None else await encryption.download(url, data)
 
 
 def _text_content(text: str, html: str | None, notice: bool) -> dict[str, Any]:

@@ -21,12 +21,13 @@ import time
 from typing import Any
 
 from mautrix.client import ClientAPI
-from mautrix.types import RoomID
+from mautrix.types import ContentURI, RoomID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..config import EncryptionConfig
 from ..metrics import Metrics
 from .held import HeldEvent, HeldEvents
+from .media import MediaKeys
 from .olm import OlmBackend, Undecryptable
 
 __all__ = ["Encryption"]
@@ -46,8 +47,10 @@ class Encryption:
         held: HeldEvents,
         settings: EncryptionConfig,
         metrics: Metrics,
+        media: MediaKeys,
     ) -> None:
         self.backend = backend
+        self.media = media
         self.held_events = held
         self.settings = settings
         self.metrics = metrics
@@ -68,8 +71,10 @@ class Encryption:
         """Load the device's keys and the events still held from an earlier run."""
         held = HeldEvents(engine)
         await held.setup()
+        media = MediaKeys(engine)
+        await media.setup()
         backend = await OlmBackend.open(api, database_url, settings.share_keys_with)
-        self = cls(backend, held, settings, metrics)
+        self = cls(backend, held, settings, metrics, media)
         self._held = {h.event_id: h for h in await held.load()}
         if self._held:
             log.info("%d encrypted events still wait for their keys", len(self._held))
@@ -121,6 +126,8 @@ class Encryption:
             except Undecryptable as e:
                 self._give_up(raw, str(e))
                 continue
+            if clear is not None:
+                await self._note_media(clear)
             if clear is None:
                 log.info("no room key yet for %s in %s: holding it", event_id, raw.get("room_id"))
                 self._held[event_id] = await self.held_events.hold(raw)
@@ -140,6 +147,7 @@ class Encryption:
                 continue
             if clear is not None:
                 log.info("the room key of %s came: handling it", held.event_id)
+                await self._note_media(clear)
                 await self.held_events.mark(held.event_id, released=True)
                 held.released_at = int(time.time() * 1000)
                 released.append(clear)
@@ -193,11 +201,60 @@ class Encryption:
                 await self.held_events.mark(held.event_id, requested=True)
         await self.held_events.prune()
 
+    # -- attachments -------------------------------------------------------
+
+    async def _note_media(self, clear: dict[str, Any]) -> None:
+        """Keep the key of an encrypted attachment; give the content its ``url`` too.
+
+        Plugins read a media message's ``url`` (mautrix's ``content.url``): with it
+        set to the file's URI, they need nothing new for encrypted rooms, and
+        :meth:`download` decrypts what that URI holds.
+        """
+        content = clear.get("content")
+        file = content.get("file") if isinstance(content, dict) else None
+        if (
+            isinstance(content, dict)
+            and isinstance(file, dict)
+            and isinstance(file.get("url"), str)
+        ):
+            await self.media.remember(file)
+            content.setdefault("url", file["url"])
+
+    async def download(self, url: str, data: bytes) -> bytes:
+        """``data`` downloaded from ``url``, decrypted if ``url`` is an encrypted attachment."""
+        file = await self.media.get(url)
+        if file is None:
+            return data
+        return self.backend.decrypt_attachment(data, file)
+
+    async def upload(
+        self, api: ClientAPI, room_id: RoomID, data: bytes, mime_type: str, filename: str
+    ) -> ContentURI | None:
+        """Upload ``data`` encrypted if ``room_id`` is encrypted (else None: upload it plainly)."""
+        if not await self.backend.is_encrypted(room_id):
+            return None
+        ciphertext, file = self.backend.encrypt_attachment(data)
+        url = await api.upload_media(
+            ciphertext, mime_type="application/octet-stream", filename=filename
+        )
+        await self.media.remember({**file, "url": url})
+        return url
+
+    async def _with_files(self, content: dict[str, Any]) -> dict[str, Any]:
+        """``content`` for an encrypted room: an encrypted attachment's ``url`` becomes ``file``."""
+        url = content.get("url")
+        file = await self.media.get(url) if isinstance(url, str) else None
+        if file is None:
+            return content
+        return {k: v for k, v in content.items() if k != "url"} | {"file": file}
+
     # -- sending -----------------------------------------------------------
 
     async def encrypt(
         self, room_id: RoomID, event_type: str, content: dict[str, Any]
     ) -> tuple[str, dict[str, Any]]:
         """``(type, content)`` to send to ``room_id``: encrypted if the room is."""
-        found = await self.backend.encrypt(room_id, event_type, content)
+        if not await self.backend.is_encrypted(room_id):
+            return event_type, content
+        found = await self.backend.encrypt(room_id, event_type, await self._with_files(content))
         return found if found is not None else (event_type, content)

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from mautrix.client import Client, ClientAPI
 from mautrix.crypto import OlmMachine
+from mautrix.crypto.attachments import decrypt_attachment, encrypt_attachment
 from mautrix.crypto.cross_signing_key import CrossSigningSeeds
 from mautrix.crypto.store.asyncpg import PgCryptoStateStore, PgCryptoStore
 from mautrix.errors import (
@@ -260,6 +261,10 @@ class OlmBackend:
                 encrypted = await self.machine.encrypt_megolm_event(room_id, kind, content)
         return EventType.ROOM_ENCRYPTED.t, encrypted.serialize()
 
+    async def is_encrypted(self, room_id: RoomID) -> bool:
+        """Whether ``room_id`` is encrypted (asked of the homeserver once if not known)."""
+        return await self._encrypted(room_id)
+
     async def _encrypted(self, room_id: RoomID) -> bool:
         if room_id in self._unencrypted:
             return False
@@ -284,6 +289,24 @@ class OlmBackend:
             for m in members
             if isinstance(m.content, MemberStateEventContent) and m.content.membership in wanted
         ]
+
+    # -- attachments -------------------------------------------------------
+
+    @staticmethod
+    def decrypt_attachment(data: bytes, file: dict[str, Any]) -> bytes:
+        """The clear bytes of an encrypted attachment; ``Undecryptable`` if it was altered."""
+        try:
+            return decrypt_attachment(data, file["key"]["k"], file["hashes"]["sha256"], file["iv"])
+        except (EncryptionError, KeyError, TypeError, ValueError) as e:
+            raise Undecryptable(f"the attachment cannot be decrypted: {e}") from e
+
+    @staticmethod
+    def encrypt_attachment(data: bytes) -> tuple[bytes, dict[str, Any]]:
+        """Ciphertext and its EncryptedFile (without ``url``: set it after the upload)."""
+        ciphertext, file = encrypt_attachment(data)
+        info = file.serialize()
+        info.pop("url", None)
+        return ciphertext, info
 
     # -- cross-signing -----------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,7 @@ from nio import (
     RoomSendResponse,
     ToDeviceMessage,
     ToDeviceResponse,
+    UploadResponse,
 )
 
 from botkit.testing.synapse import MatrixAccount
@@ -114,10 +116,13 @@ class Person:
         return str(resp.room_id)
 
     async def wait_joined(self, room_id: str, user_id: str) -> None:
-        """Wait until ``user_id`` is a joined member of ``room_id`` as nio sees it."""
-        await self.until(
-            lambda: room_id in self.client.rooms and user_id in self.client.rooms[room_id].users
-        )
+        """Wait until ``user_id`` has joined ``room_id`` as nio sees it (not only invited)."""
+
+        def joined() -> bool:
+            room = self.client.rooms.get(room_id)
+            return room is not None and user_id in room.users and user_id not in room.invited_users
+
+        await self.until(joined)
 
     async def send(self, room_id: str, body: str) -> str:
         """Send a text message (encrypted in an encrypted room); returns its event ID."""
@@ -129,6 +134,38 @@ class Person:
         )
         assert isinstance(resp, RoomSendResponse), resp
         return str(resp.event_id)
+
+    async def send_image(self, room_id: str, data: bytes, filename: str) -> str:
+        """Upload ``data`` encrypted (as Element does in an encrypted room) and send it."""
+        resp, keys = await self.client.upload(
+            io.BytesIO(data),
+            content_type="image/png",
+            filename=filename,
+            encrypt=True,
+            filesize=len(data),
+        )
+        assert isinstance(resp, UploadResponse), resp
+        assert keys is not None
+        content = {
+            "msgtype": "m.image",
+            "body": filename,
+            "file": {**keys, "url": resp.content_uri},
+            "info": {"mimetype": "image/png", "size": len(data)},
+        }
+        sent = await self.client.room_send(
+            room_id, "m.room.message", content, ignore_unverified_devices=True
+        )
+        assert isinstance(sent, RoomSendResponse), sent
+        return str(sent.event_id)
+
+    async def react(self, room_id: str, event_id: str, key: str) -> str:
+        """Annotate ``event_id`` with ``key`` (encrypted in an encrypted room)."""
+        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+        sent = await self.client.room_send(
+            room_id, "m.reaction", content, ignore_unverified_devices=True
+        )
+        assert isinstance(sent, RoomSendResponse), sent
+        return str(sent.event_id)
 
     def bodies_from(self, room_id: str, sender: str) -> list[str]:
         """What ``sender`` said in ``room_id``, in order, decrypted where it was encrypted."""

@@ -20,8 +20,11 @@ from typing import Any, Self
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    DownloadResponse,
     MegolmEvent,
     RoomCreateResponse,
+    RoomEncryptedMedia,
+    RoomMessageMedia,
     RoomMessageNotice,
     RoomMessageText,
     RoomSendResponse,
@@ -29,6 +32,7 @@ from nio import (
     ToDeviceResponse,
     UploadResponse,
 )
+from nio.crypto.attachments import decrypt_attachment
 
 from botkit.testing.synapse import MatrixAccount
 
@@ -51,6 +55,11 @@ class Message:
         self.body: str = getattr(event, "body", "")
         self.decrypted: bool = bool(getattr(event, "decrypted", False))
         self.undecryptable = isinstance(event, MegolmEvent)
+        #: An attachment's URI, and its key, IV and hash when it is encrypted.
+        self.url: str | None = getattr(event, "url", None)
+        self.file: dict[str, Any] | None = None
+        if isinstance(event, RoomEncryptedMedia):
+            self.file = {"key": event.key, "hashes": event.hashes, "iv": event.iv}
 
 
 class Person:
@@ -82,7 +91,8 @@ class Person:
         if self.client.should_upload_keys:
             await self.client.keys_upload()
         self.client.add_event_callback(
-            self._on_message, (RoomMessageText, RoomMessageNotice, MegolmEvent)
+            self._on_message,
+            (RoomMessageText, RoomMessageNotice, RoomMessageMedia, RoomEncryptedMedia, MegolmEvent),
         )
         await self.client.sync(timeout=0, full_state=True)
         self._task = asyncio.create_task(self.client.sync_forever(timeout=1000))
@@ -166,6 +176,18 @@ class Person:
         )
         assert isinstance(sent, RoomSendResponse), sent
         return str(sent.event_id)
+
+    async def download(self, message: Message) -> bytes:
+        """The bytes of ``message``'s attachment, decrypted if it is encrypted."""
+        assert message.url is not None
+        resp = await self.client.download(mxc=message.url)
+        assert isinstance(resp, DownloadResponse), resp
+        if message.file is None:
+            return bytes(resp.body)
+        file = message.file
+        return bytes(
+            decrypt_attachment(resp.body, file["key"]["k"], file["hashes"]["sha256"], file["iv"])
+        )
 
     def bodies_from(self, room_id: str, sender: str) -> list[str]:
         """What ``sender`` said in ``room_id``, in order, decrypted where it was encrypted."""

@@ -22,6 +22,7 @@ from botkit.testing.synapse import MatrixAccount, Synapse, free_ports
 from botkit.testing.talk import eventually
 
 PLUGINS = Path(__file__).parent.parent / "core" / "plugins"
+OWN_PLUGINS = Path(__file__).parent / "plugins"
 
 
 def unique(name: str) -> str:
@@ -47,7 +48,7 @@ async def encrypted_setup(
         tmp_path / "config.yaml",
         account=bot,
         plugins=list(plugins),
-        plugin_dirs=[str(PLUGINS)],
+        plugin_dirs=[str(PLUGINS), str(OWN_PLUGINS)],
         encryption={"enabled": True, **overrides.pop("encryption", {})},
         **overrides,
     )
@@ -66,6 +67,22 @@ async def test_a_command_in_an_encrypted_room_is_answered_encrypted(
         health = bot.health()
     assert answer.decrypted, "the answer was sent in the clear"
     assert health["encryption"]["undecryptable"] == 0
+
+
+async def test_a_file_a_plugin_uploads_to_an_encrypted_room_is_encrypted(
+    synapse: Synapse, tmp_path: Path
+) -> None:
+    async with (
+        encrypted_setup(synapse, tmp_path, plugins=("attach",)) as s,
+        running_bot(s.config),
+    ):
+        room = await s.alice.create_encrypted_room([s.bot.user_id])
+        await s.alice.wait_joined(room, s.bot.user_id)
+        await s.alice.send(room, "!attach top secret")
+        sent = await s.alice.first(lambda m: m.sender == s.bot.user_id and m.body == "note.txt")
+        data = await s.alice.download(sent)
+    assert sent.file is not None, "the file was sent unencrypted"
+    assert data == b"top secret"
 
 
 async def test_help_is_answered_in_an_encrypted_room(synapse: Synapse, tmp_path: Path) -> None:

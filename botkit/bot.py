@@ -146,6 +146,12 @@ class Bot:
         Builtin.bot = self
         await builtin.start()
         await self._start_plans(self._plan(self.config))
+        if self.encryption is not None:
+            from .crypto.hooks import tell_undecryptable
+
+            self.encryption.on_undecryptable = lambda raw, why: tell_undecryptable(
+                self.instances.values(), raw, why
+            )
         pending = await self.pipeline.load_pending()
         if pending:
             log.info("retrying %d events that were pending when the bot stopped", pending)

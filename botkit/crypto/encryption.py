@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mautrix.client import ClientAPI
@@ -57,6 +58,8 @@ class Encryption:
         self._held: dict[str, HeldEvent] = {}
         self.undecryptable = 0
         self.cross_signed: bool | None = None
+        #: Told of each event given up on, with why (the bot tells the plugins).
+        self.on_undecryptable: Callable[[dict[str, Any], str], Awaitable[None]] | None = None
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
@@ -124,7 +127,7 @@ class Encryption:
             try:
                 clear = await self.backend.decrypt(raw)
             except Undecryptable as e:
-                self._give_up(raw, str(e))
+                await self._give_up(raw, str(e))
                 continue
             if clear is not None:
                 await self._note_media(clear)
@@ -153,7 +156,7 @@ class Encryption:
                 released.append(clear)
         return released
 
-    def _give_up(self, raw: dict[str, Any], why: str) -> None:
+    async def _give_up(self, raw: dict[str, Any], why: str) -> None:
         self.undecryptable += 1
         self.metrics.events_skipped.inc("undecryptable")
         log.warning(
@@ -163,11 +166,13 @@ class Encryption:
             raw.get("sender"),
             why,
         )
+        if self.on_undecryptable is not None:
+            await self.on_undecryptable(raw, why)
 
     async def _forget(self, held: HeldEvent, why: str) -> None:
         await self.held_events.forget(held.event_id)
         self._held.pop(held.event_id, None)
-        self._give_up(held.raw, why)
+        await self._give_up(held.raw, why)
 
     async def _run(self) -> None:
         """Key requests, giving up, pruning, and the cross-signing state, in the background."""

@@ -233,10 +233,13 @@ class Person:
         await self.until(lambda: bool(list(store.active_user_devices(user_id))))
         return list(store.active_user_devices(user_id))
 
-    async def send_withholding_key(self, room_id: str, body: str, user_id: str) -> dict[str, Any]:
+    async def send_withholding_key(
+        self, room_id: str, body: str, user_id: str
+    ) -> tuple[str, dict[str, Any]]:
         """Send ``body`` in a new Megolm session that ``user_id``'s devices get no key of.
 
-        Returns the session's key (from its first message on), for :meth:`send_key`.
+        Returns the event ID and the session's key (from its first message on), for
+        :meth:`send_key`.
         Later messages use another new session, shared as usual.
         """
         olm = self.client.olm
@@ -252,11 +255,11 @@ class Person:
             "session_id": session.id,
             "session_key": session.session_key,
         }
-        await self.send(room_id, body)
+        event_id = await self.send(room_id, body)
         for device in devices:
             self.client.unblacklist_device(device)
         olm.outbound_group_sessions.pop(room_id, None)
-        return key
+        return event_id, key
 
     async def send_key(self, user_id: str, key: dict[str, Any]) -> None:
         """Send a room key (``m.room_key``) to each of ``user_id``'s devices, Olm-encrypted."""

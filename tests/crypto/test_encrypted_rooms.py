@@ -124,7 +124,7 @@ async def test_a_late_key_is_awaited_and_its_event_handled_once(
             assert bot.encryption is not None
             room = await s.alice.create_encrypted_room([s.bot.user_id])
             await s.alice.wait_joined(room, s.bot.user_id)
-            key = await s.alice.send_withholding_key(room, "!pong late", s.bot.user_id)
+            _, key = await s.alice.send_withholding_key(room, "!pong late", s.bot.user_id)
             await s.alice.send(room, "!pong meanwhile")
             # The room goes on while the late one waits for its key.
             await s.alice.answer(room, s.bot.user_id, "pong meanwhile")
@@ -149,23 +149,26 @@ async def test_a_key_that_never_comes_is_counted_and_blocks_nothing(
 ) -> None:
     waits = {"key_wait": 0.5, "key_request_wait": 1.0}
     async with (
-        encrypted_setup(synapse, tmp_path, encryption=waits) as s,
+        encrypted_setup(synapse, tmp_path, plugins=("pong", "lost"), encryption=waits) as s,
         running_bot(s.config) as bot,
     ):
         assert bot.encryption is not None
         encryption = bot.encryption
         room = await s.alice.create_encrypted_room([s.bot.user_id])
         await s.alice.wait_joined(room, s.bot.user_id)
-        await s.alice.send_withholding_key(room, "!pong never", s.bot.user_id)
+        never, _ = await s.alice.send_withholding_key(room, "!pong never", s.bot.user_id)
         await s.alice.send(room, "!pong next")
         await s.alice.answer(room, s.bot.user_id, "pong next")
         await eventually(lambda: encryption.undecryptable == 1, what="given up")
+        await s.alice.answer(room, s.bot.user_id, f"lost {never}")  # the plugin hook
         health = bot.health()
         skipped = dict(bot.metrics.events_skipped.values)
     assert health["encryption"]["waiting_for_keys"] == 0
     assert health["encryption"]["undecryptable"] == 1
     assert skipped.get("undecryptable") == 1
-    assert "pong never" not in s.alice.bodies_from(room, s.bot.user_id)
+    answers = s.alice.bodies_from(room, s.bot.user_id)
+    assert "pong never" not in answers
+    assert answers.count(f"lost {never}") == 1
 
 
 async def test_sigkill_during_an_encrypted_burst_neither_drops_nor_repeats(

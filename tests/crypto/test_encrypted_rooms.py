@@ -85,6 +85,21 @@ async def test_a_file_a_plugin_uploads_to_an_encrypted_room_is_encrypted(
     assert data == b"top secret"
 
 
+async def test_echo_records_pongs_from_an_encrypted_room(synapse: Synapse, tmp_path: Path) -> None:
+    async with (
+        encrypted_setup(synapse, tmp_path, plugins=("echo",)) as s,
+        running_bot(s.config),
+    ):
+        room = await s.alice.create_encrypted_room([s.bot.user_id])
+        await s.alice.wait_joined(room, s.bot.user_id)
+        await s.alice.send(room, "!ping")
+        pong = await s.alice.first(lambda m: m.sender == s.bot.user_id and "Pong!" in m.body)
+        await s.alice.send(room, "!pingstats")
+        stats = await s.alice.first(lambda m: m.sender == s.bot.user_id and "latency" in m.body)
+    assert pong.decrypted and stats.decrypted
+    assert "localhost" in stats.body.split("\n", 1)[1], stats.body
+
+
 async def test_help_is_answered_in_an_encrypted_room(synapse: Synapse, tmp_path: Path) -> None:
     async with encrypted_setup(synapse, tmp_path) as s, running_bot(s.config):
         room = await s.alice.create_encrypted_room([s.bot.user_id])

@@ -14,7 +14,15 @@ import time
 import uuid
 from pathlib import Path
 
+from mautrix.crypto import InboundGroupSession
+from mautrix.crypto.store.asyncpg import PgCryptoStore
+from mautrix.types import IdentityKey, RoomID, SessionID, SigningKey
+from mautrix.util.async_db import Database
+from olm.account import Account
+from olm.group_session import OutboundGroupSession
+
 from bench.synapse_figures import percentile
+from botkit.crypto.olm import mautrix_url
 from botkit.testing.bot import BotProcess
 from botkit.testing.botconfig import write_bot_config
 from botkit.testing.fakehs import procstat
@@ -25,6 +33,42 @@ from botkit.testing.synapse_venv import default_venv_dir
 ROOT = Path(__file__).resolve().parent.parent
 PINGS = 50
 RATE = 5.0
+SESSIONS = 1000
+
+
+async def _fill_store(database_url: str, user_id: str, count: int) -> int:
+    """Put ``count`` inbound Megolm sessions (of made-up rooms) into the bot's crypto store.
+
+    Returns how many inbound sessions the store then holds.
+    """
+    db = Database.create(mautrix_url(database_url), upgrade_table=PgCryptoStore.upgrade_table)
+    await db.start()
+    try:
+        store = PgCryptoStore(user_id, "botkit", db)
+        sender = Account()
+        keys = sender.identity_keys
+        for i in range(count):
+            room = RoomID(f"!bench{i}:localhost")
+            outbound = OutboundGroupSession()
+            session = InboundGroupSession(
+                outbound.session_key,
+                SigningKey(keys["ed25519"]),
+                IdentityKey(keys["curve25519"]),
+                room,
+            )
+            await store.put_group_session(
+                room, IdentityKey(keys["curve25519"]), SessionID(session.id), session
+            )
+        held: int = await db.fetchval("SELECT COUNT(*) FROM crypto_megolm_inbound_session")
+        return held
+    finally:
+        await db.stop()
+
+
+async def _start(proc: BotProcess) -> float:
+    started = time.monotonic()
+    await proc.start()
+    return time.monotonic() - started
 
 
 async def _pings(person: Person, room: str, bot: str, proc: BotProcess) -> tuple[list[int], float]:
@@ -67,9 +111,7 @@ async def main() -> None:
                 web={"port": port},
             )
             proc = BotProcess(config, port, work / "bot.log")
-            started = time.monotonic()
-            await proc.start()
-            start_up = time.monotonic() - started
+            start_up = await _start(proc)
             try:
                 alice = synapse.register(f"alice{uuid.uuid4().hex[:6]}")
                 async with Person(alice, work / "nio") as person:
@@ -79,7 +121,7 @@ async def main() -> None:
                         await person.wait_joined(room, bot.user_id)
                         await person.send(room, "!pong warm-up")
                         await person.answer(room, bot.user_id, "pong warm-up")
-                    print(f"bot start-up (new crypto store): {start_up:.2f} s")
+                    print(f"{PINGS} pings at {RATE:g}/s per room")
                     print("room         p50 ms  p99 ms  CPU ms/pong")
                     for name, room in (("encrypted", encrypted), ("unencrypted", plain)):
                         lat, cpu = await _pings(person, room, bot.user_id, proc)
@@ -87,6 +129,16 @@ async def main() -> None:
                         print(f"{name:<12} {p50:>6} {p99:>7} {cpu * 1000:>12.2f}")
             finally:
                 await proc.stop()
+            restart = await _start(proc)
+            await proc.stop()
+            database_url = f"sqlite+aiosqlite:///{work / 'botkit.db'}"
+            stored = await _fill_store(database_url, bot.user_id, SESSIONS)
+            crowded = await _start(proc)
+            await proc.stop()
+            print("bot start-up (process start to ready):")
+            print(f"  new crypto store                 {start_up:6.2f} s")
+            print(f"  restart                          {restart:6.2f} s")
+            print(f"  restart, {stored:,} sessions in store  {crowded:6.2f} s")
         finally:
             await synapse.async_stop()
 

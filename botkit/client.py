@@ -225,7 +225,10 @@ class Sender:
         txn_id = self.txn_id()
         type_name = event_type.t
         if self.encryption is not None:  # once, before the retries: they resend the same
-            type_name, content = await self.encryption.encrypt(room_id, type_name, content)
+            try:
+                type_name, content = await self.encryption.encrypt(room_id, type_name, content)
+            except Exception as e:  # no key share, no member list: the handler is retried
+                raise SendError(f"could not encrypt for {room_id}: {type(e).__name__}: {e}") from e
         path = Path.v3.rooms[room_id].send[type_name][txn_id]
         resp = await self.request(instance, "send", Method.PUT, path, content)
         self.metrics.messages_sent.inc(instance)

@@ -176,10 +176,10 @@ class Encryption:
 
     async def _run(self) -> None:
         """Key requests, giving up, pruning, and the cross-signing state, in the background."""
-        checked = 0.0
+        checked: float | None = None
         while True:
             try:
-                if time.monotonic() - checked > _TRUST_CHECK:
+                if checked is None or time.monotonic() - checked > _TRUST_CHECK:
                     self.cross_signed = await self.backend.cross_signed()
                     checked = time.monotonic()
                 await self._tick()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import sys
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -12,8 +11,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import aiohttp
 
 from botkit.testing.bot import BotProcess, running_bot
 from botkit.testing.botconfig import write_bot_config
@@ -220,69 +217,3 @@ async def test_sigkill_during_an_encrypted_burst_neither_drops_nor_repeats(
     assert {b: n for b, n in tally.items() if n > 1} == {}, f"repeated (seed {seed})"
     undecrypted = [m for m in s.alice.messages if m.undecryptable]
     assert undecrypted == [], f"the person could not decrypt {len(undecrypted)} answers"
-
-
-async def test_botkit_verify_cross_signs_the_device(synapse: Synapse, tmp_path: Path) -> None:
-    async with encrypted_setup(synapse, tmp_path) as s:
-        config = write_bot_config(
-            s.config,
-            account=s.bot,
-            encryption={"enabled": True},
-            homeserver={"password": s.bot.password},
-        )
-        done = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "botkit",
-            "verify",
-            "-c",
-            str(config),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await done.communicate()
-        assert done.returncode == 0, err.decode()
-        recovery_key = out.decode().strip().splitlines()[-1]
-        async with running_bot(config) as bot:
-            assert bot.encryption is not None
-            encryption = bot.encryption
-            await eventually(lambda: encryption.cross_signed is not None, what="trust checked")
-            cross_signed = bot.health()["encryption"]["cross_signed"]
-        master = await matrix_get(
-            s.bot, f"user/{s.bot.user_id}/account_data/m.cross_signing.master"
-        )
-        default = await matrix_get(
-            s.bot, f"user/{s.bot.user_id}/account_data/m.secret_storage.default_key"
-        )
-    raw = await query_keys(s.bot)
-    self_signing = next(iter(raw["self_signing_keys"][s.bot.user_id]["keys"]))
-    device = raw["device_keys"][s.bot.user_id][s.bot.device_id]
-    assert self_signing in device["signatures"][s.bot.user_id], "not signed by the self-signing key"
-    assert default["key"] in master["encrypted"], "the master key is not in secret storage"
-    assert len(recovery_key.split()) >= 12, recovery_key
-    assert cross_signed is True
-
-
-async def matrix_get(account: MatrixAccount, path: str) -> Any:
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(
-            f"{account.homeserver_url}/_matrix/client/v3/{path}",
-            headers={"Authorization": f"Bearer {account.access_token}"},
-        ) as resp,
-    ):
-        assert resp.status == 200, await resp.text()
-        return await resp.json()
-
-
-async def query_keys(account: MatrixAccount) -> Any:
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(
-            f"{account.homeserver_url}/_matrix/client/v3/keys/query",
-            json={"device_keys": {account.user_id: []}},
-            headers={"Authorization": f"Bearer {account.access_token}"},
-        ) as resp,
-    ):
-        assert resp.status == 200, await resp.text()
-        return await resp.json()

@@ -97,6 +97,22 @@ async def test_echo_records_pongs_from_an_encrypted_room(synapse: Synapse, tmp_p
     assert "localhost" in stats.body.split("\n", 1)[1], stats.body
 
 
+async def test_cross_signed_only_keeps_keys_from_unverified_devices(
+    synapse: Synapse, tmp_path: Path
+) -> None:
+    policy = {"share_keys_with": "cross-signed"}
+    async with (
+        encrypted_setup(synapse, tmp_path, encryption=policy) as s,
+        running_bot(s.config),
+    ):
+        room = await s.alice.create_encrypted_room([s.bot.user_id])
+        await s.alice.wait_joined(room, s.bot.user_id)
+        await s.alice.send(room, "!pong unverified")
+        # nio's device is not cross-signed: the answer comes, but without its key.
+        answer = await s.alice.first(lambda m: m.room_id == room and m.sender == s.bot.user_id)
+    assert answer.undecryptable
+
+
 async def test_help_is_answered_in_an_encrypted_room(synapse: Synapse, tmp_path: Path) -> None:
     async with encrypted_setup(synapse, tmp_path) as s, running_bot(s.config):
         room = await s.alice.create_encrypted_room([s.bot.user_id])

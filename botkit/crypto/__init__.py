@@ -15,7 +15,7 @@ import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
-from mautrix.types import Event
+from mautrix.types import BaseEvent, SerializableAttrs
 
 __all__ = ["MARKER", "EncryptionInfo", "encryption_of", "missing_dependency"]
 
@@ -41,12 +41,10 @@ class EncryptionInfo:
         return self.trust in ("verified", "cross-signed")
 
 
-def encryption_of(event: Event) -> EncryptionInfo | None:
+def encryption_of(event: BaseEvent) -> EncryptionInfo | None:
     """How ``event`` was encrypted; None when it was sent in the clear."""
-    try:
-        info: Any = event[MARKER]
-    except (KeyError, TypeError):
-        return None
+    # botkit.crypto put the marker at the event's top level; mautrix keeps unknown keys.
+    info: Any = event.get(MARKER) if isinstance(event, SerializableAttrs) else None
     if not isinstance(info, dict):
         return None
     device = info.get("sender_device")

@@ -113,6 +113,25 @@ async def test_cross_signed_only_keeps_keys_from_unverified_devices(
     assert answer.undecryptable
 
 
+async def test_a_plugin_can_tell_an_encrypted_event_and_its_device_trust(
+    synapse: Synapse, tmp_path: Path
+) -> None:
+    async with (
+        encrypted_setup(synapse, tmp_path, plugins=("how",)) as s,
+        running_bot(s.config),
+    ):
+        secret = await s.alice.create_encrypted_room([s.bot.user_id])
+        plain = await s.alice.create_room([s.bot.user_id])
+        for room in (secret, plain):
+            await s.alice.wait_joined(room, s.bot.user_id)
+            await s.alice.send(room, "!how")
+        encrypted = await s.alice.first(lambda m: m.room_id == secret and m.sender == s.bot.user_id)
+        clear = await s.alice.first(lambda m: m.room_id == plain and m.sender == s.bot.user_id)
+    # nio's device is known to the bot but not cross-signed by its owner.
+    assert encrypted.body == "encrypted unverified (not verified)"
+    assert clear.body == "clear"
+
+
 async def test_help_is_answered_in_an_encrypted_room(synapse: Synapse, tmp_path: Path) -> None:
     async with encrypted_setup(synapse, tmp_path) as s, running_bot(s.config):
         room = await s.alice.create_encrypted_room([s.bot.user_id])

@@ -56,6 +56,7 @@ class Encryption:
         self.settings = settings
         self.metrics = metrics
         self._held: dict[str, HeldEvent] = {}
+        self._again: set[str] = set()
         self.undecryptable = 0
         self.cross_signed: bool | None = None
         #: Told of each event given up on, with why (the bot tells the plugins).
@@ -79,6 +80,9 @@ class Encryption:
         backend = await OlmBackend.open(api, database_url, settings.share_keys_with)
         self = cls(backend, held, settings, metrics, media)
         self._held = {h.event_id: h for h in await held.load()}
+        # Released by an earlier run that may have stopped before their handling was
+        # recorded: released again, and the record of handled events drops repeats.
+        self._again = {h.event_id for h in self._held.values() if h.released_at is not None}
         if self._held:
             log.info("%d encrypted events still wait for their keys", len(self._held))
         self._task = asyncio.create_task(self._run(), name="botkit-crypto")
@@ -141,7 +145,7 @@ class Encryption:
     async def _release(self) -> list[dict[str, Any]]:
         released = []
         for held in list(self._held.values()):
-            if held.released_at is not None:
+            if held.released_at is not None and held.event_id not in self._again:
                 continue
             try:
                 clear = await self.backend.decrypt(held.raw)
@@ -150,6 +154,7 @@ class Encryption:
                 continue
             if clear is not None:
                 log.info("the room key of %s came: handling it", held.event_id)
+                self._again.discard(held.event_id)
                 await self._note_media(clear)
                 await self.held_events.mark(held.event_id, released=True)
                 held.released_at = int(time.time() * 1000)

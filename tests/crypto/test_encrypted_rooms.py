@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+
+from botkit.storage import create_engine
 from botkit.testing.bot import BotProcess, running_bot
 from botkit.testing.botconfig import write_bot_config
 from botkit.testing.person import Person
@@ -189,6 +192,44 @@ async def test_a_late_key_is_awaited_and_its_event_handled_once(
     assert answers.count("pong late") == 1
     assert health["waiting_for_keys"] == 0
     assert health["undecryptable"] == 0
+
+
+async def test_a_released_event_is_released_again_if_its_handling_was_not_recorded(
+    synapse: Synapse, tmp_path: Path
+) -> None:
+    waits = {"key_wait": 600.0, "key_request_wait": 600.0}
+    async with encrypted_setup(synapse, tmp_path, encryption=waits) as s:
+        async with running_bot(s.config):
+            room = await s.alice.create_encrypted_room([s.bot.user_id])
+            await s.alice.wait_joined(room, s.bot.user_id)
+            late, key = await s.alice.send_withholding_key(room, "!pong late", s.bot.user_id)
+            await s.alice.send(room, "!pong meanwhile")
+            await s.alice.answer(room, s.bot.user_id, "pong meanwhile")
+            await s.alice.send_key(s.bot.user_id, key)
+            await s.alice.answer(room, s.bot.user_id, "pong late")
+        # As if the bot had died after releasing the event, before recording its handling.
+        assert await handled_records(tmp_path, late, delete=True) == 1
+        async with running_bot(s.config):
+            # The room's events are handled in order: the released one comes first.
+            await s.alice.send(room, "!pong end")
+            await s.alice.answer(room, s.bot.user_id, "pong end")
+    assert await handled_records(tmp_path, late) == 1, "not handled again"
+    # Its answer was deduplicated by its transaction ID: the person saw one.
+    assert s.alice.bodies_from(room, s.bot.user_id).count("pong late") == 1
+
+
+async def handled_records(tmp_path: Path, event_id: str, *, delete: bool = False) -> int:
+    """How many instances recorded ``event_id`` as handled (and forget them if ``delete``)."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'botkit.db'}")
+    try:
+        async with engine.begin() as conn:
+            query = "DELETE FROM" if delete else "SELECT * FROM"
+            found = await conn.execute(
+                text(f"{query} botkit_handled WHERE event_id = :e"), {"e": event_id}
+            )
+            return found.rowcount if delete else len(found.all())
+    finally:
+        await engine.dispose()
 
 
 async def test_a_key_that_never_comes_is_counted_and_blocks_nothing(

@@ -83,8 +83,9 @@ class Encryption:
         # Released by an earlier run that may have stopped before their handling was
         # recorded: released again, and the record of handled events drops repeats.
         self._again = {h.event_id for h in self._held.values() if h.released_at is not None}
-        if self._held:
-            log.info("%d encrypted events still wait for their keys", len(self._held))
+        waiting = len(self._held) - len(self._again)
+        if waiting:
+            log.info("%d encrypted events still wait for their keys", waiting)
         self._task = asyncio.create_task(self._run(), name="botkit-crypto")
         return self
 

@@ -15,7 +15,6 @@ Sending: :meth:`Encryption.encrypt` turns an event for an encrypted room into
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -206,8 +205,10 @@ class Encryption:
                 await self._forget(held, f"no room key after {first + second:g} s")
             elif age > first and not held.requested:
                 log.info("asking for the room key of %s", held.event_id)
-                with contextlib.suppress(Exception):
+                try:
                     await self.backend.request_key(held.raw)
+                except Exception as e:  # asked once: the event still waits for its key
+                    log.warning("could not ask for the room key of %s: %s", held.event_id, e)
                 held.requested = True
                 await self.held_events.mark(held.event_id, requested=True)
         await self.held_events.prune()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mautrix.client import ClientAPI
 from mautrix.errors import MatrixRequestError, MUnknownToken
@@ -42,6 +42,9 @@ from .sync import Syncer, SyncSettings
 from .tokens import LoginTokens, TokenRefresher, password_login, store_login, stored_login
 from .upgrades import RoomUpgrades
 from .web import PluginWeb, WebServer
+
+if TYPE_CHECKING:
+    from .crypto.encryption import Encryption
 
 __all__ = ["Bot"]
 
@@ -75,6 +78,7 @@ class Bot:
         self.api: ClientAPI | None = None
         self.syncer: Syncer | None = None
         self.web: WebServer | None = None
+        self.encryption: Encryption | None = None
         self._sync_task: asyncio.Task[None] | None = None
         self._prune_task: asyncio.Task[None] | None = None
         self._joins: set[asyncio.Task[None]] = set()
@@ -110,6 +114,9 @@ class Bot:
             ) from e
         self.starting = f"connecting to the homeserver {self.config.homeserver.url}"
         self.api = await self._connect()
+        if self.config.encryption.enabled:
+            self.starting = "loading the encryption keys"
+            self.encryption = await self._open_encryption(self.api)
         self.starting = "starting the plugins"
         self.host = build_host(
             self.api,
@@ -117,6 +124,7 @@ class Bot:
             HostSettings.of(self.config),
             services=self.services,
             metrics=self.metrics,
+            encryption=self.encryption,
         )
         self.upgrades = RoomUpgrades(self.api, self.store, lambda: list(self.instances.values()))
         await self.upgrades.load()
@@ -124,6 +132,12 @@ class Bot:
         self.instances[BUILTIN] = builtin
         await builtin.start()
         await self._start_plans(self._plan(self.config))
+        if self.encryption is not None:
+            from .crypto.hooks import tell_undecryptable
+
+            self.encryption.on_undecryptable = lambda raw, why: tell_undecryptable(
+                self.instances.values(), raw, why
+            )
         pending = await self.pipeline.load_pending()
         if pending:
             log.info("retrying %d events that were pending when the bot stopped", pending)
@@ -138,6 +152,7 @@ class Bot:
             self._on_invite,
             self.upgrades.tombstone,
             self.host.sender.access,
+            self.encryption,
         )
         self._sync_task = asyncio.create_task(self._run_sync(), name="botkit-sync")
         self._prune_task = asyncio.create_task(self._prune_loop(), name="botkit-prune")
@@ -153,6 +168,15 @@ class Bot:
             reason = e.orig if isinstance(e, DBAPIError) else e
             url = make_url(self.config.database_url).render_as_string(hide_password=True)
             raise BotkitError(f"cannot use the database {url}: {reason}") from e
+
+    async def _open_encryption(self, api: ClientAPI) -> Encryption:
+        """The device's encryption keys (see :mod:`botkit.crypto`)."""
+        from .crypto.encryption import Encryption  # python-olm only when encryption is on
+
+        config = self.config
+        return await Encryption.open(
+            api, self.engine, config.database_url, config.encryption, self.metrics
+        )
 
     async def _connect(self) -> ClientAPI:
         """Log in, or check the configured token, waiting for the homeserver as long as it takes.
@@ -332,6 +356,8 @@ class Bot:
             log.exception("could not record the last handled events")
         for inst in reversed(list(self.instances.values())):
             await inst.stop()
+        if self.encryption is not None:
+            await self.encryption.close()
         if self.web is not None:
             await self.web.stop()
         if self.api is not None:
@@ -377,6 +403,7 @@ class Bot:
             "starting": self.starting,
             "user_id": self.api.mxid if self.api else None,
             "token_problem": self.token_problem,
+            "encryption": self.encryption.health() if self.encryption else None,
             "uptime": time.time() - self.started_at,
             "degraded": sorted(n for n, p in plugins.items() if p["state"] != "running"),
             "plugins": plugins,

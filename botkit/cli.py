@@ -45,6 +45,14 @@ def _parser() -> argparse.ArgumentParser:
     plugins.add_argument(
         "-c", "--config", default="config.yaml", type=Path, help="read plugin_dirs from it"
     )
+    verify = sub.add_parser(
+        "verify",
+        help="cross-sign the bot's device (new keys and a recovery key, or an existing one)",
+    )
+    verify.add_argument("-c", "--config", default="config.yaml", type=Path)
+    verify.add_argument(
+        "--recovery-key", help="sign the device with the account's existing cross-signing keys"
+    )
     replay = sub.add_parser(
         "replay",
         help="retry the dead letters of a plugin instance (once its plugin is fixed)",
@@ -88,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check(config)
     if args.command == "login":
         return _login(config)
+    if args.command == "verify":
+        return _verify(config, args.recovery_key)
     if args.command == "replay":
         if not (args.list or args.instance):
             print("botkit replay: name the instance to replay, or --list", file=sys.stderr)
@@ -174,6 +184,30 @@ def _login(config: BotConfig) -> int:
     print(f"logged in as {hs.user_id} (device {device}); its tokens are in the database")
     if hs.access_token:
         print("note: homeserver.access_token in the config is used instead; remove it")
+    return 0
+
+
+def _verify(config: BotConfig, recovery_key: str | None) -> int:
+    """Cross-sign the bot's device (see botkit.crypto.verify)."""
+    import getpass
+
+    from .crypto import missing_dependency
+
+    missing = missing_dependency()
+    if missing is not None:
+        print(f"botkit verify: encryption {missing}", file=sys.stderr)
+        return 1
+    from .crypto.verify import verify
+
+    hs = config.homeserver
+    password = hs.password
+    if not recovery_key and not password and sys.stdin.isatty():
+        password = getpass.getpass(f"Password of {hs.user_id} (to upload the keys): ")
+    try:
+        print(asyncio.run(verify(config, recovery_key, password)))
+    except BotkitError as e:
+        print(f"botkit verify: {e}", file=sys.stderr)
+        return 1
     return 0
 
 

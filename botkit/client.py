@@ -54,6 +54,7 @@ from .metrics import Metrics
 from .relations import mentions
 
 if TYPE_CHECKING:
+    from .crypto.encryption import Encryption
     from .tokens import TokenRefresher
 
 __all__ = ["BotHTTPAPI", "Origin", "PluginClient", "Sender", "origin"]
@@ -172,6 +173,8 @@ class Sender:
     max_backoff: float = 60.0
     access: RoomAccess | None = None
     """The rooms the bot is banned from: nothing is sent there (see :mod:`botkit.membership`)."""
+    encryption: Encryption | None = None
+    """Encrypts what goes to encrypted rooms (see :mod:`botkit.crypto`); None: encryption is off."""
     _rand: random.Random = field(default_factory=random.Random)
 
     def check_room(self, room_id: RoomID) -> None:
@@ -220,7 +223,13 @@ class Sender:
         """Send one event; the same handler reaching the same send reuses its transaction ID."""
         self.check_room(room_id)
         txn_id = self.txn_id()
-        path = Path.v3.rooms[room_id].send[event_type.t][txn_id]
+        type_name = event_type.t
+        if self.encryption is not None:  # once, before the retries: they resend the same
+            try:
+                type_name, content = await self.encryption.encrypt(room_id, type_name, content)
+            except Exception as e:  # no key share, no member list: the handler is retried
+                raise SendError(f"could not encrypt for {room_id}: {type(e).__name__}: {e}") from e
+        path = Path.v3.rooms[room_id].send[type_name][txn_id]
         resp = await self.request(instance, "send", Method.PUT, path, content)
         self.metrics.messages_sent.inc(instance)
         return EventID(resp["event_id"])
@@ -333,13 +342,30 @@ class PluginClient:
         resp = await self._sender.request(self.instance, "redact", Method.PUT, path, body)
         return EventID(resp["event_id"])
 
-    async def upload(self, data: bytes, mime_type: str, filename: str) -> ContentURI:
-        """Upload a file to the media repository; returns its ``mxc://`` URI."""
+    async def upload(
+        self, data: bytes, mime_type: str, filename: str, *, room_id: RoomID | None = None
+    ) -> ContentURI:
+        """Upload a file to the media repository; returns its ``mxc://`` URI.
+
+        With ``room_id`` of an encrypted room (and encryption on), the file is
+        uploaded encrypted, and a message sent there with this ``url`` carries the
+        key (as ``file``, see :mod:`botkit.crypto.media`).
+        """
+        encryption = self._sender.encryption
+        if encryption is not None and room_id is not None:
+            url = await encryption.upload(self.api, room_id, data, mime_type, filename)
+            if url is not None:
+                return url
         return await self.api.upload_media(data, mime_type=mime_type, filename=filename)
 
     async def download(self, url: ContentURI) -> bytes:
-        """Download media with the authenticated media API where the server has it."""
-        return await self.api.download_media(url)
+        """Download media with the authenticated media API where the server has it.
+
+        An encrypted room's attachment comes decrypted (see :mod:`botkit.crypto.media`).
+        """
+        data = await self.api.download_media(url)
+        encryption = self._sender.encryption
+        return data if encryption is None else await encryption.download(url, data)
 
 
 def _text_content(text: str, html: str | None, notice: bool) -> dict[str, Any]:

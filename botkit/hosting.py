@@ -7,7 +7,7 @@ run against cannot drift from what the bot runs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mautrix.client import ClientAPI
 
@@ -20,6 +20,9 @@ from .limits import CommandLimiter
 from .membership import RoomAccess
 from .metrics import Metrics
 from .services import ServiceRegistry
+
+if TYPE_CHECKING:
+    from .crypto.encryption import Encryption
 
 __all__ = ["HostSettings", "build_host"]
 
@@ -62,8 +65,12 @@ def build_host(
     services: ServiceRegistry | None = None,
     metrics: Metrics | None = None,
     clock: Clock | None = None,
+    encryption: Encryption | None = None,
 ) -> Host:
-    """The host of every instance on ``api``, with its sender, limiter and clock."""
+    """The host of every instance on ``api``, with its sender, limiter and clock.
+
+    With ``encryption``, what the sender sends to an encrypted room is encrypted.
+    """
     metrics = metrics or Metrics()
     sender = Sender(
         api,
@@ -71,6 +78,7 @@ def build_host(
         max_retries=settings.max_retries,
         max_backoff=settings.max_backoff,
         access=RoomAccess(api.mxid),
+        encryption=encryption,
     )
     return Host(
         api=api,

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from mautrix.types import RoomID
+from mautrix.types import Event, RoomID
 
 from .client import PluginClient
 from .errors import Problem
@@ -136,4 +136,13 @@ class Plugin:
         Called once per upgrade (again only after a crash at the wrong moment, so
         make it idempotent), after the instance's config followed the room (see
         :mod:`botkit.upgrades`). Move per-room data here; the default does nothing.
+        """
+
+    async def on_undecryptable(self, event: Event, reason: str) -> None:
+        """An encrypted ``event`` in a room this instance watches will never be readable.
+
+        Its room key did not come within ``encryption.key_wait`` and
+        ``encryption.key_request_wait`` (or the message is broken): ``event`` is
+        still the ``m.room.encrypted`` one. Called once per such event (see
+        :mod:`botkit.crypto`); the default does nothing.
         """

@@ -17,7 +17,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import ClientError, ContentTypeError
 from mautrix.api import Method, Path
@@ -38,6 +38,9 @@ from .metrics import Metrics
 from .pipeline import Pipeline
 from .state import StateStore
 from .upgrades import replacement_of
+
+if TYPE_CHECKING:
+    from .crypto.encryption import Encryption
 
 __all__ = ["SyncSettings", "Syncer"]
 
@@ -71,8 +74,11 @@ class Syncer:
         on_invite: Callable[[RoomID, UserID | None], Awaitable[None]],
         on_tombstone: Callable[[RoomID, UserID, RoomID], Awaitable[None]] | None = None,
         access: RoomAccess | None = None,
+        encryption: Encryption | None = None,
     ) -> None:
         self.api = api
+        #: Decrypts encrypted rooms' events (see botkit.crypto); None: encryption is off.
+        self.encryption = encryption
         self.store = store
         self.pipeline = pipeline
         self.instances = instances
@@ -306,6 +312,8 @@ class Syncer:
         """The handler work of one sync answer; ``since`` is None on a first start."""
         raw_events: list[dict[str, Any]] = []
         raw_history: list[dict[str, Any]] = []
+        if self.encryption is not None:  # room keys first: the timeline may need them
+            await self.encryption.receive_keys(data)
         joined = _object(_object(data.get("rooms")).get("join"))
         for room_id, room in joined.items():
             timeline = _object(_object(room).get("timeline"))
@@ -331,6 +339,12 @@ class Syncer:
             await self._tombstones(room_id, [*state_events, *events])
             self._note_membership(room_id, [*state_events, *events])
         raw_events.extend(self._left_rooms(data))
+        if self.encryption is not None:
+            # Held events (no key yet) are left out; released ones may have been handled.
+            raw_events, raw_history, released = await self.encryption.decrypt(
+                raw_events, raw_history
+            )
+            recovering = recovering or released
         instances = self.instances()
         now_ms = time.time() * 1000
         oldest = {inst.name: now_ms - self._age(inst) * 1000 for inst in instances}

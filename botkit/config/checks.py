@@ -68,11 +68,26 @@ def check_main(
         report("sending.max_retries", "must be 0 (no retries) or more")
     if config["sending"]["max_backoff"] <= 0:
         report("sending.max_backoff", "must be more than 0")
+    _check_encryption(config["encryption"], report)
     _check_logging(config["logging"], report)
     for i, directory in enumerate(config["plugin_dirs"]):
         if not directory.strip():
             report(f"plugin_dirs[{i}]", "expected a directory, got an empty string")
     return problems
+
+
+def _check_encryption(section: Mapping[str, Any], report: Report) -> None:
+    if section["share_keys_with"] not in ("all", "cross-signed"):
+        report("encryption.share_keys_with", "expected all or cross-signed")
+    for key in ("key_wait", "key_request_wait"):
+        if section[key] < 0:
+            report(f"encryption.{key}", "must be 0 or more")
+    if section["enabled"]:
+        from botkit.crypto import missing_dependency
+
+        missing = missing_dependency()
+        if missing is not None:
+            report("encryption.enabled", missing)
 
 
 def _check_homeserver(hs: Mapping[str, Any], report: Report) -> None:

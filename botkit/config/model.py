@@ -15,6 +15,7 @@ __all__ = [
     "AutojoinConfig",
     "BotConfig",
     "BotSettings",
+    "EncryptionConfig",
     "HomeserverConfig",
     "InstanceConfig",
     "LimitsConfig",
@@ -99,6 +100,16 @@ class SendingConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class EncryptionConfig:
+    """End-to-end encryption: on or off, who gets room keys, how long late keys are awaited."""
+
+    enabled: bool = False
+    share_keys_with: str = "all"
+    key_wait: float = 10.0
+    key_request_wait: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
 class LoggingConfig:
     """Log level name (upper case), ``logging`` format string, and the log file (None: stderr)."""
 
@@ -140,6 +151,7 @@ class BotConfig:
     plugin_dirs: tuple[Path, ...]
     plugins: dict[str, InstanceConfig]
     raw: Mapping[str, Any] = field(repr=False)
+    encryption: EncryptionConfig = EncryptionConfig()
 
 
 def build_config(
@@ -193,4 +205,10 @@ def build_config(
         plugin_dirs=tuple(path.parent / Path(d).expanduser() for d in merged["plugin_dirs"]),
         plugins=plugins,
         raw=merged,
+        encryption=EncryptionConfig(
+            enabled=merged["encryption"]["enabled"],
+            share_keys_with=merged["encryption"]["share_keys_with"],
+            key_wait=float(merged["encryption"]["key_wait"]),
+            key_request_wait=float(merged["encryption"]["key_request_wait"]),
+        ),
     )

@@ -156,7 +156,7 @@ async def send_preview(client: PluginClient, room_id: RoomID, draft: Draft) -> N
         await client.send_text(room_id, f"The post cannot be rendered: {e}")
         return
     name = post_file_name(draft.post)
-    url = await client.upload(data, "text/markdown", name)
+    url = await client.upload(data, "text/markdown", name, room_id=room_id)
     content = MediaMessageEventContent(
         msgtype=MessageType.FILE,
         body=name,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, select
 
+from botkit import PluginLoadError
 from botkit.cli import main as botkit_main
 from botkit.storage import migrate
 from botkit.testing.databases import drop_namespace, schema_drift, scratch_storage
@@ -163,6 +164,13 @@ def test_check_names_each_bad_key(tmp_path: Path, capsys: pytest.CaptureFixture[
     ]
     good = check(tmp_path, "decay_after_hours: 24\ndecay_percent: 5", capsys)
     assert good == ["exit 0", f"{bot}: OK; plugin instances: karma (karma 1.0.0)"]
+
+
+async def test_an_instance_with_a_bad_config_does_not_start(
+    plugin_harness: HarnessFactory,
+) -> None:
+    with pytest.raises(PluginLoadError, match=r"config\.top: must be from 1 to 100, not 500"):
+        await plugin_harness(KARMA, config={"top": 500})
 
 
 async def test_the_second_migration_keeps_the_scores(database_url: str) -> None:

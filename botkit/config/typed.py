@@ -101,6 +101,7 @@ def structure_config(cls: type[T], data: Mapping[str, Any], *, file: str, key_pr
     """``data`` (a merged instance config) as a ``cls``; :class:`ConfigError` lists
     every problem, each naming ``file`` and the key below ``key_prefix``."""
     found: list[BaseException] = []
+    raw: Any = None  # what prepare made of data: the values the fields are built from
     try:
         prepare = getattr(cls, "prepare", None)
         raw, found = prepare(dict(data)) if callable(prepare) else (data, [])

@@ -94,6 +94,33 @@ def test_every_field_out_of_range_is_reported_beside_a_type_error() -> None:
     ]
 
 
+@attrs.frozen
+class FromToml:
+    """A config class that reads another file first, as twim reads Hebbot's TOML."""
+
+    top: int = attrs.field(validator=between(1, 100))
+
+    @classmethod
+    def prepare(cls, raw: dict[str, Any]) -> tuple[dict[str, Any], list[Invalid]]:
+        if raw.get("toml") == "broken":
+            raise Invalid("section", "not valid TOML", file="config.toml")
+        top = raw.pop("toml")
+        return {**raw, "top": top}, [Invalid("other", "unknown", file="config.toml")]
+
+
+def test_what_prepare_finds_or_raises_is_reported_with_the_ranges() -> None:
+    def found(raw: dict[str, Any]) -> list[str]:
+        with pytest.raises(ConfigError) as caught:
+            structure_config(FromToml, raw, file="bot.yaml", key_prefix="cfg")
+        return [str(problem) for problem in caught.value.problems]
+
+    assert found({"toml": "broken"}) == ["config.toml: section: not valid TOML"]
+    assert found({"toml": 500}) == [
+        "config.toml: other: unknown",
+        "bot.yaml: cfg.top: must be from 1 to 100, not 500",
+    ]
+
+
 def test_every_problem_of_a_list_is_reported_at_once_with_its_index() -> None:
     found = problems(rules=[{"word": "++"}, {"word": 1, "points": 9}, {"word": "x", "pts": 1}])
 

@@ -101,20 +101,50 @@ def structure_config(cls: type[T], data: Mapping[str, Any], *, file: str, key_pr
     """``data`` (a merged instance config) as a ``cls``; :class:`ConfigError` lists
     every problem, each naming ``file`` and the key below ``key_prefix``."""
     found: list[BaseException] = []
+    raw: Any = None  # what prepare made of data: the values the fields are built from
     try:
         prepare = getattr(cls, "prepare", None)
         raw, found = prepare(dict(data)) if callable(prepare) else (data, [])
         built: T = _CONVERTER.structure(raw, cls)
     except (ValueError, TypeError, KeyError, ExceptionGroup) as e:
-        found = [*found, e]
+        found = [*found, e, *_field_validators(cls, raw)]
     if not found:
         return built
-    problems = [
-        Problem(where or file, key if where else _join(key_prefix, key), reason)
-        for error in found
-        for where, key, reason in _walk(error, "")
-    ]
+    problems = list(
+        dict.fromkeys(  # a validator's complaint may be found twice: once is enough
+            Problem(where or file, key if where else _join(key_prefix, key), reason)
+            for error in found
+            for where, key, reason in _walk(error, "")
+        )
+    )
     raise ConfigError(problems) from found[-1]
+
+
+def _field_validators(cls: type[Any], raw: Any) -> list[Invalid]:
+    """What each field's validator says of its value, every field on its own.
+
+    attrs stops at the first validator that fails, and a type error elsewhere stops
+    them all; a user should hear of every out-of-range value in one ``botkit check``.
+    Only :class:`Invalid` counts: it names its key. A value that is not even of the
+    field's type is reported already, and a validator that needs the whole object
+    (which does not exist here) is left to the run that built it.
+    """
+    if not (attrs.has(cls) and isinstance(raw, Mapping)):
+        return []
+    attrs.resolve_types(cls)
+    found: list[Invalid] = []
+    for field in attrs.fields(cls):
+        key = field.alias or field.name
+        if field.validator is None or key not in raw:
+            continue
+        try:
+            value = _CONVERTER.structure(raw[key], field.type)
+            field.validator(None, field, value)
+        except Invalid as e:
+            found.append(e)
+        except Exception:  # reported by the structuring, or needs the whole object
+            continue
+    return found
 
 
 def build_config(

@@ -33,7 +33,7 @@ from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol, TypedDict, Unpack
+from typing import Any, NamedTuple, Protocol, TypedDict, TypeVar, Unpack
 
 from mautrix.client import ClientAPI
 from mautrix.types import EventID, EventType, RoomID, UserID
@@ -48,6 +48,7 @@ from ..hosting import HostSettings, build_host
 from ..instance import InstanceState, PluginInstance
 from ..loader import PluginSource, read_manifest
 from ..plugin import Plugin
+from ..services import ServiceKey
 from ..storage import create_engine
 from ..web import PluginWeb
 from .http import HarnessHTTP
@@ -67,6 +68,8 @@ __all__ = [
     "Sent",
     "plugin_harness",
 ]
+
+T = TypeVar("T")
 
 DEFAULT_ROOM = RoomID("!room:example.org")
 """The room of events that name none."""
@@ -152,6 +155,11 @@ class PluginHarness:
         if self.instance.plugin is None:
             raise RuntimeError(f"plugin instance {self.instance.name!r} is not running")
         return self.instance.plugin
+
+    def service(self, key: ServiceKey[T]) -> T:
+        """The service ``key`` as another plugin gets it: what the instance provided, checked
+        against the key's type; :class:`~botkit.errors.ServiceUnavailable` when it did not."""
+        return self.instance.host.services.get(key)
 
     @property
     def sent(self) -> list[Sent]:

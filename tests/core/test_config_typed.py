@@ -75,6 +75,52 @@ def test_each_rule_is_one_problem_naming_file_and_key(
     assert problems(**values) == [expected]
 
 
+def test_every_field_out_of_range_is_reported_beside_a_type_error() -> None:
+    @attrs.frozen
+    class Ranges:
+        top: int = attrs.field(validator=between(1, 100))
+        low: int = attrs.field(validator=between(0, 5))
+        mode: Literal["all", "mentions"]
+
+    with pytest.raises(ConfigError) as caught:
+        values = {"top": 500, "low": 9, "mode": "some"}
+        structure_config(Ranges, values, file="bot.yaml", key_prefix="cfg")
+
+    # attrs stops at the first failing validator, and a type error stops them all.
+    assert [str(problem) for problem in caught.value.problems] == [
+        "bot.yaml: cfg.mode: expected one of 'all', 'mentions', got 'some'",
+        "bot.yaml: cfg.top: must be from 1 to 100, not 500",
+        "bot.yaml: cfg.low: must be from 0 to 5, not 9",
+    ]
+
+
+@attrs.frozen
+class FromToml:
+    """A config class that reads another file first, as twim reads Hebbot's TOML."""
+
+    top: int = attrs.field(validator=between(1, 100))
+
+    @classmethod
+    def prepare(cls, raw: dict[str, Any]) -> tuple[dict[str, Any], list[Invalid]]:
+        if raw.get("toml") == "broken":
+            raise Invalid("section", "not valid TOML", file="config.toml")
+        top = raw.pop("toml")
+        return {**raw, "top": top}, [Invalid("other", "unknown", file="config.toml")]
+
+
+def test_what_prepare_finds_or_raises_is_reported_with_the_ranges() -> None:
+    def found(raw: dict[str, Any]) -> list[str]:
+        with pytest.raises(ConfigError) as caught:
+            structure_config(FromToml, raw, file="bot.yaml", key_prefix="cfg")
+        return [str(problem) for problem in caught.value.problems]
+
+    assert found({"toml": "broken"}) == ["config.toml: section: not valid TOML"]
+    assert found({"toml": 500}) == [
+        "config.toml: other: unknown",
+        "bot.yaml: cfg.top: must be from 1 to 100, not 500",
+    ]
+
+
 def test_every_problem_of_a_list_is_reported_at_once_with_its_index() -> None:
     found = problems(rules=[{"word": "++"}, {"word": 1, "points": 9}, {"word": "x", "pts": 1}])
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
+import pytest
+
+from botkit import ServiceKey, ServiceUnavailable
 from botkit.testing.harness import HarnessFactory
 from tests.core.kit import write_plugin
 
@@ -111,3 +115,33 @@ async def test_a_restart_leaves_one_run_of_each_job(
     # The new plugin object's job: its first run now, its second an hour on; the
     # first object's job was cancelled with it.
     assert h.plugin.runs == [START, START + timedelta(hours=1)]  # type: ignore[attr-defined]
+
+
+SERVICE = """\
+    async def start(self) -> None:
+        self.services.provide(COUNTER, Counter())
+"""
+COUNTER_PRELUDE = """
+from botkit import ServiceKey
+
+class Counter:
+    def count(self) -> int:
+        return 3
+
+COUNTER = ServiceKey("counter", Counter)
+"""
+
+
+@runtime_checkable
+class Counting(Protocol):
+    def count(self) -> int: ...
+
+
+async def test_a_test_gets_the_service_a_plugin_provides_by_its_key(
+    plugin_harness: HarnessFactory, tmp_path: Path
+) -> None:
+    h = await plugin_harness(write_plugin(tmp_path, SERVICE, prelude=COUNTER_PRELUDE))
+
+    assert h.service(ServiceKey("counter", Counting)).count() == 3
+    with pytest.raises(ServiceUnavailable, match="'scores'"):
+        h.service(ServiceKey("scores", Counting))

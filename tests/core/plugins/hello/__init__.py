@@ -1,1 +1,1 @@
-"""The example plugin from the README."""
+"""A minimal plugin for botkit's own tests: a command with an argument, a table, a route."""

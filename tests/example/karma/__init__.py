@@ -1,0 +1,1 @@
+"""The karma plugin: the example the README's "Writing a plugin" walks through."""

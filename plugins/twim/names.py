@@ -14,13 +14,14 @@ and the name is asked again after :data:`RETRY`, not for each message meanwhile.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import ClientError
 from mautrix.client import ClientAPI
-from mautrix.errors import MatrixRequestError, MNotFound
+from mautrix.errors import MatrixError, MNotFound
 from mautrix.types import EventType, Membership, RoomID, StateEvent, UserID
 
 __all__ = ["RETRY", "DisplayNames"]
@@ -31,15 +32,16 @@ RETRY = timedelta(minutes=5)
 _Key = tuple[RoomID | None, UserID]
 """A user's name in a room, or (room None) in their profile."""
 
-_LOOKUP_ERRORS = (MatrixRequestError, ClientError, TimeoutError)
+_LOOKUP_ERRORS = (MatrixError, ClientError, TimeoutError)
 
 
 class DisplayNames:
     """The display names of users in rooms and in their profiles; ``""`` for none."""
 
-    def __init__(self, api: ClientAPI, now: Callable[[], datetime]) -> None:
+    def __init__(self, api: ClientAPI, now: Callable[[], datetime], log: logging.Logger) -> None:
         self._api = api
         self._now = now
+        self._log = log
         self._names: dict[_Key, str] = {}
         self._retry: dict[_Key, datetime] = {}
         self._asking: dict[_Key, asyncio.Task[str | None]] = {}
@@ -64,9 +66,9 @@ class DisplayNames:
         before = self._names.get(key, _name(event.prev_content))
         profile = self._names.get((None, user))
         if _joined(event.content) and profile is not None and before == profile:
-            # Most likely the profile changed and this is the room's copy of it; a
-            # new name for this room alone is taken for the profile too, harmlessly:
-            # a report may address the bot by either.
+            # Most likely the profile changed and this is the room's copy of it. A
+            # name set for this room alone is taken for the profile too: it is the
+            # user's name here either way, and the other rooms keep their own.
             self._names[(None, user)] = name
         if key in self._names or key in self._retry or key in self._asking:
             self._names[key] = name
@@ -89,8 +91,17 @@ class DisplayNames:
     async def _ask(self, key: _Key) -> str | None:
         try:
             name = await self._lookup(*key)
-        except _LOOKUP_ERRORS:
+        except _LOOKUP_ERRORS as e:
             self._retry[key] = self._now() + RETRY
+            room_id, user_id = key
+            where = f"in {room_id}" if room_id else "in the profile"
+            self._log.warning(
+                "could not look up %s's display name %s (%s); asking again in %d s",
+                user_id,
+                where,
+                e,
+                RETRY.total_seconds(),
+            )
             return None
         finally:
             del self._asking[key]
@@ -100,8 +111,7 @@ class DisplayNames:
 
     async def _lookup(self, room_id: RoomID | None, user_id: UserID) -> str:
         if room_id is None:
-            name = await self._api.get_displayname(user_id)
-            return name if name and name.strip() else ""
+            return _name_of(await self._api.get_displayname(user_id))
         try:
             member = await self._api.get_state_event(room_id, EventType.ROOM_MEMBER, user_id)
         except MNotFound:
@@ -110,7 +120,10 @@ class DisplayNames:
 
 
 def _name(content: Any) -> str:
-    name = getattr(content, "displayname", None)
+    return _name_of(getattr(content, "displayname", None))
+
+
+def _name_of(name: object) -> str:
     return name if isinstance(name, str) and name.strip() else ""
 
 

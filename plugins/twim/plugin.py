@@ -103,7 +103,7 @@ class TwimPlugin(Reception, WeekCommands, EditorCommands, Plugin):
             self.settings.schedule.next_run, self._scheduled_preview, name="weekly preview"
         )
         self.catchup = CatchUp()
-        self.names = DisplayNames(self.client.api, self.scheduler.now)
+        self.names = DisplayNames(self.client.api, self.scheduler.now, self.log)
         self.scheduler.every(
             1.0,
             lambda: send_summary(self.catchup, self.client, self.settings.editor_room, self.log),

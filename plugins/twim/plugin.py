@@ -24,6 +24,7 @@ from mautrix.types import (
     RedactionEvent,
     RelationType,
     RoomID,
+    StateEvent,
     TextMessageEventContent,
     UserID,
 )
@@ -36,6 +37,7 @@ from .checks import template_problems
 from .collect import TEXT_TYPES, refusal
 from .draft import Draft, build_draft, status_markdown
 from .editor_commands import EditorCommands
+from .names import DisplayNames
 from .preview import PreviewSite
 from .publish import PublishError, send_preview, write_post
 from .reception import Reception, reaction_notice
@@ -101,6 +103,7 @@ class TwimPlugin(Reception, WeekCommands, EditorCommands, Plugin):
             self.settings.schedule.next_run, self._scheduled_preview, name="weekly preview"
         )
         self.catchup = CatchUp()
+        self.names = DisplayNames(self.client.api, self.scheduler.now, self.log)
         self.scheduler.every(
             1.0,
             lambda: send_summary(self.catchup, self.client, self.settings.editor_room, self.log),
@@ -151,6 +154,12 @@ class TwimPlugin(Reception, WeekCommands, EditorCommands, Plugin):
             self.log.warning("an approved report was edited, and there is no room to say so")
         elif notice is not None and room is not None:
             await self.client.send(room, notice)
+
+    @on(EventType.ROOM_MEMBER)
+    async def on_member(self, evt: StateEvent) -> None:
+        """Keep the display names of the TWIM rooms' members fresh, the bot's own too."""
+        if self.watches(evt.room_id):
+            self.names.saw(evt)
 
     @on(EventType.REACTION)
     async def on_reaction(self, evt: ReactionEvent) -> None:
@@ -283,12 +292,8 @@ class TwimPlugin(Reception, WeekCommands, EditorCommands, Plugin):
 
     async def _display_name(self, room_id: RoomID, user_id: UserID) -> str:
         """The sender's name in the room, as their credit line shows it."""
-        try:
-            member = await self.client.api.get_state_event(room_id, EventType.ROOM_MEMBER, user_id)
-            name = getattr(member, "displayname", None)
-        except MatrixRequestError:
-            name = None
-        return name if isinstance(name, str) and name.strip() else user_id[1:].split(":")[0]
+        name = await self.names.in_room(room_id, user_id)
+        return name or user_id[1:].split(":")[0]
 
     # -- commands ---------------------------------------------------------------------
 

@@ -14,12 +14,9 @@ into the catch-up summary instead (:mod:`.catchup`), and nothing is said in publ
 from __future__ import annotations
 
 import logging
-from contextlib import suppress
 
-from mautrix.errors import MatrixRequestError
 from mautrix.types import (
     EventID,
-    EventType,
     MessageType,
     RoomID,
     TextMessageEventContent,
@@ -31,6 +28,7 @@ from botkit import PluginClient
 from .catchup import CatchUp
 from .collect import bot_names, new_report
 from .mention import addresses
+from .names import DisplayNames
 from .notices import editors_notice
 from .rows import MessageRow, ReactionRow
 from .settings import Settings, fold, project_key
@@ -64,24 +62,16 @@ class Reception:
     settings: Settings
     store: TwimStore
     catchup: CatchUp
+    names: DisplayNames
     log: logging.Logger
 
     async def _bot_names(self, rooms: tuple[RoomID, ...]) -> tuple[str, ...]:
         """The names a report may address the bot by: "TWIM", its user name, and its
-        display name as it is now, in its profile and in each of ``rooms``."""
+        display name in its profile and in each of ``rooms``, as far as they are known."""
         me = self.client.mxid
-        display: list[str] = []
-        # Without a profile the rooms' names, the user name and "TWIM" remain.
-        with suppress(MatrixRequestError):
-            display.append(await self.client.api.get_displayname(me) or "")
-        for room in rooms:
-            try:
-                member = await self.client.api.get_state_event(room, EventType.ROOM_MEMBER, me)
-            except MatrixRequestError:
-                continue
-            name = getattr(member, "displayname", None)
-            display.append(name if isinstance(name, str) else "")
-        return bot_names(me, display)
+        display = [await self.names.profile(me)]
+        display += [await self.names.in_room(room, me) for room in rooms]
+        return bot_names(me, [name for name in display if name])
 
     async def _tell_editors(self, room_id: RoomID, event_id: EventID, text: str, ts: int) -> None:
         """Tell the editors ``text`` about ``event_id``: in their room, with a link; into

@@ -3,15 +3,22 @@ how a report addresses the bot, the thanks, "too short", and the admin room's no
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from mautrix.types import RoomID
+from mautrix.types import EventID, RoomID, UserID
 
 from botkit.testing.bot import running_bot
 from botkit.testing.fakehs import FakeHomeserver, SentEvent
+from botkit.testing.harness import DEFAULT_BOT, PluginHarness, plugin_harness
+from plugins.twim.names import RETRY
+from plugins.twim.store import TwimStore
 from tests.twim.fakeroom import FakeRoom
 from tests.twim.test_hebbot_bot import REPORT, hebbot_world
+from tests.twim.test_upgrades import TWIM
 
 pytest_plugins = ["botkit.testing.fakehs_fixtures"]
 
@@ -181,3 +188,127 @@ async def test_a_reaction_or_a_report_taken_back_is_told_in_the_admin_room(
         (admin, f"{alice} deleted {alice}'s report. {link}"),
         (admin, f"{editor} removed {editor}'s 🏢 from {alice}'s message. {link}"),
     ]
+
+
+# -- the names, kept in memory (plugin harness: it records every request) -----------
+
+ROOM, ADMIN = RoomID("!twim:example.org"), RoomID("!admin:example.org")
+ALICE, EDITOR = UserID("@alice:example.org"), UserID("@editor:example.org")
+CLIENT = "/_matrix/client/v3"
+PROFILE = f"{CLIENT}/profile/{DEFAULT_BOT}/displayname"
+BOT_MEMBER = f"{CLIENT}/rooms/{ROOM}/state/m.room.member/{DEFAULT_BOT}"
+ALICE_MEMBER = f"{CLIENT}/rooms/{ROOM}/state/m.room.member/{ALICE}"
+# A Monday morning: the weekly preview (Friday) stays out of the way of the clock.
+MONDAY = datetime(2026, 9, 7, 9, tzinfo=UTC)
+
+
+@asynccontextmanager
+async def _harness(tmp_path: Path, *, names: bool = True) -> AsyncIterator[PluginHarness]:
+    """twim watching ROOM with ``reports: mentions``; with ``names`` the homeserver
+    knows the bot as "Weekly Bot" and Alice as "Alice", else it answers no lookup."""
+    config = {
+        "rooms": [ROOM],
+        "editors": [EDITOR],
+        "editor_room": ADMIN,
+        "reports": "mentions",
+        "output_dir": str(tmp_path / "out"),
+    }
+    async with plugin_harness(TWIM, config=config, tmp_path=tmp_path, start_time=MONDAY) as h:
+        if names:
+            h.api.answer("GET", PROFILE, {"displayname": "Weekly Bot"})
+            h.api.answer("GET", BOT_MEMBER, {"membership": "join", "displayname": "Weekly Bot"})
+            h.api.answer("GET", ALICE_MEMBER, {"membership": "join", "displayname": "Alice"})
+        yield h
+
+
+def _asked(h: PluginHarness, path: str) -> int:
+    return sum(1 for request in h.requests if request.method == "GET" and request.path == path)
+
+
+async def _report(h: PluginHarness, body: str, event_id: str = "", **content: Any) -> bool:
+    """Whether alice's message ``body`` was taken for a report (the editors are told)."""
+    message = {"msgtype": "m.text", "body": body, **content}
+    raw = {"type": "m.room.message", "sender": ALICE, "room_id": ROOM, "content": message}
+    sent = await h.event({**raw, "event_id": event_id} if event_id else raw)
+    return any(
+        room_id == ADMIN and "sent a report" in str(sent_content.get("body"))
+        for room_id, _, sent_content in sent
+    )
+
+
+async def _member(h: PluginHarness, user: UserID, name: str, before: str) -> None:
+    """``user`` is called ``name`` now, ``before`` until now (a member event in ROOM)."""
+    await h.event(
+        {
+            "type": "m.room.member",
+            "room_id": ROOM,
+            "sender": user,
+            "state_key": user,
+            "content": {"membership": "join", "displayname": name},
+            "unsigned": {"prev_content": {"membership": "join", "displayname": before}},
+        }
+    )
+
+
+async def _sender_name(h: PluginHarness, event_id: str) -> str | None:
+    """The name the credit line of ``event_id`` shows, as stored."""
+    # The harness loads the plugin's module under its own name: no isinstance here.
+    store: TwimStore = cast(Any, h.plugin).store
+    row = await store.message(EventID(event_id))
+    return row.sender_name if row is not None else None
+
+
+async def test_the_names_are_asked_for_once_for_many_reports(tmp_path: Path) -> None:
+    async with _harness(tmp_path) as h:
+        for n in range(5):
+            body = f"Weekly Bot: report number {n}, with enough to say"
+            assert await _report(h, body, event_id=f"$report{n}")
+        await h.command("!twim status", sender=EDITOR, room=ADMIN)
+        status = h.replies(ADMIN)[-1]
+        credited = await _sender_name(h, "$report0")
+
+    assert "5 entries" in status
+    assert credited == "Alice"
+    assert (_asked(h, PROFILE), _asked(h, BOT_MEMBER), _asked(h, ALICE_MEMBER)) == (1, 1, 1)
+
+
+async def test_a_new_display_name_comes_from_the_member_event_without_a_lookup(
+    tmp_path: Path,
+) -> None:
+    async with _harness(tmp_path) as h:
+        assert await _report(h, "Weekly Bot: the first report of the week, long enough")
+        # A change of profile: the homeserver sends the bot's new member event.
+        await _member(h, DEFAULT_BOT, "Digest Bot", before="Weekly Bot")
+        await _member(h, ALICE, "Alice Liddell", before="Alice")
+        second = "Digest Bot: the second report of the week, long enough"
+        assert await _report(h, second, event_id="$second")
+        assert not await _report(h, "Weekly Bot: a third that uses the old name, so chat")
+        renamed = await _sender_name(h, "$second")
+
+    assert renamed == "Alice Liddell"
+    assert (_asked(h, PROFILE), _asked(h, BOT_MEMBER), _asked(h, ALICE_MEMBER)) == (1, 1, 1)
+
+
+async def test_without_names_from_the_homeserver_twim_and_a_pill_still_address_the_bot(
+    tmp_path: Path,
+) -> None:
+    pill = f'<a href="https://matrix.to/#/{DEFAULT_BOT}">Weekly Bot</a>: a report, long enough'
+    async with _harness(tmp_path, names=False) as h:
+        assert await _report(h, "TWIM: a report that names the bot, long enough", "$twim")
+        assert await _report(
+            h,
+            "Weekly Bot: a report, long enough",
+            format="org.matrix.custom.html",
+            formatted_body=pill,
+        )
+        assert not await _report(h, "Weekly Bot: the display name alone is not known")
+        credited = await _sender_name(h, "$twim")
+        asked = _asked(h, PROFILE), _asked(h, BOT_MEMBER), _asked(h, ALICE_MEMBER)
+        # Asked again only after a while, and then the homeserver knows.
+        h.api.answer("GET", PROFILE, {"displayname": "Weekly Bot"})
+        await h.advance(RETRY)
+        assert await _report(h, "Weekly Bot: now the display name is known again")
+
+    assert credited == "alice"
+    assert asked == (1, 1, 1)
+    assert _asked(h, PROFILE) == 2

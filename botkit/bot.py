@@ -36,6 +36,7 @@ from .membership import RoomAccess
 from .metrics import Metrics
 from .pipeline import Pipeline
 from .retry import RetrySettings
+from .routing import Router
 from .services import ServiceRegistry
 from .state import StateStore
 from .storage import create_engine
@@ -146,8 +147,13 @@ class Bot:
             self.api,
             self.store,
             self.pipeline,
-            lambda: list(self.instances.values()),
-            SyncSettings(sync.timeout, sync.timeline_limit, sync.max_catchup_age),
+            Router(
+                self.store,
+                lambda: list(self.instances.values()),
+                sync.max_catchup_age,
+                self.metrics,
+            ),
+            SyncSettings(sync.timeout, sync.timeline_limit),
             self.metrics,
             self._on_invite,
             self.upgrades.tombstone,
@@ -354,6 +360,10 @@ class Bot:
         self.stopped.set()
 
     # -- what plugins and the web side see --------------------------------
+
+    def _running(self) -> list[PluginInstance]:
+        """Every instance, in start order: the ones events are routed to."""
+        return list(self.instances.values())
 
     def _plugin_web(self, name: str) -> PluginWeb | None:
         inst = self.instances.get(name)

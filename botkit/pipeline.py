@@ -25,6 +25,7 @@ from .client import Origin, origin
 from .instance import Failure, PluginInstance
 from .metrics import Metrics
 from .retry import Retries, RetrySettings
+from .routing import wants
 from .state import StateStore
 
 __all__ = ["Pipeline"]
@@ -73,10 +74,13 @@ class Pipeline:
         retry: RetrySettings | None = None,
         instances: Callable[[str], PluginInstance | None] = lambda name: None,
         metrics: Metrics | None = None,
+        wants: Callable[[PluginInstance, Event], bool] = wants,
     ) -> None:
         self.store = store
         self.max_pending = max_pending
         self._slots = asyncio.Semaphore(max_pending)
+        # Slots taken: counted here, as a semaphore does not tell (publicly) how many it has.
+        self._taken = 0
         self._lanes: dict[tuple[str, ...], _Lane] = {}
         self._batches: deque[_Batch] = deque()
         self._changes = Changes()
@@ -87,6 +91,7 @@ class Pipeline:
             metrics or Metrics(),
             self.request_flush,
             self._slot,
+            wants,
         )
         self._idle = asyncio.Event()
         self._idle.set()
@@ -102,7 +107,7 @@ class Pipeline:
     @property
     def pending(self) -> int:
         """Events queued or being handled."""
-        return self.max_pending - self._slots._value
+        return self._taken
 
     async def submit(self, token: str, jobs: list[tuple[PluginInstance, Event]]) -> None:
         """Queue one sync batch; waits while ``max_pending`` events are unfinished."""
@@ -115,6 +120,7 @@ class Pipeline:
             self._sweep()
         for inst, event in jobs:
             await self._slots.acquire()
+            self._taken += 1
             if inst.ordered:
                 key: tuple[str, ...] = (inst.name, event.room_id)
             else:
@@ -167,6 +173,7 @@ class Pipeline:
                 if finished:
                     batch.remaining -= 1
                 self._slots.release()
+                self._taken -= 1
                 if self.pending == 0:
                     self._idle.set()
                     self.request_flush()
@@ -175,11 +182,13 @@ class Pipeline:
     async def _slot(self) -> AsyncIterator[None]:
         """One of the ``max_pending`` slots, for a retry: retries are bounded too."""
         await self._slots.acquire()
+        self._taken += 1
         self._idle.clear()
         try:
             yield
         finally:
             self._slots.release()
+            self._taken -= 1
             if self.pending == 0:
                 self._idle.set()
                 self.request_flush()

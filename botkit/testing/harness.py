@@ -44,6 +44,7 @@ from ..instance import Host, PluginInstance
 from ..loader import PluginSource, read_manifest
 from ..metrics import Metrics
 from ..plugin import Plugin
+from ..routing import wants
 from ..services import ServiceRegistry
 from ..storage import create_engine
 
@@ -309,7 +310,7 @@ class PluginHarness:
         # As in the bot's pipeline: the event seeds the transaction IDs of its answers.
         reset = origin.set(Origin(self.instance.name, event.event_id))
         try:
-            if self.instance.wants(event):
+            if wants(self.instance, event):
                 await self.instance.handle(event)
         finally:
             origin.reset(reset)

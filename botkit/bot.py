@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from . import reloading
+from .appservice import Appservice, start_appservice
 from .builtin import BUILTIN, Builtin
 from .client import BotHTTPAPI, Sender
 from .config import BotConfig
@@ -35,6 +36,7 @@ from .loader import InstancePlan, PluginSource, discover, plan_instances
 from .membership import RoomAccess
 from .metrics import Metrics
 from .pipeline import Pipeline
+from .registration import read_tokens
 from .retry import RetrySettings
 from .routing import Router
 from .services import ServiceRegistry
@@ -76,6 +78,8 @@ class Bot:
         self.sources: dict[str, PluginSource] = {}
         self.api: ClientAPI | None = None
         self.syncer: Syncer | None = None
+        #: The transaction receiver, in appservice mode (instead of the syncer).
+        self.appservice: Appservice | None = None
         self.web: WebServer | None = None
         self._sync_task: asyncio.Task[None] | None = None
         self._prune_task: asyncio.Task[None] | None = None
@@ -143,23 +147,23 @@ class Bot:
         if pending:
             log.info("retrying %d events that were pending when the bot stopped", pending)
         sync = self.config.sync
-        self.syncer = Syncer(
-            self.api,
-            self.store,
-            self.pipeline,
-            Router(
+        router = Router(self.store, self._running, sync.max_catchup_age, self.metrics)
+        if self.config.appservice.enabled:
+            # -- appservice mode: the homeserver pushes (see botkit.appservice) --
+            self.appservice = await start_appservice(self, router, sender.access)
+        else:
+            self.syncer = Syncer(
+                self.api,
                 self.store,
-                lambda: list(self.instances.values()),
-                sync.max_catchup_age,
+                self.pipeline,
+                router,
+                SyncSettings(sync.timeout, sync.timeline_limit),
                 self.metrics,
-            ),
-            SyncSettings(sync.timeout, sync.timeline_limit),
-            self.metrics,
-            self._on_invite,
-            self.upgrades.tombstone,
-            sender.access,
-        )
-        self._sync_task = asyncio.create_task(self._run_sync(), name="botkit-sync")
+                self._on_invite,
+                self.upgrades.tombstone,
+                sender.access,
+            )
+            self._sync_task = asyncio.create_task(self._run_sync(), name="botkit-sync")
         self._prune_task = asyncio.create_task(self._prune_loop(), name="botkit-prune")
         self._replay_task = asyncio.create_task(self._replay_loop(), name="botkit-replay")
         self.starting = None
@@ -194,7 +198,9 @@ class Bot:
     async def _authenticate(self, api: ClientAPI) -> None:
         hs = self.config.homeserver
         token, device_id = hs.access_token, ""
-        if not token:
+        if self.config.appservice.enabled:
+            token = read_tokens(self.config).as_token  # the appservice's sender: no login
+        elif not token:
             stored = await stored_login(self.store)
             token = stored.access_token if stored else None
             device_id = await self.store.get("device_id") or ""
@@ -202,7 +208,7 @@ class Bot:
                 self._refresh_with(api, stored)
         # A token stored by an earlier password login may have been logged out
         # since; with the password at hand, botkit logs in again.
-        may_log_in = not hs.access_token and bool(hs.password)
+        may_log_in = not (hs.access_token or self.config.appservice.enabled) and bool(hs.password)
         if not token and not hs.password:
             raise BotkitError(
                 f"no access token for {hs.user_id}: run `botkit login -c {self.config.path}`, "
@@ -332,6 +338,8 @@ class Bot:
 
     async def stop(self, drain_timeout: float = 10.0) -> None:
         """Stop syncing, let running handlers finish, record them, stop the plugins."""
+        if self.appservice is not None:
+            await self.appservice.stop()
         if self.syncer is not None and self._sync_task is not None:
             self.syncer.stop()
             try:
@@ -379,6 +387,8 @@ class Bot:
         that is not simply running.
         """
         sync = self.syncer.health() if self.syncer else {"ready": False, "connected": False}
+        if self.appservice is not None:
+            sync = self.appservice.health()
         retries = self.pipeline.retries
         plugins = {}
         for name, inst in self.instances.items():

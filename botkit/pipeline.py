@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -24,11 +25,11 @@ from .changes import Changes
 from .client import Origin, origin
 from .instance import Failure, PluginInstance
 from .metrics import Metrics
-from .retry import Retries, RetrySettings
+from .retry import Retries, RetrySettings, backoff
 from .routing import wants
 from .state import StateStore
 
-__all__ = ["Pipeline"]
+__all__ = ["Batch", "Pipeline"]
 
 log = logging.getLogger("botkit.pipeline")
 _LANE_IDLE = 30.0
@@ -48,16 +49,26 @@ _UNORDERED_LANES = 16
 
 
 @dataclass(slots=True)
-class _Batch:
-    token: str
+class Batch:
+    """Events received together: a sync answer (with its token) or an appservice transaction."""
+
+    token: str | None
     remaining: int
+    #: Set once every event of the batch is finished (handled, or kept as pending).
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Whether what its events left (handled records, pending rows) is written.
+    written: bool = False
+
+    def finish_one(self) -> None:
+        """One of its events is finished."""
+        self.remaining -= 1
+        if self.remaining == 0:
+            self.finished.set()
 
 
 @dataclass(slots=True)
 class _Lane:
-    queue: asyncio.Queue[tuple[PluginInstance, Event, _Batch]] = field(
-        default_factory=asyncio.Queue
-    )
+    queue: asyncio.Queue[tuple[PluginInstance, Event, Batch]] = field(default_factory=asyncio.Queue)
     task: asyncio.Task[None] | None = None
     busy: bool = False
     last_used: float = 0.0
@@ -82,7 +93,7 @@ class Pipeline:
         # Slots taken: counted here, as a semaphore does not tell (publicly) how many it has.
         self._taken = 0
         self._lanes: dict[tuple[str, ...], _Lane] = {}
-        self._batches: deque[_Batch] = deque()
+        self._batches: deque[Batch] = deque()
         self._changes = Changes()
         self.retries = Retries(
             retry or RetrySettings(),
@@ -103,17 +114,24 @@ class Pipeline:
         self._flush_timer: asyncio.TimerHandle | None = None
         self._flushed_at = 0.0
         self._flush_failing = False
+        self._rand = random.Random()
 
     @property
     def pending(self) -> int:
         """Events queued or being handled."""
         return self._taken
 
-    async def submit(self, token: str, jobs: list[tuple[PluginInstance, Event]]) -> None:
-        """Queue one sync batch; waits while ``max_pending`` events are unfinished."""
+    async def submit(self, token: str | None, jobs: list[tuple[PluginInstance, Event]]) -> Batch:
+        """Queue one batch of events; waits while ``max_pending`` events are unfinished.
+
+        ``token`` is the sync position to store once the batch is finished (None: nothing
+        to store, as for an appservice transaction).
+        """
         # Redelivered while pending (a crash before the token moved): the retry handles it.
         jobs = [(i, e) for i, e in jobs if (i.name, e.event_id) not in self.retries]
-        batch = _Batch(token, len(jobs))
+        batch = Batch(token, len(jobs))
+        if not jobs:
+            batch.finished.set()
         self._batches.append(batch)
         if jobs:
             self._idle.clear()
@@ -131,6 +149,23 @@ class Pipeline:
                 lane = self._lanes[key] = _Lane()
                 lane.task = asyncio.create_task(self._work(lane), name=f"lane:{key}")
             lane.queue.put_nowait((inst, event, batch))
+        return batch
+
+    async def settle(self, batch: Batch) -> None:
+        """Wait until every event of ``batch`` is finished and its records are written.
+
+        A failed write is tried again (with backoff) until it succeeds: whoever
+        waits (the homeserver, for a transaction) waits with it.
+        """
+        await batch.finished.wait()
+        failures = 0
+        while not batch.written:
+            try:
+                await self.flush()
+            except Exception as e:
+                failures += 1
+                log.warning("could not record a finished batch (%s); trying again", e)
+                await asyncio.sleep(backoff(failures, 0.5, 10.0, self._rand))
 
     def _sweep(self) -> None:
         """End the lanes idle for ``_LANE_IDLE`` s (at most once per that long).
@@ -171,7 +206,7 @@ class Pipeline:
                 # Cut off by a stop: neither handled nor pending, so its batch's
                 # token is never stored and a restart gets the event again.
                 if finished:
-                    batch.remaining -= 1
+                    batch.finish_one()
                 self._slots.release()
                 self._taken -= 1
                 if self.pending == 0:
@@ -230,23 +265,32 @@ class Pipeline:
 
     def take_committable(self) -> tuple[Changes, str | None]:
         """Changes not yet written, and the newest token that may be stored."""
+        changes, token, _ = self._take()
+        return changes, token
+
+    def _take(self) -> tuple[Changes, str | None, list[Batch]]:
         token = None
+        done: list[Batch] = []
         while self._oldest_batch_done():
-            token = self._batches.popleft().token
-        return self._changes.take(), token
+            batch = self._batches.popleft()
+            done.append(batch)
+            token = batch.token if batch.token is not None else token
+        return self._changes.take(), token, done
 
     async def flush(self) -> None:
         """Write what may be committed, in one transaction (after a write under way)."""
         async with self._flush_lock:
-            changes, token = self.take_committable()
+            changes, token, done = self._take()
             if changes or token is not None:
                 try:
                     await self.store.commit(changes, token)
                 except BaseException:
-                    # Not written: keep the records for the next flush. The token
-                    # stays unwritten too, so at worst the batch is redelivered.
+                    # Not written: keep the records and the batches for the next flush.
                     self._changes.restore(changes)
+                    self._batches.extendleft(reversed(done))
                     raise
+            for batch in done:
+                batch.written = True
 
     def request_flush(self) -> None:
         """Have what may be committed written in the background, within ``FLUSH_INTERVAL``.

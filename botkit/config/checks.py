@@ -69,10 +69,29 @@ def check_main(
     if config["sending"]["max_backoff"] <= 0:
         report("sending.max_backoff", "must be more than 0")
     _check_logging(config["logging"], report)
+    _check_appservice(config, report)
     for i, directory in enumerate(config["plugin_dirs"]):
         if not directory.strip():
             report(f"plugin_dirs[{i}]", "expected a directory, got an empty string")
     return problems
+
+
+def _check_appservice(config: Mapping[str, Any], report: Report) -> None:
+    section = config["appservice"]
+    if not 0 <= section["port"] <= 65535:
+        report("appservice.port", f"expected a port from 0 to 65535, got {section['port']}")
+    if section["url"] is not None and not _is_http_url(section["url"]):
+        report("appservice.url", f"expected an http(s) URL, got {describe_value(section['url'])}")
+    if not section["id"].strip():
+        report("appservice.id", "expected an ID, got an empty string")
+    # The encryption section may not exist (yet): read it without assuming its shape.
+    encryption = config.get("encryption")
+    if section["enabled"] and isinstance(encryption, Mapping) and encryption.get("enabled") is True:
+        report(
+            "appservice.enabled",
+            "encryption is not supported in appservice mode yet: "
+            "turn off encryption.enabled or appservice.enabled",
+        )
 
 
 def _check_homeserver(hs: Mapping[str, Any], report: Report) -> None:

@@ -12,6 +12,7 @@ from mautrix.types import UserID
 from botkit.storage import default_url
 
 __all__ = [
+    "AppserviceConfig",
     "AutojoinConfig",
     "BotConfig",
     "BotSettings",
@@ -99,6 +100,25 @@ class SendingConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AppserviceConfig:
+    """Application-service mode (see :mod:`botkit.appservice`); tokens left out of ``repr``."""
+
+    enabled: bool
+    registration: Path
+    id: str
+    host: str
+    port: int
+    url: str
+    as_token: str | None = field(repr=False)
+    hs_token: str | None = field(repr=False)
+
+
+_NO_APPSERVICE = AppserviceConfig(
+    False, Path("appservice-registration.yaml"), "botkit", "", 0, "", None, None
+)
+
+
+@dataclass(frozen=True, slots=True)
 class LoggingConfig:
     """Log level name (upper case), ``logging`` format string, and the log file (None: stderr)."""
 
@@ -140,6 +160,7 @@ class BotConfig:
     plugin_dirs: tuple[Path, ...]
     plugins: dict[str, InstanceConfig]
     raw: Mapping[str, Any] = field(repr=False)
+    appservice: AppserviceConfig = _NO_APPSERVICE
 
 
 def build_config(
@@ -193,4 +214,18 @@ def build_config(
         plugin_dirs=tuple(path.parent / Path(d).expanduser() for d in merged["plugin_dirs"]),
         plugins=plugins,
         raw=merged,
+        appservice=_appservice(path, merged["appservice"]),
+    )
+
+
+def _appservice(path: Path, section: Mapping[str, Any]) -> AppserviceConfig:
+    return AppserviceConfig(
+        enabled=bool(section["enabled"]),
+        registration=path.parent / Path(section["registration"]).expanduser(),
+        id=section["id"],
+        host=section["host"],
+        port=section["port"],
+        url=section["url"] or f"http://{section['host']}:{section['port']}",
+        as_token=section["as_token"] or None,
+        hs_token=section["hs_token"] or None,
     )

@@ -22,13 +22,21 @@ __all__ = ["BotProcess", "running_bot"]
 
 @asynccontextmanager
 async def running_bot(config_path: Path, *, ready_timeout: float = 60) -> AsyncIterator[Bot]:
-    """A started bot whose first sync is done; stopped on exit, also when the test fails."""
+    """A started bot whose first sync is done (or that receives transactions).
+
+    Stopped on exit, also when the test fails.
+    """
     bot = Bot(load_config(config_path))
     try:
         await bot.start()
-        assert bot.syncer is not None
+        # Appservice mode has no first sync: ready once it listens.
+        if bot.appservice is not None:
+            ready = bot.appservice.ready
+        else:
+            assert bot.syncer is not None
+            ready = bot.syncer.first_sync_done
         async with asyncio.timeout(ready_timeout):
-            await bot.syncer.first_sync_done.wait()
+            await ready.wait()
         yield bot
     finally:
         await bot.stop()

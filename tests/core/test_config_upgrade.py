@@ -57,6 +57,7 @@ def test_missing_keys_are_written_with_the_samples_comments(tmp_path: Path) -> N
         "bot",
         "sync",
         "sending",
+        "appservice",
         "logging",
         "plugin_dirs",
         "plugins",

@@ -105,6 +105,7 @@ class Appservice:
         self._one_at_a_time = asyncio.Lock()
         self._runner: web.AppRunner | None = None
         self._pinger: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
         """Listen for transactions, then ping the homeserver (in the background)."""
@@ -126,8 +127,15 @@ class Appservice:
         self.ready.set()
         log.info("receiving events as appservice %s on port %s", self.settings.id, self.port)
 
-    async def stop(self) -> None:
-        """Stop listening; a transaction in flight gets a few seconds to be answered."""
+    async def stop(self, *, abandon: bool = False) -> None:
+        """Stop listening; a transaction in flight gets a few seconds to be answered.
+
+        With ``abandon`` (another process took over), it is cut off unanswered at once:
+        the homeserver sends it again, to the process that is active now.
+        """
+        if abandon:
+            for task in self._in_flight:
+                task.cancel()
         if self._pinger is not None:
             self._pinger.cancel()
             await asyncio.gather(self._pinger, return_exceptions=True)
@@ -177,15 +185,26 @@ class Appservice:
         if not isinstance(events, list):
             return _error(400, "M_BAD_JSON", "no events list")
         raw = [e for e in events if isinstance(e, dict) and isinstance(e.get("room_id"), str)]
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            await self._take(raw)
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+        self.transactions += 1
+        self.last_transaction = time.time()
+        return web.json_response({})
+
+    async def _take(self, raw: list[dict[str, Any]]) -> None:
+        """Hand a transaction's events on; return once they are finished and recorded."""
         async with self._one_at_a_time:
             await self._room_changes(raw)
             # Where a transaction's events become jobs: botkit.routing decides who gets what.
             jobs = await self.router.route(raw, recovering=True)
             batch = await self.pipeline.submit(None, jobs)
             await self.pipeline.settle(batch)
-        self.transactions += 1
-        self.last_transaction = time.time()
-        return web.json_response({})
 
     async def _room_changes(self, events: list[dict[str, Any]]) -> None:
         """Invites to the bot, room upgrades, and the bot's own membership."""

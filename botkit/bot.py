@@ -31,6 +31,7 @@ from .connecting import until_answered
 from .errors import BotkitError, PluginLoadError
 from .exposure import exposures
 from .instance import Host, InstanceState, PluginInstance
+from .lease import Lease
 from .limits import CommandLimiter
 from .loader import InstancePlan, PluginSource, discover, plan_instances
 from .membership import RoomAccess
@@ -80,6 +81,8 @@ class Bot:
         self.syncer: Syncer | None = None
         #: The transaction receiver, in appservice mode (instead of the syncer).
         self.appservice: Appservice | None = None
+        #: The lease of active/standby mode, None without it.
+        self.lease: Lease | None = None
         self.web: WebServer | None = None
         self._sync_task: asyncio.Task[None] | None = None
         self._prune_task: asyncio.Task[None] | None = None
@@ -114,6 +117,11 @@ class Bot:
             raise BotkitError(
                 f"cannot serve web.host {web.host}:{web.port}: {e.strerror or e}"
             ) from e
+        if self.config.standby.enabled:
+            # -- active/standby: wait for the lease (see botkit.lease) --
+            self.starting = "standby: waiting for the active process to stop"
+            self.lease = Lease.for_config(self.engine, self.config)
+            await self.lease.hold(self.metrics, self._lost_lease)
         self.starting = f"connecting to the homeserver {self.config.homeserver.url}"
         self.api = await self._connect()
         self.starting = "starting the plugins"
@@ -337,9 +345,16 @@ class Bot:
                 log.warning("could not look for replayed events: %s", e)
 
     async def stop(self, drain_timeout: float = 10.0) -> None:
-        """Stop syncing, let running handlers finish, record them, stop the plugins."""
+        """Stop syncing, let running handlers finish, record them, stop the plugins.
+
+        After the lease was lost, handlers are cancelled and nothing is recorded:
+        another process is taking over.
+        """
+        deposed = self.lease is not None and self.lease.role == "stepped down"
+        if deposed:
+            drain_timeout = 0.0
         if self.appservice is not None:
-            await self.appservice.stop()
+            await self.appservice.stop(abandon=deposed)
         if self.syncer is not None and self._sync_task is not None:
             self.syncer.stop()
             try:
@@ -355,11 +370,14 @@ class Bot:
             log.warning("handlers still running after %g s; they are cancelled", drain_timeout)
         await self.pipeline.close()
         try:
-            await self.pipeline.flush()
+            if not deposed:
+                await self.pipeline.flush()
         except Exception:
             log.exception("could not record the last handled events")
         for inst in reversed(list(self.instances.values())):
             await inst.stop()
+        if self.lease is not None:
+            await self.lease.release()
         if self.web is not None:
             await self.web.stop()
         if self.api is not None:
@@ -408,6 +426,7 @@ class Bot:
             }
         return {
             **sync,
+            "role": self.lease.role if self.lease is not None else "single",
             "starting": self.starting,
             "user_id": self.api.mxid if self.api else None,
             "token_problem": self.token_problem,
@@ -415,6 +434,12 @@ class Bot:
             "degraded": sorted(n for n, p in plugins.items() if p["state"] != "running"),
             "plugins": plugins,
         }
+
+    def _lost_lease(self, reason: str) -> None:
+        """Step down: stop acting at once; `botkit run` then exits (see :meth:`stop`)."""
+        if self.syncer is not None:
+            self.syncer.stop()
+        self.stopped.set()
 
     async def _on_invite(self, room_id: RoomID, inviter: UserID | None) -> None:
         autojoin = self.config.bot.autojoin

@@ -70,10 +70,37 @@ def check_main(
         report("sending.max_backoff", "must be more than 0")
     _check_logging(config["logging"], report)
     _check_appservice(config, report)
+    _check_standby(config, report)
     for i, directory in enumerate(config["plugin_dirs"]):
         if not directory.strip():
             report(f"plugin_dirs[{i}]", "expected a directory, got an empty string")
     return problems
+
+
+def _check_standby(config: Mapping[str, Any], report: Report) -> None:
+    section = config["standby"]
+    for key in ("poll_interval", "check_interval", "takeover_delay"):
+        if section[key] <= 0:
+            report(f"standby.{key}", f"must be more than 0, got {section[key]:g}")
+    if section["takeover_delay"] <= 2 * section["check_interval"]:
+        report(
+            "standby.takeover_delay",
+            "must be more than twice standby.check_interval, so that a deposed "
+            "active process stops before the standby acts",
+        )
+    if not section["enabled"]:
+        return
+    url = config["database"]["url"]
+    try:
+        backend = make_url(url).get_backend_name() if url else "sqlite"
+    except ArgumentError:
+        return  # reported as a database.url problem
+    if backend != "postgresql":
+        report(
+            "standby.enabled",
+            "active/standby needs PostgreSQL (database.url): SQLite has no lock that "
+            "processes on several machines share",
+        )
 
 
 def _check_appservice(config: Mapping[str, Any], report: Report) -> None:

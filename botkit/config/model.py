@@ -21,6 +21,7 @@ __all__ = [
     "LimitsConfig",
     "LoggingConfig",
     "SendingConfig",
+    "StandbyConfig",
     "SyncConfig",
     "WebConfig",
     "build_config",
@@ -119,6 +120,16 @@ _NO_APPSERVICE = AppserviceConfig(
 
 
 @dataclass(frozen=True, slots=True)
+class StandbyConfig:
+    """Active/standby on PostgreSQL (see :mod:`botkit.lease`); durations in seconds."""
+
+    enabled: bool = False
+    poll_interval: float = 1.0
+    check_interval: float = 0.5
+    takeover_delay: float = 3.0
+
+
+@dataclass(frozen=True, slots=True)
 class LoggingConfig:
     """Log level name (upper case), ``logging`` format string, and the log file (None: stderr)."""
 
@@ -161,6 +172,7 @@ class BotConfig:
     plugins: dict[str, InstanceConfig]
     raw: Mapping[str, Any] = field(repr=False)
     appservice: AppserviceConfig = _NO_APPSERVICE
+    standby: StandbyConfig = StandbyConfig()
 
 
 def build_config(
@@ -215,6 +227,12 @@ def build_config(
         plugins=plugins,
         raw=merged,
         appservice=_appservice(path, merged["appservice"]),
+        standby=StandbyConfig(
+            enabled=bool(merged["standby"]["enabled"]),
+            poll_interval=float(merged["standby"]["poll_interval"]),
+            check_interval=float(merged["standby"]["check_interval"]),
+            takeover_delay=float(merged["standby"]["takeover_delay"]),
+        ),
     )
 
 

@@ -58,6 +58,7 @@ def test_missing_keys_are_written_with_the_samples_comments(tmp_path: Path) -> N
         "sync",
         "sending",
         "appservice",
+        "standby",
         "logging",
         "plugin_dirs",
         "plugins",

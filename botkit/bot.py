@@ -86,6 +86,7 @@ class Bot:
         self.web: WebServer | None = None
         self._sync_task: asyncio.Task[None] | None = None
         self._prune_task: asyncio.Task[None] | None = None
+        self._pruning: asyncio.Future[int] | None = None
         self._joins: set[asyncio.Task[None]] = set()
         self._replay_task: asyncio.Task[None] | None = None
         self.started_at = time.time()
@@ -327,7 +328,12 @@ class Bot:
         retention_ms = self.config.sync.handled_retention * 1000
         while True:
             try:
-                pruned = await self.store.prune(int(time.time() * 1000 - retention_ms))
+                # Kept, so that stop() lets a prune under way finish (it is shielded: a
+                # cancelled write would leave its connection behind).
+                self._pruning = asyncio.ensure_future(
+                    self.store.prune(int(time.time() * 1000 - retention_ms))
+                )
+                pruned = await asyncio.shield(self._pruning)
                 if pruned:
                     log.debug("pruned %d handled-event records", pruned)
             except Exception:
@@ -366,6 +372,8 @@ class Bot:
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
+        if self._pruning is not None:
+            await asyncio.gather(self._pruning, return_exceptions=True)
         if not await self.pipeline.drain(drain_timeout):
             log.warning("handlers still running after %g s; they are cancelled", drain_timeout)
         await self.pipeline.close()

@@ -41,7 +41,6 @@ from mautrix.types import RoomID, UserID
 
 from .errors import BotkitError
 from .membership import RoomAccess
-from .metrics import Metrics
 from .pipeline import Pipeline
 from .registration import AppserviceTokens, read_tokens
 from .retry import backoff
@@ -82,7 +81,6 @@ class Appservice:
         settings: AppserviceSettings,
         router: Router,
         pipeline: Pipeline,
-        metrics: Metrics,
         on_invite: Callable[[RoomID, UserID | None], Awaitable[None]],
         on_tombstone: Callable[[RoomID, UserID, RoomID], Awaitable[None]] | None = None,
         access: RoomAccess | None = None,
@@ -92,7 +90,6 @@ class Appservice:
         self.settings = settings
         self.router = router
         self.pipeline = pipeline
-        self.metrics = metrics
         self.on_invite = on_invite
         self.on_tombstone = on_tombstone
         self.access = access
@@ -259,7 +256,6 @@ async def start_appservice(bot: Bot, router: Router, access: RoomAccess | None) 
         AppserviceSettings(section.id, section.host, section.port),
         router,
         bot.pipeline,
-        bot.metrics,
         bot._on_invite,
         bot.upgrades.tombstone,
         access,

@@ -198,3 +198,24 @@ def test_check_refuses_encryption_in_appservice_mode() -> None:
     assert [(p.key, "not supported in appservice mode" in p.reason) for p in problems] == [
         ("appservice.enabled", True)
     ]
+
+
+async def test_a_deposed_process_abandons_the_transaction_in_flight_unanswered(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    async with world(fakehs, tmp_path) as w, running_bot(w.config) as bot:
+        fakehs.set_down(True)  # the reply cannot be sent: the transaction stays in flight
+        event = w.event("!pong late")
+        pushed = asyncio.create_task(w.push("1", [event]))
+        await eventually(lambda: bot.pipeline.pending == 1, timeout=10, what="a handler running")
+        assert bot.appservice is not None
+        await bot.appservice.stop(abandon=True)  # what stepping down does first
+        try:
+            status = (await pushed)[0]
+        except aiohttp.ClientError:
+            status = None  # cut off: the homeserver will send it again
+        assert status != 200
+        with sqlite3.connect(tmp_path / "botkit.db") as db:
+            query = "SELECT count(*) FROM botkit_handled WHERE event_id = ?"
+            assert db.execute(query, (event["event_id"],)).fetchone() == (0,)
+        fakehs.set_down(False)  # so that the bot stops without waiting for the handler

@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import os
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
 from bench.bots import Hello, launch
-from bench.dispatch import ROOM, NullAPI, batches
+from bench.dispatch import ROOM, SENDER, NullAPI
 from bench.dispatch import _botkit as sync_mode
 from botkit.bot import Bot
 from botkit.config import load_config
@@ -37,18 +39,41 @@ __all__ = ["measure"]
 _HS_TOKEN = "bench-hs-token"
 
 
-def _transactions(events: int, per_txn: int) -> list[list[dict[str, object]]]:
-    """The commands of :func:`bench.dispatch.batches`, as transactions' event lists."""
-    out = []
-    for batch in batches(events, per_txn, "pong"):
-        timeline = json.loads(batch)["rooms"]["join"][ROOM]["timeline"]["events"]
-        out.append([{**event, "room_id": ROOM} for event in timeline])
-    return out
+def _transactions(events: int, per_txn: int, rooms: int = 1) -> Iterator[list[dict[str, Any]]]:
+    """The commands of :func:`bench.dispatch.batches` as transactions' event lists, made as
+    they are sent (a million prepared events would dwarf the bot's memory); with more than
+    one room, spread over ``rooms`` rooms round robin."""
+    now = int(time.time() * 1000)
+    for start in range(0, events, per_txn):
+        yield [
+            {
+                "type": "m.room.message",
+                "room_id": ROOM if rooms == 1 else f"!room{i % rooms}:null.invalid",
+                "sender": SENDER,
+                "event_id": f"$ping{i}",
+                "origin_server_ts": now,
+                "content": {"msgtype": "m.text", "body": f"!pong {i}"},
+            }
+            for i in range(start, min(start + per_txn, events))
+        ]
 
 
-async def appservice_mode(events: int, per_txn: int) -> tuple[float, float]:
-    """(CPU µs per event, events/s) until every command pushed is answered."""
-    transactions = _transactions(events, per_txn)
+def _rss_mb() -> float:
+    """This process's resident memory now, in MB (Linux)."""
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+async def appservice_mode(
+    events: int, per_txn: int, rooms: int = 1, samples: list[tuple[int, float]] | None = None
+) -> tuple[float, float]:
+    """(CPU µs per event, events/s) until every command pushed is answered.
+
+    With ``samples``, the RSS is appended (events pushed, MB) twenty times over the run.
+    """
+    transactions = _transactions(events, per_txn, rooms)
+    every = max(1, events // per_txn // 20)
     port = free_ports()[0]
     with tempfile.TemporaryDirectory(prefix="botkit-as-bench-") as tmp:
         async with FakeHomeserver() as hs:
@@ -77,6 +102,8 @@ async def appservice_mode(events: int, per_txn: int) -> tuple[float, float]:
                     for n, txn in enumerate(transactions):
                         async with http.put(url + str(n), json={"events": txn}, headers=headers):
                             pass
+                        if samples is not None and n % every == every - 1:
+                            samples.append(((n + 1) * per_txn, _rss_mb()))
                     async with asyncio.timeout(300):
                         await api.answered.wait()
                     cpu, wall = time.process_time() - cpu, time.monotonic() - wall
@@ -108,13 +135,31 @@ async def measure(
     ]
 
 
+async def memory_curve(events: int, rooms: int, per_txn: int = 100) -> list[tuple[str, str]]:
+    """RSS over a run of ``events`` commands spread over ``rooms`` rooms (appservice mode)."""
+    samples: list[tuple[int, float]] = []
+    _, rate = await appservice_mode(events, per_txn, rooms, samples)
+    curve = ", ".join(f"{n // 1000}k: {mb:.0f}" for n, mb in samples)
+    return [
+        (f"{events} events in {rooms} rooms: events/s", f"{rate:.0f}"),
+        (f"{events} events in {rooms} rooms: RSS MB by events pushed", curve),
+    ]
+
+
 def main() -> None:
     """Command line: print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("-n", "--events", type=int, default=5000)
     parser.add_argument("-b", "--per-txn", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--rooms", type=int, default=0, help="instead: the RSS curve over this many rooms"
+    )
     args = parser.parse_args()
+    if args.rooms:
+        for what, figure in asyncio.run(memory_curve(args.events, args.rooms, args.per_txn)):
+            print(f"{what}: {figure}")
+        return
     for what, figure in asyncio.run(measure(args.events, args.per_txn, args.repeats)):
         print(f"{what}: {figure}")
 

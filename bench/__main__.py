@@ -6,9 +6,10 @@
    rate, interleaved (raw, botkit, raw, botkit, ...), medians of the repetitions.
 2. botkit's targets checked against those medians.
 3. The bots' own CPU per event with the network taken out (:mod:`bench.dispatch`),
-   the echo ranking over a million pongs (:mod:`bench.ping_stats`) and the TWIM
-   renderer over 500 entries (:mod:`bench.twim_render`), ``!twim publish`` of a week of
-   500 reports to its file (:mod:`bench.twim_publish`), and the slowest of cmark's
+   appservice mode against sync mode (:mod:`bench.appservice`), the echo ranking over
+   a million pongs (:mod:`bench.ping_stats`) and the TWIM renderer over 500 entries
+   (:mod:`bench.twim_render`), ``!twim publish`` of a week of 500 reports to its file
+   (:mod:`bench.twim_publish`), and the slowest of cmark's
    pathological markdown inputs on each path that renders user text
    (:mod:`bench.markdown`, which prints every case).
 
@@ -29,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import dispatch, markdown, ping_stats, twim_publish, twim_render
+from bench import appservice, dispatch, markdown, ping_stats, twim_publish, twim_render
 from bench.bots import BOTS, botkit_plugins
 from bench.report import figure_rows, format_table, summarize, target_rows
 from bench.scenario import Scenario, run_scenario
@@ -141,6 +142,7 @@ def main() -> None:
         for per_sync in (1, 100):
             run = dispatch.measure(args.events, per_sync, args.command, args.repeats)
             figures += asyncio.run(run)
+        figures += asyncio.run(appservice.measure(args.events, 100, args.repeats))
         figures += twim_render.measure(args.twim_entries)
         figures += asyncio.run(twim_publish.measure(args.twim_entries))
         figures += markdown.slowest(args.markdown_chars)

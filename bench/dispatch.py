@@ -154,7 +154,7 @@ async def _botkit(events: int, per_sync: int, command: str) -> float:
                     bot.api,
                     bot.store,
                     bot.pipeline,
-                    old.instances,
+                    old.router,
                     old.settings,
                     bot.metrics,
                     old.on_invite,

@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from . import reloading
+from .appservice import Appservice, start_appservice
 from .builtin import BUILTIN, builtin_instance
 from .client import BotHTTPAPI
 from .config import BotConfig
@@ -31,10 +32,13 @@ from .errors import BotkitError, PluginLoadError
 from .exposure import exposures
 from .hosting import HostSettings, build_host
 from .instance import InstanceState, PluginInstance
+from .lease import Lease
 from .loader import InstancePlan, PluginSource, discover, plan_instances
 from .metrics import Metrics
 from .pipeline import Pipeline
+from .registration import read_tokens
 from .retry import RetrySettings
+from .routing import Router
 from .services import ServiceRegistry
 from .state import StateStore
 from .storage import create_engine
@@ -77,10 +81,15 @@ class Bot:
         self.sources: dict[str, PluginSource] = {}
         self.api: ClientAPI | None = None
         self.syncer: Syncer | None = None
+        #: The transaction receiver, in appservice mode (instead of the syncer).
+        self.appservice: Appservice | None = None
+        #: The lease of active/standby mode, None without it.
+        self.lease: Lease | None = None
         self.web: WebServer | None = None
         self.encryption: Encryption | None = None
         self._sync_task: asyncio.Task[None] | None = None
         self._prune_task: asyncio.Task[None] | None = None
+        self._pruning: asyncio.Future[int] | None = None
         self._joins: set[asyncio.Task[None]] = set()
         self._replay_task: asyncio.Task[None] | None = None
         self.started_at = time.time()
@@ -112,6 +121,11 @@ class Bot:
             raise BotkitError(
                 f"cannot serve web.host {web.host}:{web.port}: {e.strerror or e}"
             ) from e
+        if self.config.standby.enabled:
+            # -- active/standby: wait for the lease (see botkit.lease) --
+            self.starting = "standby: waiting for the active process to stop"
+            self.lease = Lease.for_config(self.engine, self.config)
+            await self.lease.hold(self.metrics, self._lost_lease)
         self.starting = f"connecting to the homeserver {self.config.homeserver.url}"
         self.api = await self._connect()
         if self.config.encryption.enabled:
@@ -142,19 +156,24 @@ class Bot:
         if pending:
             log.info("retrying %d events that were pending when the bot stopped", pending)
         sync = self.config.sync
-        self.syncer = Syncer(
-            self.api,
-            self.store,
-            self.pipeline,
-            lambda: list(self.instances.values()),
-            SyncSettings(sync.timeout, sync.timeline_limit, sync.max_catchup_age),
-            self.metrics,
-            self._on_invite,
-            self.upgrades.tombstone,
-            self.host.sender.access,
-            self.encryption,
-        )
-        self._sync_task = asyncio.create_task(self._run_sync(), name="botkit-sync")
+        router = Router(self.store, self._running, sync.max_catchup_age, self.metrics)
+        if self.config.appservice.enabled:
+            # -- appservice mode: the homeserver pushes (see botkit.appservice) --
+            self.appservice = await start_appservice(self, router, self.host.sender.access)
+        else:
+            self.syncer = Syncer(
+                self.api,
+                self.store,
+                self.pipeline,
+                router,
+                SyncSettings(sync.timeout, sync.timeline_limit),
+                self.metrics,
+                self._on_invite,
+                self.upgrades.tombstone,
+                self.host.sender.access,
+                self.encryption,
+            )
+            self._sync_task = asyncio.create_task(self._run_sync(), name="botkit-sync")
         self._prune_task = asyncio.create_task(self._prune_loop(), name="botkit-prune")
         self._replay_task = asyncio.create_task(self._replay_loop(), name="botkit-replay")
         self.starting = None
@@ -198,7 +217,9 @@ class Bot:
     async def _authenticate(self, api: ClientAPI) -> None:
         hs = self.config.homeserver
         token, device_id = hs.access_token, ""
-        if not token:
+        if self.config.appservice.enabled:
+            token = read_tokens(self.config).as_token  # the appservice's sender: no login
+        elif not token:
             stored = await stored_login(self.store)
             token = stored.access_token if stored else None
             device_id = await self.store.get("device_id") or ""
@@ -206,7 +227,7 @@ class Bot:
                 self._refresh_with(api, stored)
         # A token stored by an earlier password login may have been logged out
         # since; with the password at hand, botkit logs in again.
-        may_log_in = not hs.access_token and bool(hs.password)
+        may_log_in = not (hs.access_token or self.config.appservice.enabled) and bool(hs.password)
         if not token and not hs.password:
             raise BotkitError(
                 f"no access token for {hs.user_id}: run `botkit login -c {self.config.path}`, "
@@ -317,7 +338,12 @@ class Bot:
         retention_ms = self.config.sync.handled_retention * 1000
         while True:
             try:
-                pruned = await self.store.prune(int(time.time() * 1000 - retention_ms))
+                # Kept, so that stop() lets a prune under way finish (it is shielded: a
+                # cancelled write would leave its connection behind).
+                self._pruning = asyncio.ensure_future(
+                    self.store.prune(int(time.time() * 1000 - retention_ms))
+                )
+                pruned = await asyncio.shield(self._pruning)
                 if pruned:
                     log.debug("pruned %d handled-event records", pruned)
             except Exception:
@@ -335,7 +361,16 @@ class Bot:
                 log.warning("could not look for replayed events: %s", e)
 
     async def stop(self, drain_timeout: float = 10.0) -> None:
-        """Stop syncing, let running handlers finish, record them, stop the plugins."""
+        """Stop syncing, let running handlers finish, record them, stop the plugins.
+
+        After the lease was lost, handlers are cancelled and nothing is recorded:
+        another process is taking over.
+        """
+        deposed = self.lease is not None and self.lease.role == "stepped down"
+        if deposed:
+            drain_timeout = 0.0
+        if self.appservice is not None:
+            await self.appservice.stop(abandon=deposed)
         if self.syncer is not None and self._sync_task is not None:
             self.syncer.stop()
             try:
@@ -347,17 +382,22 @@ class Bot:
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
+        if self._pruning is not None:
+            await asyncio.gather(self._pruning, return_exceptions=True)
         if not await self.pipeline.drain(drain_timeout):
             log.warning("handlers still running after %g s; they are cancelled", drain_timeout)
         await self.pipeline.close()
         try:
-            await self.pipeline.flush()
+            if not deposed:
+                await self.pipeline.flush()
         except Exception:
             log.exception("could not record the last handled events")
         for inst in reversed(list(self.instances.values())):
             await inst.stop()
         if self.encryption is not None:
             await self.encryption.close()
+        if self.lease is not None:
+            await self.lease.release()
         if self.web is not None:
             await self.web.stop()
         if self.api is not None:
@@ -366,6 +406,10 @@ class Bot:
         self.stopped.set()
 
     # -- what plugins and the web side see --------------------------------
+
+    def _running(self) -> list[PluginInstance]:
+        """Every instance, in start order: the ones events are routed to."""
+        return list(self.instances.values())
 
     def _plugin_web(self, name: str) -> PluginWeb | None:
         inst = self.instances.get(name)
@@ -381,6 +425,8 @@ class Bot:
         that is not simply running.
         """
         sync = self.syncer.health() if self.syncer else {"ready": False, "connected": False}
+        if self.appservice is not None:
+            sync = self.appservice.health()
         retries = self.pipeline.retries
         plugins = {}
         for name, inst in self.instances.items():
@@ -400,6 +446,7 @@ class Bot:
             }
         return {
             **sync,
+            "role": self.lease.role if self.lease is not None else "single",
             "starting": self.starting,
             "user_id": self.api.mxid if self.api else None,
             "token_problem": self.token_problem,
@@ -408,6 +455,12 @@ class Bot:
             "degraded": sorted(n for n, p in plugins.items() if p["state"] != "running"),
             "plugins": plugins,
         }
+
+    def _lost_lease(self, reason: str) -> None:
+        """Step down: stop acting at once; `botkit run` then exits (see :meth:`stop`)."""
+        if self.syncer is not None:
+            self.syncer.stop()
+        self.stopped.set()
 
     async def _on_invite(self, room_id: RoomID, inviter: UserID | None) -> None:
         autojoin = self.config.bot.autojoin

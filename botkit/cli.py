@@ -1,4 +1,5 @@
-"""The ``botkit`` command: ``init``, ``check``, ``plugins``, ``login``, ``run`` and ``replay``."""
+"""The ``botkit`` command: ``init``, ``check``, ``plugins``, ``login``, ``run``, ``replay``
+and ``appservice-registration``."""
 
 from __future__ import annotations
 
@@ -35,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
         ("check", "validate the config and load every enabled plugin without connecting"),
         ("run", "run the bot until SIGINT or SIGTERM (SIGHUP reloads the config)"),
         ("login", "log in with the bot's password (asked for) and keep the device in the database"),
+        (
+            "appservice-registration",
+            "write appservice.registration, the file the homeserver needs for appservice mode",
+        ),
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("-c", "--config", default="config.yaml", type=Path)
@@ -98,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _login(config)
     if args.command == "verify":
         return _verify(config, args.recovery_key)
+    if args.command == "appservice-registration":
+        return _registration(config)
     if args.command == "replay":
         if not (args.list or args.instance):
             print("botkit replay: name the instance to replay, or --list", file=sys.stderr)
@@ -145,6 +152,22 @@ def _check(config: BotConfig) -> int:
     for plan in plans:
         for line in outdated_rooms(plan.config, upgrades, f"plugins.{plan.name}.config"):
             print(f"{config.path}: warning: {line}")
+    return 0
+
+
+def _registration(config: BotConfig) -> int:
+    """Write the registration file (keeping its tokens) and say what to do with it."""
+    from .registration import write_registration
+
+    try:
+        path = write_registration(config)
+    except (BotkitError, OSError) as e:
+        print(f"botkit appservice-registration: {e}", file=sys.stderr)
+        return 1
+    print(
+        f"wrote {path}; add it to the homeserver's app_service_config_files (Synapse), "
+        "restart the homeserver, and set appservice.enabled: true"
+    )
     return 0
 
 

@@ -248,57 +248,12 @@ class PluginInstance:
         self.host.services.withdraw(self.name)
         self.plugin = None
 
-    def wants(self, event: Event) -> bool:
-        """Whether any handler of this instance would see ``event``.
-
-        A message reaches an instance with only commands when it names one of them
-        (or a group of them), and event and passive handlers see only the rooms the
-        plugin :meth:`~Plugin.watches`: most messages concern one plugin, and a job
-        per message and instance is most of the cost of dispatch. While the instance
-        restarts its next handlers are unknown, so it gets every message.
-        """
-        table = self.table
-        if self.state is InstanceState.FAILED and not (table.events or table.wants_messages):
-            # Failed before it ever ran: which events it wants is unknown, and the
-            # ones it would have wanted must wait for it (see botkit.retry).
-            return True
-        events = table.events
-        watched = self._watches(event.room_id)
-        if watched and (event.type.t in events or "*" in events):
-            return True
-        if not (table.wants_messages and isinstance(event, MessageEvent)):
-            return False
-        if not self.gate.is_set():
-            return True
-        words = self.host.command_words(event, emotes=self.emote_commands)
-        if words is None:
-            return False
-        if watched and table.passives:
-            return True
-        return bool(words) and (table.find(words)[0] is not None or table.has_group(words[0]))
-
-    def wants_history(self, event: Event) -> bool:
-        """Whether event or passive handlers of this instance would see ``event`` as history.
-
-        Only a plugin with a catch-up age of its own gets a room's history, and no
-        command runs from it (see :mod:`botkit.history`).
-        """
-        if self.catchup_age is None or not self._watches(event.room_id):
-            return False
-        events = self.table.events
-        if event.type.t in events or "*" in events:
-            return True
-        return (
-            bool(self.table.passives)
-            and isinstance(event, MessageEvent)
-            and self.host.command_words(event) is not None
-        )
-
     def mark_history(self, event_id: str) -> None:
         """Have ``event_id``, queued for this instance, handled as history: no commands."""
         self._history.add(event_id)
 
-    def _watches(self, room_id: RoomID) -> bool:
+    def watching(self, room_id: RoomID) -> bool:
+        """Whether event and passive handlers see ``room_id`` (:meth:`Plugin.watches`)."""
         plugin = self.plugin
         if plugin is None:
             return True  # restarting: the new plugin object will decide
@@ -348,7 +303,7 @@ class PluginInstance:
 
     async def _dispatch(self, event: Event) -> None:
         table = self.table
-        watched = self._watches(event.room_id)
+        watched = self.watching(event.room_id)
         if watched:
             for func in (*table.events.get(event.type.t, ()), *table.events.get("*", ())):
                 await self._guard(event, func, event)

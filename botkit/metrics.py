@@ -143,6 +143,11 @@ class Metrics:
         self.sync_seconds = Counter(
             "botkit_sync_duration_seconds_total", "Time spent in /sync requests.", None
         )
+        self.takeovers = Counter(
+            "botkit_takeovers_total",
+            "Times this process took over from another active one (active/standby).",
+            None,
+        )
         #: Counters plugins declared (:class:`InstanceMetrics`), by name.
         self.plugin_counters: dict[str, PluginCounter] = {}
 
@@ -162,6 +167,7 @@ class Metrics:
                 self.send_retries,
                 self.syncs,
                 self.sync_seconds,
+                self.takeovers,
             )
         ]
         parts += [self.plugin_counters[name].render() for name in sorted(self.plugin_counters)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -24,13 +25,13 @@ from .changes import Changes
 from .client import Origin, origin
 from .instance import Failure, PluginInstance
 from .metrics import Metrics
-from .retry import Retries, RetrySettings
+from .retry import Retries, RetrySettings, backoff
+from .routing import wants
 from .state import StateStore
 
-__all__ = ["Pipeline"]
+__all__ = ["Batch", "Pipeline"]
 
 log = logging.getLogger("botkit.pipeline")
-_LANE_IDLE = 30.0
 # One bookkeeping transaction costs about 1 ms of CPU, as much as handling a
 # command: the handled records and the token are written at most this often (in
 # seconds), so that one commit covers the batches that come meanwhile, and at
@@ -47,19 +48,33 @@ _UNORDERED_LANES = 16
 
 
 @dataclass(slots=True)
-class _Batch:
-    token: str
+class Batch:
+    """Events received together: a sync answer (with its token) or an appservice transaction."""
+
+    token: str | None
     remaining: int
+    #: Set once every event of the batch is finished (handled, or kept as pending).
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Whether what its events left (handled records, pending rows) is written.
+    written: bool = False
+
+    def finish_one(self) -> None:
+        """One of its events is finished."""
+        self.remaining -= 1
+        if self.remaining == 0:
+            self.finished.set()
 
 
 @dataclass(slots=True)
 class _Lane:
-    queue: asyncio.Queue[tuple[PluginInstance, Event, _Batch]] = field(
-        default_factory=asyncio.Queue
-    )
+    """The jobs of one (instance, room), handled in order by one task while there are any.
+
+    The task ends with the lane's last job: a bot in 10,000 rooms holds tasks only
+    for the rooms with work, not an idle task (about 4 KB) per room it ever heard of.
+    """
+
+    jobs: deque[tuple[PluginInstance, Event, Batch]] = field(default_factory=deque)
     task: asyncio.Task[None] | None = None
-    busy: bool = False
-    last_used: float = 0.0
 
 
 class Pipeline:
@@ -73,12 +88,15 @@ class Pipeline:
         retry: RetrySettings | None = None,
         instances: Callable[[str], PluginInstance | None] = lambda name: None,
         metrics: Metrics | None = None,
+        wants: Callable[[PluginInstance, Event], bool] = wants,
     ) -> None:
         self.store = store
         self.max_pending = max_pending
         self._slots = asyncio.Semaphore(max_pending)
+        # Slots taken: counted here, as a semaphore does not tell (publicly) how many it has.
+        self._taken = 0
         self._lanes: dict[tuple[str, ...], _Lane] = {}
-        self._batches: deque[_Batch] = deque()
+        self._batches: deque[Batch] = deque()
         self._changes = Changes()
         self.retries = Retries(
             retry or RetrySettings(),
@@ -87,10 +105,10 @@ class Pipeline:
             metrics or Metrics(),
             self.request_flush,
             self._slot,
+            wants,
         )
         self._idle = asyncio.Event()
         self._idle.set()
-        self._swept_at = 0.0
         self._spread = 0
         # One write at a time, so that a newer token is never overwritten by an older one.
         self._flush_lock = asyncio.Lock()
@@ -98,23 +116,30 @@ class Pipeline:
         self._flush_timer: asyncio.TimerHandle | None = None
         self._flushed_at = 0.0
         self._flush_failing = False
+        self._rand = random.Random()
 
     @property
     def pending(self) -> int:
         """Events queued or being handled."""
-        return self.max_pending - self._slots._value
+        return self._taken
 
-    async def submit(self, token: str, jobs: list[tuple[PluginInstance, Event]]) -> None:
-        """Queue one sync batch; waits while ``max_pending`` events are unfinished."""
+    async def submit(self, token: str | None, jobs: list[tuple[PluginInstance, Event]]) -> Batch:
+        """Queue one batch of events; waits while ``max_pending`` events are unfinished.
+
+        ``token`` is the sync position to store once the batch is finished (None: nothing
+        to store, as for an appservice transaction).
+        """
         # Redelivered while pending (a crash before the token moved): the retry handles it.
         jobs = [(i, e) for i, e in jobs if (i.name, e.event_id) not in self.retries]
-        batch = _Batch(token, len(jobs))
+        batch = Batch(token, len(jobs))
+        if not jobs:
+            batch.finished.set()
         self._batches.append(batch)
         if jobs:
             self._idle.clear()
-            self._sweep()
         for inst, event in jobs:
             await self._slots.acquire()
+            self._taken += 1
             if inst.ordered:
                 key: tuple[str, ...] = (inst.name, event.room_id)
             else:
@@ -123,63 +148,71 @@ class Pipeline:
             lane = self._lanes.get(key)
             if lane is None:
                 lane = self._lanes[key] = _Lane()
-                lane.task = asyncio.create_task(self._work(lane), name=f"lane:{key}")
-            lane.queue.put_nowait((inst, event, batch))
+                lane.task = asyncio.create_task(self._work(key, lane), name=f"lane:{key}")
+            lane.jobs.append((inst, event, batch))
+        return batch
 
-    def _sweep(self) -> None:
-        """End the lanes idle for ``_LANE_IDLE`` s (at most once per that long).
+    async def settle(self, batch: Batch) -> None:
+        """Wait until every event of ``batch`` is finished and its records are written.
 
-        Idle lanes are swept here rather than by a timeout around each wait in
-        :meth:`_work`, which would cost a timer per event and instance. Nothing
-        awaits between the check and the removal, so no job can slip into a lane
-        being ended.
+        A failed write is tried again (with backoff) until it succeeds: whoever
+        waits (the homeserver, for a transaction) waits with it.
         """
-        now = time.monotonic()
-        if now - self._swept_at < _LANE_IDLE:
-            return
-        self._swept_at = now
-        for key, lane in list(self._lanes.items()):
-            if not lane.busy and lane.queue.empty() and now - lane.last_used > _LANE_IDLE:
-                del self._lanes[key]
-                if lane.task is not None:
-                    lane.task.cancel()
-
-    async def _work(self, lane: _Lane) -> None:
-        while True:
-            inst, event, batch = await lane.queue.get()
-            lane.busy = True
-            finished = False
+        await batch.finished.wait()
+        failures = 0
+        while not batch.written:
             try:
-                if self.retries.blocks(inst, event):
-                    self.retries.add(inst, event, None)  # waits behind a failed one
+                await self.flush()
+            except Exception as e:
+                failures += 1
+                log.warning("could not record a finished batch (%s); trying again", e)
+                await asyncio.sleep(backoff(failures, 0.5, 10.0, self._rand))
+
+    async def _work(self, key: tuple[str, ...], lane: _Lane) -> None:
+        try:
+            while lane.jobs:
+                await self._one(*lane.jobs.popleft())
+        finally:
+            # Nothing awaits between the last check of ``lane.jobs`` and here, so no
+            # job can slip into a lane being ended: the next one starts a new lane.
+            if self._lanes.get(key) is lane:
+                del self._lanes[key]
+
+    async def _one(self, inst: PluginInstance, event: Event, batch: Batch) -> None:
+        """Handle one job of a lane, and account for it."""
+        finished = False
+        try:
+            if self.retries.blocks(inst, event):
+                self.retries.add(inst, event, None)  # waits behind a failed one
+            else:
+                failure = await self._handle(inst, event)
+                if failure is None:
+                    self._changes.handled.append((inst.name, event.event_id))
                 else:
-                    failure = await self._handle(inst, event)
-                    if failure is None:
-                        self._changes.handled.append((inst.name, event.event_id))
-                    else:
-                        self.retries.add(inst, event, failure)
-                finished = True
-            finally:
-                lane.busy = False
-                lane.last_used = time.monotonic()
-                # Cut off by a stop: neither handled nor pending, so its batch's
-                # token is never stored and a restart gets the event again.
-                if finished:
-                    batch.remaining -= 1
-                self._slots.release()
-                if self.pending == 0:
-                    self._idle.set()
-                    self.request_flush()
+                    self.retries.add(inst, event, failure)
+            finished = True
+        finally:
+            # Cut off by a stop: neither handled nor pending, so its batch's
+            # token is never stored and a restart gets the event again.
+            if finished:
+                batch.finish_one()
+            self._slots.release()
+            self._taken -= 1
+            if self.pending == 0:
+                self._idle.set()
+                self.request_flush()
 
     @contextlib.asynccontextmanager
     async def _slot(self) -> AsyncIterator[None]:
         """One of the ``max_pending`` slots, for a retry: retries are bounded too."""
         await self._slots.acquire()
+        self._taken += 1
         self._idle.clear()
         try:
             yield
         finally:
             self._slots.release()
+            self._taken -= 1
             if self.pending == 0:
                 self._idle.set()
                 self.request_flush()
@@ -221,23 +254,32 @@ class Pipeline:
 
     def take_committable(self) -> tuple[Changes, str | None]:
         """Changes not yet written, and the newest token that may be stored."""
+        changes, token, _ = self._take()
+        return changes, token
+
+    def _take(self) -> tuple[Changes, str | None, list[Batch]]:
         token = None
+        done: list[Batch] = []
         while self._oldest_batch_done():
-            token = self._batches.popleft().token
-        return self._changes.take(), token
+            batch = self._batches.popleft()
+            done.append(batch)
+            token = batch.token if batch.token is not None else token
+        return self._changes.take(), token, done
 
     async def flush(self) -> None:
         """Write what may be committed, in one transaction (after a write under way)."""
         async with self._flush_lock:
-            changes, token = self.take_committable()
+            changes, token, done = self._take()
             if changes or token is not None:
                 try:
                     await self.store.commit(changes, token)
                 except BaseException:
-                    # Not written: keep the records for the next flush. The token
-                    # stays unwritten too, so at worst the batch is redelivered.
+                    # Not written: keep the records and the batches for the next flush.
                     self._changes.restore(changes)
+                    self._batches.extendleft(reversed(done))
                     raise
+            for batch in done:
+                batch.written = True
 
     def request_flush(self) -> None:
         """Have what may be committed written in the background, within ``FLUSH_INTERVAL``.

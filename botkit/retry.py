@@ -32,8 +32,9 @@ from .client import Origin, origin
 from .events import parse_event
 from .instance import Failure, PluginInstance
 from .metrics import Metrics
+from .routing import wants
 
-__all__ = ["Retries", "RetrySettings"]
+__all__ = ["Retries", "RetrySettings", "backoff"]
 
 log = logging.getLogger("botkit.retry")
 # How often a lane whose instance is not running looks again (it is also woken
@@ -41,6 +42,18 @@ log = logging.getLogger("botkit.retry")
 _NOT_RUNNING_CHECK = 30.0
 
 LaneKey = tuple[str, ...]
+
+
+def backoff(
+    attempt: int, first: float, cap: float, rand: random.Random, *, jitter: float = 0.2
+) -> float:
+    """Seconds to wait before try ``attempt + 1``: ``first`` doubled per try, capped, jittered.
+
+    The jitter (``±jitter`` of the wait) keeps bots that failed together from
+    coming back together.
+    """
+    base = min(first * 2 ** (min(attempt, 30) - 1), cap)
+    return float(base * rand.uniform(1 - jitter, 1 + jitter))
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +91,7 @@ class Retries:
         metrics: Metrics,
         on_change: Callable[[], None],
         slot: Callable[[], AbstractAsyncContextManager[None]] = contextlib.nullcontext,
+        wants: Callable[[PluginInstance, Event], bool] = wants,
     ) -> None:
         self.settings = settings
         self.changes = changes
@@ -86,6 +100,8 @@ class Retries:
         self.on_change = on_change
         # Held while a retry runs: at most max_pending handlers run at once, retries included.
         self.slot = slot
+        # Asked again before each retry: the instance may have come back without the handler.
+        self.wants = wants
         #: The reason of each instance's latest failed try, for the health page.
         self.last_failure: dict[str, str] = {}
         self._lanes: dict[LaneKey, _Lane] = {}
@@ -191,8 +207,7 @@ class Retries:
     def _delay(self, attempts: int) -> float:
         if attempts == 0:
             return 0.0
-        base = min(self.settings.first_delay * 2 ** (attempts - 1), self.settings.max_delay)
-        return float(base * self._rand.uniform(0.8, 1.2))
+        return backoff(attempts, self.settings.first_delay, self.settings.max_delay, self._rand)
 
     async def _sleep(self, lane: _Lane, seconds: float) -> None:
         lane.wake.clear()
@@ -233,7 +248,7 @@ class Retries:
 
     async def _try(self, lane: _Lane, head: _Pending, inst: PluginInstance) -> None:
         row, event = head.row, head.event
-        if not inst.wants(event):
+        if not self.wants(inst, event):
             # The instance came back without a handler for it: nothing is left to do.
             self._done(lane, head)
             return

@@ -1,6 +1,8 @@
 """The sync loop: receive events, survive outages, catch up, fill gaps.
 
-Unlike a syncer that stores the token as soon as a response arrives, this one
+Which instance gets which event is :mod:`botkit.routing`'s to decide: this
+module only fetches and reads the answers. Unlike a syncer that stores the token
+as soon as a response arrives, this one
 stores it only after every handler of the batch finished (see
 :mod:`botkit.pipeline`), so a crash redelivers the batch instead of losing it;
 redelivered events that an instance had already handled are skipped.
@@ -15,7 +17,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -27,15 +29,15 @@ from mautrix.errors import (
     MatrixRequestError,
     MUnknownToken,
 )
-from mautrix.types import Event, FilterID, RoomID, SyncToken, UserID
+from mautrix.types import FilterID, RoomID, SyncToken, UserID
 from sqlalchemy.exc import SQLAlchemyError
 
-from .events import parse_event
 from .history import last_own_join, split_at_join
-from .instance import PluginInstance
 from .membership import RoomAccess, left_timelines
 from .metrics import Metrics
 from .pipeline import Pipeline
+from .retry import backoff
+from .routing import Job, Router
 from .state import StateStore
 from .upgrades import replacement_of
 
@@ -57,7 +59,6 @@ class SyncSettings:
 
     timeout_s: float
     timeline_limit: int
-    max_catchup_age_s: float
 
 
 class Syncer:
@@ -68,7 +69,7 @@ class Syncer:
         api: ClientAPI,
         store: StateStore,
         pipeline: Pipeline,
-        instances: Callable[[], Sequence[PluginInstance]],
+        router: Router,
         settings: SyncSettings,
         metrics: Metrics,
         on_invite: Callable[[RoomID, UserID | None], Awaitable[None]],
@@ -81,7 +82,7 @@ class Syncer:
         self.encryption = encryption
         self.store = store
         self.pipeline = pipeline
-        self.instances = instances
+        self.router = router
         self.settings = settings
         self.metrics = metrics
         self.on_invite = on_invite
@@ -245,12 +246,8 @@ class Syncer:
     async def _pause(self, failures: int) -> None:
         """Back off after a failure; returns early when asked to stop."""
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self._backoff(failures)):
+            async with asyncio.timeout(backoff(failures, 1.0, 30.0, self._rand, jitter=0.25)):
                 await self._stopping.wait()
-
-    def _backoff(self, failures: int) -> float:
-        capped = min(30.0, 0.5 * 2 ** min(failures, 10))
-        return float(capped * (0.75 + self._rand.random() * 0.5))
 
     def _outage(self, error: BaseException) -> None:
         if self.outage_since is None:
@@ -306,9 +303,7 @@ class Syncer:
                 RoomID(room_id), UserID(inviter) if isinstance(inviter, str) else None
             )
 
-    async def _jobs(
-        self, data: dict[str, Any], since: str | None, recovering: bool
-    ) -> list[tuple[PluginInstance, Event]]:
+    async def _jobs(self, data: dict[str, Any], since: str | None, recovering: bool) -> list[Job]:
         """The handler work of one sync answer; ``since`` is None on a first start."""
         raw_events: list[dict[str, Any]] = []
         raw_history: list[dict[str, Any]] = []
@@ -345,56 +340,17 @@ class Syncer:
                 raw_events, raw_history
             )
             recovering = recovering or released
-        instances = self.instances()
-        now_ms = time.time() * 1000
-        oldest = {inst.name: now_ms - self._age(inst) * 1000 for inst in instances}
-        events = self._parse(raw_events, min(oldest.values(), default=now_ms))
-        collectors = [inst for inst in instances if inst.catchup_age is not None]
-        history = self._parse(
-            raw_history, min((oldest[inst.name] for inst in collectors), default=now_ms)
-        )
-        already: set[tuple[str, str]] = set()
-        if recovering and (events or history):
-            already = await self.store.handled_among(e.event_id for e in [*history, *events])
-        jobs = []
-        too_old = 0
-        # History first: each lane handles a room's events in order.
-        for event in history:
-            for inst in collectors:
-                if (inst.name, event.event_id) in already or not inst.wants_history(event):
-                    continue
-                ts = event.timestamp
-                if isinstance(ts, int) and ts < oldest[inst.name]:
-                    too_old += 1
-                    continue
-                inst.mark_history(event.event_id)
-                jobs.append((inst, event))
-        for event in events:
-            for inst in instances:
-                if not inst.wants(event) or (inst.name, event.event_id) in already:
-                    continue
-                ts = event.timestamp
-                if isinstance(ts, int) and ts < oldest[inst.name]:
-                    too_old += 1
-                    continue
-                jobs.append((inst, event))
-        if too_old:
-            self.metrics.events_skipped.inc("too old", too_old)
-        if already:
-            log.info("skipped %d events handled before a restart", len(already))
-            self.metrics.events_skipped.inc("already handled", len(already))
-        return jobs
+        # Where a per-room timeline becomes jobs: botkit.routing decides who gets what.
+        return await self.router.route(raw_events, raw_history, recovering=recovering)
 
     async def _new_room(
         self, room_id: str, timeline: dict[str, Any], events: list[Any], first: bool
     ) -> tuple[list[Any], list[Any]]:
         """A new room's events: (history before the bot's join, events from the join on)."""
-        instances = self.instances()
-        if first and not any(inst.catchup_age is not None for inst in instances):
+        if first and not any(inst.catchup_age is not None for inst in self.router.instances()):
             # Only collectors get history, and on a first start all is history.
             return [], []
-        ages = [self._age(inst) for inst in instances]
-        oldest = (time.time() - max(ages, default=self.settings.max_catchup_age_s)) * 1000
+        oldest = self.router.oldest_wanted_ms()
         return await split_at_join(self.api, room_id, timeline, events, first, oldest)
 
     def _left_rooms(self, data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -418,47 +374,9 @@ class Syncer:
                 if found is not None:
                     await self.on_tombstone(RoomID(room_id), *found)
 
-    def _age(self, inst: PluginInstance) -> float:
-        return inst.catchup_age or self.settings.max_catchup_age_s
-
-    def _parse(self, raw_events: list[dict[str, Any]], oldest: float) -> list[Event]:
-        """Events as mautrix objects, without malformed ones and those older than ``oldest`` ms."""
-        seen: set[str] = set()
-        parsed: list[Event] = []
-        too_old = 0
-        for raw in raw_events:
-            self.metrics.events_received.inc()
-            event_id = raw.get("event_id")
-            # mautrix accepts a missing or null type, and an event without a type
-            # would break dispatch: it is malformed here.
-            if (
-                not isinstance(event_id, str)
-                or event_id in seen
-                or not isinstance(raw.get("type"), str)
-            ):
-                self.metrics.events_skipped.inc("malformed")
-                continue
-            seen.add(event_id)
-            ts = raw.get("origin_server_ts")
-            if isinstance(ts, int) and ts < oldest:
-                too_old += 1
-                continue
-            try:
-                event = parse_event(raw)
-            except Exception as e:
-                log.warning("skipping malformed event %s: %s", event_id[:80], e)
-                self.metrics.events_skipped.inc("malformed")
-                continue
-            parsed.append(event)
-        if too_old:
-            log.info("skipped %d events older than every plugin's catch-up age", too_old)
-            self.metrics.events_skipped.inc("too old", too_old)
-        return parsed
-
     async def _fill_gap(self, room_id: str, prev_batch: str, since: str) -> list[Any]:
         """Events between ``since`` and the timeline's start (spec: "Syncing", limited)."""
-        ages = [self._age(inst) for inst in self.instances()] or [self.settings.max_catchup_age_s]
-        oldest = (time.time() - max(ages)) * 1000
+        oldest = self.router.oldest_wanted_ms()
         collected: list[Any] = []
         start = prev_batch
         for _ in range(_GAP_MAX_PAGES):

@@ -70,6 +70,8 @@ def check_main(
         report("sending.max_backoff", "must be more than 0")
     _check_encryption(config["encryption"], report)
     _check_logging(config["logging"], report)
+    _check_appservice(config, report)
+    _check_standby(config, report)
     for i, directory in enumerate(config["plugin_dirs"]):
         if not directory.strip():
             report(f"plugin_dirs[{i}]", "expected a directory, got an empty string")
@@ -88,6 +90,50 @@ def _check_encryption(section: Mapping[str, Any], report: Report) -> None:
         missing = missing_dependency()
         if missing is not None:
             report("encryption.enabled", missing)
+
+
+def _check_standby(config: Mapping[str, Any], report: Report) -> None:
+    section = config["standby"]
+    for key in ("poll_interval", "check_interval", "takeover_delay"):
+        if section[key] <= 0:
+            report(f"standby.{key}", f"must be more than 0, got {section[key]:g}")
+    if section["takeover_delay"] <= 2 * section["check_interval"]:
+        report(
+            "standby.takeover_delay",
+            "must be more than twice standby.check_interval, so that a deposed "
+            "active process stops before the standby acts",
+        )
+    if not section["enabled"]:
+        return
+    url = config["database"]["url"]
+    try:
+        backend = make_url(url).get_backend_name() if url else "sqlite"
+    except ArgumentError:
+        return  # reported as a database.url problem
+    if backend != "postgresql":
+        report(
+            "standby.enabled",
+            "active/standby needs PostgreSQL (database.url): SQLite has no lock that "
+            "processes on several machines share",
+        )
+
+
+def _check_appservice(config: Mapping[str, Any], report: Report) -> None:
+    section = config["appservice"]
+    if not 0 <= section["port"] <= 65535:
+        report("appservice.port", f"expected a port from 0 to 65535, got {section['port']}")
+    if section["url"] is not None and not _is_http_url(section["url"]):
+        report("appservice.url", f"expected an http(s) URL, got {describe_value(section['url'])}")
+    if not section["id"].strip():
+        report("appservice.id", "expected an ID, got an empty string")
+    # The encryption section may not exist (yet): read it without assuming its shape.
+    encryption = config.get("encryption")
+    if section["enabled"] and isinstance(encryption, Mapping) and encryption.get("enabled") is True:
+        report(
+            "appservice.enabled",
+            "encryption is not supported in appservice mode yet: "
+            "turn off encryption.enabled or appservice.enabled",
+        )
 
 
 def _check_homeserver(hs: Mapping[str, Any], report: Report) -> None:

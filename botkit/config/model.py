@@ -12,6 +12,7 @@ from mautrix.types import UserID
 from botkit.storage import default_url
 
 __all__ = [
+    "AppserviceConfig",
     "AutojoinConfig",
     "BotConfig",
     "BotSettings",
@@ -21,6 +22,7 @@ __all__ = [
     "LimitsConfig",
     "LoggingConfig",
     "SendingConfig",
+    "StandbyConfig",
     "SyncConfig",
     "WebConfig",
     "build_config",
@@ -110,6 +112,35 @@ class EncryptionConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AppserviceConfig:
+    """Application-service mode (see :mod:`botkit.appservice`); tokens left out of ``repr``."""
+
+    enabled: bool
+    registration: Path
+    id: str
+    host: str
+    port: int
+    url: str
+    as_token: str | None = field(repr=False)
+    hs_token: str | None = field(repr=False)
+
+
+_NO_APPSERVICE = AppserviceConfig(
+    False, Path("appservice-registration.yaml"), "botkit", "", 0, "", None, None
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StandbyConfig:
+    """Active/standby on PostgreSQL (see :mod:`botkit.lease`); durations in seconds."""
+
+    enabled: bool = False
+    poll_interval: float = 1.0
+    check_interval: float = 0.5
+    takeover_delay: float = 3.0
+
+
+@dataclass(frozen=True, slots=True)
 class LoggingConfig:
     """Log level name (upper case), ``logging`` format string, and the log file (None: stderr)."""
 
@@ -152,6 +183,8 @@ class BotConfig:
     plugins: dict[str, InstanceConfig]
     raw: Mapping[str, Any] = field(repr=False)
     encryption: EncryptionConfig = EncryptionConfig()
+    appservice: AppserviceConfig = _NO_APPSERVICE
+    standby: StandbyConfig = StandbyConfig()
 
 
 def build_config(
@@ -211,4 +244,24 @@ def build_config(
             key_wait=float(merged["encryption"]["key_wait"]),
             key_request_wait=float(merged["encryption"]["key_request_wait"]),
         ),
+        appservice=_appservice(path, merged["appservice"]),
+        standby=StandbyConfig(
+            enabled=bool(merged["standby"]["enabled"]),
+            poll_interval=float(merged["standby"]["poll_interval"]),
+            check_interval=float(merged["standby"]["check_interval"]),
+            takeover_delay=float(merged["standby"]["takeover_delay"]),
+        ),
+    )
+
+
+def _appservice(path: Path, section: Mapping[str, Any]) -> AppserviceConfig:
+    return AppserviceConfig(
+        enabled=bool(section["enabled"]),
+        registration=path.parent / Path(section["registration"]).expanduser(),
+        id=section["id"],
+        host=section["host"],
+        port=section["port"],
+        url=section["url"] or f"http://{section['host']}:{section['port']}",
+        as_token=section["as_token"] or None,
+        hs_token=section["hs_token"] or None,
     )

@@ -48,6 +48,7 @@ from ..hosting import HostSettings, build_host
 from ..instance import InstanceState, PluginInstance
 from ..loader import PluginSource, read_manifest
 from ..plugin import Plugin
+from ..routing import wants
 from ..services import ServiceKey
 from ..storage import create_engine
 from ..web import PluginWeb
@@ -251,7 +252,7 @@ class PluginHarness:
         reset = origin.set(Origin(self.instance.name, event.event_id))
         try:
             for inst in (self.builtin, self.instance):
-                if inst.wants(event):
+                if wants(inst, event):
                     await inst.handle(event)
         finally:
             origin.reset(reset)

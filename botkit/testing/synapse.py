@@ -24,7 +24,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -104,6 +104,7 @@ class Synapse:
     the server name is ``localhost`` and the server federates with no one.
     ``default_ratelimits`` keeps Synapse's own rate limits instead of lifting them.
     ``extra_config`` overrides top-level keys of the generated homeserver.yaml.
+    ``appservices`` are the registration files of application services (read at start).
     """
 
     def __init__(
@@ -119,6 +120,7 @@ class Synapse:
         venv: Path | None = None,
         version: str = SYNAPSE_VERSION,
         extra_config: Mapping[str, Any] | None = None,
+        appservices: Sequence[Path] = (),
         start_timeout: float = 120.0,
         stop_timeout: float = 30.0,
     ) -> None:
@@ -135,6 +137,7 @@ class Synapse:
         self.venv = venv
         self.version = version
         self.extra_config = dict(extra_config or {})
+        self.appservices = list(appservices)
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self._secrets = {
@@ -305,6 +308,7 @@ class Synapse:
             secrets=self._secrets,
             instance=self._instance,
             federation=federation,
+            appservices=self.appservices,
         )
         if not self.default_ratelimits:
             config.update(relaxed_ratelimits())

@@ -8,6 +8,7 @@ Synapse), so that botkit needs neither that package nor the ``openssl`` tool.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,12 +122,14 @@ def homeserver_config(
     secrets: dict[str, str],
     instance: str,
     federation: FederationTLS | None,
+    appservices: Sequence[Path] = (),
 ) -> dict[str, Any]:
     """homeserver.yaml for a throwaway, loopback-only homeserver on SQLite.
 
     Without ``federation`` the server talks to no other server; with it, it
     federates over TLS on ``host:federation.port``, loopback addresses included.
     ``instance`` is served in ``/.well-known/matrix/client`` under :data:`INSTANCE_KEY`.
+    ``appservices`` are registration files (``botkit appservice-registration`` writes one).
     """
     client_listener = {
         "port": client_port,
@@ -158,6 +161,8 @@ def homeserver_config(
         "bcrypt_rounds": 4,
         "extra_well_known_client_content": {INSTANCE_KEY: instance},
     }
+    if appservices:
+        config["app_service_config_files"] = [str(path) for path in appservices]
     if federation is None:
         config["federation_domain_whitelist"] = []
         return config

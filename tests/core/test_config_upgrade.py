@@ -58,6 +58,8 @@ def test_missing_keys_are_written_with_the_samples_comments(tmp_path: Path) -> N
         "sync",
         "sending",
         "encryption",
+        "appservice",
+        "standby",
         "logging",
         "plugin_dirs",
         "plugins",

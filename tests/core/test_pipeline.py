@@ -188,7 +188,12 @@ async def test_an_event_whose_handling_raised_is_kept_for_a_retry(
     store: StateStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     broken = FailingInstance("broken")
-    pipeline = Pipeline(store, 10, instances={"broken": cast(PluginInstance, broken)}.get)
+    pipeline = Pipeline(
+        store,
+        10,
+        instances={"broken": cast(PluginInstance, broken)}.get,
+        wants=lambda inst, event: True,
+    )
     await pipeline.submit("t1", jobs((broken, message("e1"))))
     assert await pipeline.drain(10)
     await pipeline.flush()

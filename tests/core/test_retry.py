@@ -51,7 +51,13 @@ def pipeline_for(
     store: StateStore, *instances: FakeInstance, max_pending: int = 10, retry: RetrySettings = FAST
 ) -> Pipeline:
     known = {i.name: cast(PluginInstance, i) for i in instances}
-    return Pipeline(store, max_pending, retry=retry, instances=known.get)
+    return Pipeline(
+        store,
+        max_pending,
+        retry=retry,
+        instances=known.get,
+        wants=lambda inst, event: cast(FakeInstance, inst).wants(event),
+    )
 
 
 async def test_later_events_of_an_ordered_lane_wait_without_holding_up_the_sync(

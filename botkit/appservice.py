@@ -48,7 +48,7 @@ from .routing import Router
 from .upgrades import replacement_of
 
 if TYPE_CHECKING:
-    from .bot import Bot
+    from .config import BotConfig
 
 __all__ = ["Appservice", "AppserviceSettings", "start_appservice"]
 
@@ -245,19 +245,26 @@ class Appservice:
             return
 
 
-async def start_appservice(bot: Bot, router: Router, access: RoomAccess | None) -> Appservice:
-    """Start receiving ``bot``'s events as an appservice (what :class:`~botkit.bot.Bot` calls)."""
-    assert bot.api is not None  # connected first
-    section = bot.config.appservice
-    await _ensure_registered(bot.api)
+async def start_appservice(
+    api: ClientAPI,
+    config: BotConfig,
+    router: Router,
+    pipeline: Pipeline,
+    on_invite: Callable[[RoomID, UserID | None], Awaitable[None]],
+    on_tombstone: Callable[[RoomID, UserID, RoomID], Awaitable[None]],
+    access: RoomAccess | None,
+) -> Appservice:
+    """Register the bot's user and start receiving its events as an appservice."""
+    section = config.appservice
+    await _ensure_registered(api)
     receiver = Appservice(
-        bot.api,
-        read_tokens(bot.config),
+        api,
+        read_tokens(config),
         AppserviceSettings(section.id, section.host, section.port),
         router,
-        bot.pipeline,
-        bot._on_invite,
-        bot.upgrades.tombstone,
+        pipeline,
+        on_invite,
+        on_tombstone,
         access,
     )
     try:

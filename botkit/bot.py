@@ -159,7 +159,15 @@ class Bot:
         router = Router(self.store, self._running, sync.max_catchup_age, self.metrics)
         if self.config.appservice.enabled:
             # -- appservice mode: the homeserver pushes (see botkit.appservice) --
-            self.appservice = await start_appservice(self, router, self.host.sender.access)
+            self.appservice = await start_appservice(
+                self.api,
+                self.config,
+                router,
+                self.pipeline,
+                self._on_invite,
+                self.upgrades.tombstone,
+                self.host.sender.access,
+            )
         else:
             self.syncer = Syncer(
                 self.api,

@@ -126,9 +126,7 @@ def _check_appservice(config: Mapping[str, Any], report: Report) -> None:
         report("appservice.url", f"expected an http(s) URL, got {describe_value(section['url'])}")
     if not section["id"].strip():
         report("appservice.id", "expected an ID, got an empty string")
-    # The encryption section may not exist (yet): read it without assuming its shape.
-    encryption = config.get("encryption")
-    if section["enabled"] and isinstance(encryption, Mapping) and encryption.get("enabled") is True:
+    if section["enabled"] and config["encryption"]["enabled"]:
         report(
             "appservice.enabled",
             "encryption is not supported in appservice mode yet: "

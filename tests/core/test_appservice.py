@@ -192,8 +192,9 @@ def test_check_refuses_encryption_in_appservice_mode() -> None:
     defaults = load_defaults(sample_text(), SAMPLE_NAME)
     merged, _ = merge_config(defaults, {"appservice": {"enabled": True}}, file="c.yaml")
     assert check_main(merged, file="c.yaml", origins={}) == []
-    # The encryption section comes with the e2ee work; it is read whatever its shape.
-    merged["encryption"] = {"enabled": True}
+    merged, _ = merge_config(
+        defaults, {"appservice": {"enabled": True}, "encryption": {"enabled": True}}, file="c.yaml"
+    )
     problems = check_main(merged, file="c.yaml", origins={})
     assert [(p.key, "not supported in appservice mode" in p.reason) for p in problems] == [
         ("appservice.enabled", True)

@@ -96,7 +96,7 @@ def test_an_installed_botkit_finds_its_shipped_plugins(installed: Path, tmp_path
     config = tmp_path / "c.yaml"
     config.write_text(
         config.read_text()
-        .replace("enabled: false", "enabled: true")
+        .replace("plugin: twim\n    enabled: false", "plugin: twim\n    enabled: true")
         .replace("rooms: []", 'rooms: ["!twim:example.org"]')
         .replace("editors: []", 'editors: ["@ed:example.org"]')
     )

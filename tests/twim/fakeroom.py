@@ -89,9 +89,9 @@ class FakeRoom:
         )
         return event_id
 
-    def include(self, target: EventID, *keys: str) -> None:
-        """The editor includes ``target`` and reacts with each of ``keys``."""
-        for key in ("⭕", *keys):
+    def include(self, target: EventID, *keys: str, notice: str = "⭕") -> None:
+        """The editor includes ``target`` (with ``notice``) and reacts with each of ``keys``."""
+        for key in (notice, *keys):
             self.react("editor", target, key)
 
     async def bot_sends(

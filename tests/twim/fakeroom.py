@@ -94,6 +94,14 @@ class FakeRoom:
         for key in (notice, *keys):
             self.react("editor", target, key)
 
+    async def filed(self, sender: str, body: str, key: str = "🏢") -> EventID:
+        """``sender``'s report, which the editor includes and files with ``key``; it
+        returns once the bot has acknowledged it, so the report is in the week."""
+        report = self.say(sender, body)
+        self.include(report, key)
+        await self.acked(report)
+        return report
+
     async def bot_sends(
         self,
         matches: Callable[[SentEvent], bool],

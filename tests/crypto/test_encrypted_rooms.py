@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 import uuid
 from collections import Counter
@@ -20,6 +19,7 @@ from botkit.testing.botconfig import write_bot_config
 from botkit.testing.person import Person
 from botkit.testing.synapse import MatrixAccount, Synapse, free_ports
 from botkit.testing.talk import eventually
+from tests.core.burst import burst_through_kills, lost, repeated
 
 PLUGINS = Path(__file__).parent.parent / "core" / "plugins"
 OWN_PLUGINS = Path(__file__).parent / "plugins"
@@ -272,24 +272,22 @@ async def test_sigkill_during_an_encrypted_burst_neither_drops_nor_repeats(
             room = await s.alice.create_encrypted_room([s.bot.user_id])
             await s.alice.wait_joined(room, s.bot.user_id)
 
-            def answered() -> int:
+            def count() -> int:
                 return sum(1 for b in s.alice.bodies_from(room, s.bot.user_id) if b != "pong end")
 
-            async def killer() -> None:
-                await s.alice.until(lambda: answered() >= kill_at, 120)
-                proc.kill()
-                await proc.start()
+            async def answered(threshold: int) -> None:
+                await s.alice.until(lambda: count() >= threshold, 120)
 
-            killing = asyncio.create_task(killer())
-            for i in range(100):
-                await s.alice.send(room, f"!pong {i}")
-            await killing
+            async def send(body: str) -> None:
+                await s.alice.send(room, body)
+
+            await burst_through_kills(proc, send, answered, 100, [kill_at])
             await s.alice.send(room, "!pong end")
             await s.alice.answer(room, s.bot.user_id, "pong end", 120)
         finally:
             await proc.stop()
-    tally = Counter(s.alice.bodies_from(room, s.bot.user_id))
-    assert {i for i in range(100) if tally[f"pong {i}"] == 0} == set(), f"lost (seed {seed})"
-    assert {b: n for b, n in tally.items() if n > 1} == {}, f"repeated (seed {seed})"
+    tally = Counter(b.removeprefix("pong ") for b in s.alice.bodies_from(room, s.bot.user_id))
+    assert lost(tally, 100) == set(), f"lost (seed {seed})"
+    assert repeated(tally) == {}, f"repeated (seed {seed})"
     undecrypted = [m for m in s.alice.messages if m.undecryptable]
     assert undecrypted == [], f"the person could not decrypt {len(undecrypted)} answers"

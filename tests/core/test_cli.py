@@ -9,7 +9,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from botkit.init_config import with_plugins
 from botkit.testing.bot import BotProcess
 from botkit.testing.botconfig import write_bot_config
 from botkit.testing.matrix import TestClient
-from botkit.testing.synapse import MatrixAccount, Synapse, free_ports
+from botkit.testing.synapse import MatrixAccount, Synapse, free_ports, unique
 from botkit.testing.talk import ask, eventually, wait_joined
 
 PLUGINS = Path(__file__).parent / "plugins"
@@ -233,10 +232,6 @@ def test_check_reports_a_plugin_whose_code_does_not_import(tmp_path: Path) -> No
 
 
 # -- run -----------------------------------------------------------------------------
-
-
-def unique(name: str) -> str:
-    return f"{name}{uuid.uuid4().hex[:8]}"
 
 
 def read_log(path: Path) -> str:

@@ -22,10 +22,10 @@ from botkit.storage import create_engine
 from botkit.testing.bot import running_bot
 from botkit.testing.factories import SynapseFactory
 from botkit.testing.matrix import TestClient
-from botkit.testing.synapse import MatrixAccount
+from botkit.testing.synapse import MatrixAccount, unique
 from botkit.testing.talk import answers_from, ask, wait_joined
 from botkit.tokens import LoginTokens, store_login, stored_login
-from tests.core.conversation_world import bot_config, unique
+from tests.core.conversation_world import bot_config
 
 LIFETIME_S = 4
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,16 +16,12 @@ from botkit.storage import create_engine
 from botkit.testing.bot import BotProcess, running_bot
 from botkit.testing.botconfig import write_bot_config
 from botkit.testing.person import Person
-from botkit.testing.synapse import MatrixAccount, Synapse, free_ports
+from botkit.testing.synapse import MatrixAccount, Synapse, free_ports, unique
 from botkit.testing.talk import eventually
 from tests.core.burst import burst_through_kills, lost, repeated
 
 PLUGINS = Path(__file__).parent.parent / "core" / "plugins"
 OWN_PLUGINS = Path(__file__).parent / "plugins"
-
-
-def unique(name: str) -> str:
-    return f"{name}{uuid.uuid4().hex[:8]}"
 
 
 @dataclass

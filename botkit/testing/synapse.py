@@ -24,6 +24,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +44,7 @@ from .synapse_config import (
 )
 from .synapse_venv import SYNAPSE_VERSION, ensure_synapse_venv
 
-__all__ = ["MatrixAccount", "Synapse", "SynapseError", "free_ports", "login"]
+__all__ = ["MatrixAccount", "Synapse", "SynapseError", "free_ports", "login", "unique"]
 
 # Runs Synapse exactly like ``python -m synapse.app.homeserver``, plus a watchdog:
 # if the process that started Synapse dies without stopping it (SIGKILL, a crashed
@@ -92,6 +93,11 @@ def free_ports(host: str = "127.0.0.1", count: int = 1) -> list[int]:
     finally:
         for sock in sockets:
             sock.close()
+
+
+def unique(name: str) -> str:
+    """``name`` with 8 random hex digits: a user name no other test on the server takes."""
+    return f"{name}{uuid.uuid4().hex[:8]}"
 
 
 class Synapse:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,16 +14,11 @@ from botkit.bot import Bot
 from botkit.testing.bot import running_bot
 from botkit.testing.botconfig import write_bot_config
 from botkit.testing.matrix import TestClient
-from botkit.testing.synapse import MatrixAccount, Synapse
+from botkit.testing.synapse import MatrixAccount, Synapse, unique
 from botkit.testing.talk import wait_joined
 
 HERE = Path(__file__).parent
 PLUGIN_DIRS = [str(HERE / "plugins"), str(HERE / "conversation_plugins")]
-
-
-def unique(name: str) -> str:
-    """A user name no other test uses."""
-    return f"{name}{uuid.uuid4().hex[:8]}"
 
 
 @dataclass

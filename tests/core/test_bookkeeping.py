@@ -6,41 +6,16 @@ import asyncio
 import sqlite3
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
-from mautrix.types import RoomID
 
 import botkit.pipeline
 from botkit.testing.bot import running_bot
-from botkit.testing.botconfig import fakehs_account, write_bot_config
 from botkit.testing.fakehs import FakeHomeserver, SentEvent
 from botkit.testing.talk import eventually
+from tests.core.pongbot import answer_to, pong_bot, text
 
 pytest_plugins = ["botkit.testing.fakehs_fixtures"]
-
-PLUGINS = Path(__file__).parent / "plugins"
-
-
-def text(body: str) -> dict[str, Any]:
-    return {"msgtype": "m.text", "body": body}
-
-
-def answer_to(tag: str) -> Any:
-    return lambda event: event.content.get("body") == f"pong {tag}"
-
-
-def pong_bot(fakehs: FakeHomeserver, tmp_path: Path, **overrides: Any) -> tuple[Path, RoomID, str]:
-    """A config for a bot with the pong plugin, its room, and a user there."""
-    room = fakehs.create_room("alice", members=["bot"])
-    config = write_bot_config(
-        tmp_path / "config.yaml",
-        account=fakehs_account(fakehs),
-        plugins=["pong"],
-        plugin_dirs=[str(PLUGINS)],
-        **overrides,
-    )
-    return config, room, f"@alice:{fakehs.server_name}"
 
 
 async def test_what_was_handled_is_recorded_once_the_room_goes_quiet(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from botkit.bot import Bot
 from botkit.testing.bot import running_bot
 from botkit.testing.botconfig import write_bot_config
 from botkit.testing.matrix import TestClient
-from botkit.testing.synapse import Synapse
+from botkit.testing.synapse import Synapse, unique
 from botkit.testing.talk import ask, eventually, wait_joined
 
 PLUGINS = Path(__file__).parent / "plugins"
@@ -40,10 +39,6 @@ class World:
     def bot_id(self) -> UserID:
         """The bot's user ID."""
         return UserID(self.bot.config.homeserver.user_id)
-
-
-def unique(name: str) -> str:
-    return f"{name}{uuid.uuid4().hex[:8]}"
 
 
 async def make_world(

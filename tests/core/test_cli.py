@@ -9,8 +9,8 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from botkit.init_config import with_plugins
 from botkit.testing.bot import BotProcess
 from botkit.testing.botconfig import write_bot_config
 from botkit.testing.matrix import TestClient
-from botkit.testing.synapse import MatrixAccount, Synapse, free_ports
+from botkit.testing.synapse import MatrixAccount, Synapse, free_ports, unique
 from botkit.testing.talk import ask, eventually, wait_joined
 
 PLUGINS = Path(__file__).parent / "plugins"
@@ -234,12 +234,30 @@ def test_check_reports_a_plugin_whose_code_does_not_import(tmp_path: Path) -> No
 # -- run -----------------------------------------------------------------------------
 
 
-def unique(name: str) -> str:
-    return f"{name}{uuid.uuid4().hex[:8]}"
-
-
 def read_log(path: Path) -> str:
     return path.read_text(errors="replace") if path.exists() else ""
+
+
+@asynccontextmanager
+async def botkit_run(config: Path, **spawn: Any) -> AsyncIterator[asyncio.subprocess.Process]:
+    """``botkit run -c <config>`` as a child process (``spawn``: its environment and
+    output), killed if it still runs when the block ends."""
+    proc = await asyncio.create_subprocess_exec(
+        *[sys.executable, "-m", "botkit", "run", "-c", str(config)], **spawn
+    )
+    try:
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def exit_on_sigterm(proc: asyncio.subprocess.Process) -> int:
+    """Send ``proc`` SIGTERM; its exit status, which it must give within 30 s."""
+    proc.send_signal(signal.SIGTERM)
+    async with asyncio.timeout(30):
+        return await proc.wait()
 
 
 @dataclass
@@ -386,24 +404,14 @@ async def test_run_waits_for_a_homeserver_that_is_down(
     config, homeserver_port, _ = down_config
     log_path = tmp_path / "bot.log"
     with log_path.open("wb") as log_file:
-        proc = await asyncio.create_subprocess_exec(
-            *[sys.executable, "-m", "botkit", "run", "-c", str(config)],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            env={**child_env(), "PYTHONUNBUFFERED": "1"},
-        )
-    try:
-        await eventually(lambda: "waiting for it" in read_log(log_path), what="the warning")
-        # The warning names the homeserver; the bot keeps retrying instead of exiting.
-        assert f"127.0.0.1:{homeserver_port}" in read_log(log_path)
-        assert proc.returncode is None
-        proc.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(30):
-            assert await proc.wait() == 0
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+        output = {"stdout": log_file, "stderr": subprocess.STDOUT}
+        env = {**child_env(), "PYTHONUNBUFFERED": "1"}
+        async with botkit_run(config, env=env, **output) as proc:
+            await eventually(lambda: "waiting for it" in read_log(log_path), what="the warning")
+            # The warning names the homeserver; the bot keeps retrying instead of exiting.
+            assert f"127.0.0.1:{homeserver_port}" in read_log(log_path)
+            assert proc.returncode is None
+            assert await exit_on_sigterm(proc) == 0
     log = read_log(log_path)
     assert log.count("waiting for it") == 1, log
     assert "Traceback" not in log
@@ -412,13 +420,8 @@ async def test_run_waits_for_a_homeserver_that_is_down(
 async def test_health_is_served_while_the_bot_waits_for_its_homeserver(tmp_path: Path) -> None:
     config, homeserver_port, web_port = write_down_config(tmp_path, logging={"file": "bot.log"})
     log_path = tmp_path / "bot.log"
-    proc = await asyncio.create_subprocess_exec(
-        *[sys.executable, "-m", "botkit", "run", "-c", str(config)],
-        env=child_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    output = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    async with botkit_run(config, env=child_env(), **output) as proc:
         health: dict[str, object] = {}
         async with aiohttp.ClientSession() as session:
 
@@ -441,13 +444,7 @@ async def test_health_is_served_while_the_bot_waits_for_its_homeserver(tmp_path:
         # The log goes to logging.file, which only the bot's user may read.
         assert "waiting for it" in read_log(log_path)
         assert log_path.stat().st_mode & 0o077 == 0
-        proc.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(30):
-            assert await proc.wait() == 0
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+        assert await exit_on_sigterm(proc) == 0
 
 
 def error_lines(output: str) -> list[str]:

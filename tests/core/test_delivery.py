@@ -11,7 +11,6 @@ import asyncio
 import logging
 import random
 import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,14 +25,11 @@ from mautrix.types import RoomID, UserID
 from botkit.testing.bot import BotProcess, running_bot
 from botkit.testing.botconfig import write_bot_config
 from botkit.testing.matrix import TestClient
-from botkit.testing.synapse import MatrixAccount, Synapse, free_ports
+from botkit.testing.synapse import MatrixAccount, Synapse, free_ports, unique
 from botkit.testing.talk import answers_from, ask, eventually, wait_joined
+from tests.core.burst import burst_through_kills, lost, repeated
 
 PLUGINS = Path(__file__).parent / "plugins"
-
-
-def unique(name: str) -> str:
-    return f"{name}{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
@@ -92,26 +88,22 @@ async def test_sigkill_twice_during_a_burst_neither_drops_nor_repeats(
             await join_and_warm_up(s)
             kills = [rng.randrange(10, 80), rng.randrange(100, 170)]
 
-            async def killer() -> None:
-                for threshold in kills:
-                    # Kill once the bot has visibly answered this many: it is mid-burst.
-                    while len(s.tally()) < threshold:
-                        await s.alice.wait_for(lambda e: True, 30)  # any next event
-                        await asyncio.sleep(0)
-                    proc.kill()
-                    await proc.start()
+            async def answered(threshold: int) -> None:
+                # Kill once the bot has visibly answered this many: it is mid-burst.
+                while len(s.tally()) < threshold:
+                    await s.alice.wait_for(lambda e: True, 30)  # any next event
+                    await asyncio.sleep(0)
 
-            killing = asyncio.create_task(killer())
-            for i in range(200):
-                await s.alice.send_text(s.room, f"!pong {i}")
-            await killing
+            async def send(body: str) -> None:
+                await s.alice.send_text(s.room, body)
+
+            await burst_through_kills(proc, send, answered, 200, kills)
             await s.finish()
         finally:
             await proc.stop()
         tally = s.tally()
-    expected = {str(i) for i in range(200)}
-    assert {t for t in expected if tally[t] == 0} == set(), f"lost (seed {seed})"
-    assert {t: n for t, n in tally.items() if n > 1} == {}, f"repeated (seed {seed})"
+    assert lost(tally, 200) == set(), f"lost (seed {seed})"
+    assert repeated(tally) == {}, f"repeated (seed {seed})"
 
 
 @pytest.mark.parametrize("timeline_limit", [200, 10], ids=["catch-up", "gap-larger-than-limit"])

@@ -14,9 +14,9 @@ from botkit.bot import Bot
 from botkit.config import load_config
 from botkit.testing.bot import running_bot
 from botkit.testing.matrix import TestClient
-from botkit.testing.synapse import Synapse
+from botkit.testing.synapse import Synapse, unique
 from botkit.testing.talk import answers_from, ask, wait_joined
-from tests.core.conversation_world import bot_config, unique
+from tests.core.conversation_world import bot_config
 
 PLUGINS: dict[str, Any] = {"hello": {}, "collector": {}}
 

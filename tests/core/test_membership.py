@@ -12,9 +12,9 @@ import pytest
 from botkit.errors import SendError
 from botkit.membership import RoomAccess
 from botkit.testing.matrix import TestClient
-from botkit.testing.synapse import Synapse
+from botkit.testing.synapse import Synapse, unique
 from botkit.testing.talk import eventually, wait_joined
-from tests.core.conversation_world import Talk, talk, unique
+from tests.core.conversation_world import Talk, talk
 
 
 @pytest.fixture

@@ -10,35 +10,18 @@ from typing import Any
 import pytest
 
 from botkit.testing.bot import running_bot
-from botkit.testing.botconfig import fakehs_account, write_bot_config
 from botkit.testing.fakehs import FakeHomeserver
 from botkit.testing.fakehs.sync import make_token
 from botkit.testing.talk import eventually
+from tests.core.pongbot import answer_to, pong_bot, text
 
 pytest_plugins = ["botkit.testing.fakehs_fixtures"]
-
-PLUGINS = Path(__file__).parent / "plugins"
-
-
-def text(body: str) -> dict[str, Any]:
-    return {"msgtype": "m.text", "body": body}
-
-
-def answer_to(tag: str) -> Any:
-    return lambda event: event.content.get("body") == f"pong {tag}"
 
 
 async def test_the_sync_loop_survives_any_malformed_answer(
     fakehs: FakeHomeserver, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    room = fakehs.create_room("alice", members=["bot"])
-    alice = f"@alice:{fakehs.server_name}"
-    config = write_bot_config(
-        tmp_path / "config.yaml",
-        account=fakehs_account(fakehs),
-        plugins=["pong"],
-        plugin_dirs=[str(PLUGINS)],
-    )
+    config, room, alice = pong_bot(fakehs, tmp_path)
     caplog.set_level(logging.DEBUG, logger="botkit")
     async with running_bot(config) as bot:
         assert bot.syncer is not None
@@ -84,14 +67,7 @@ async def test_the_sync_loop_survives_any_malformed_answer(
 async def test_an_invite_that_cannot_be_joined_holds_up_no_other_room(
     fakehs: FakeHomeserver, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    room = fakehs.create_room("alice", members=["bot"])
-    alice = f"@alice:{fakehs.server_name}"
-    config = write_bot_config(
-        tmp_path / "config.yaml",
-        account=fakehs_account(fakehs),
-        plugins=["pong"],
-        plugin_dirs=[str(PLUGINS)],
-    )
+    config, room, alice = pong_bot(fakehs, tmp_path)
     async with running_bot(config):
         fakehs.inject(room, alice, text("!pong before"))
         await fakehs.wait_for_sent(answer_to("before"))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +22,10 @@ from botkit.storage import create_engine
 from botkit.testing.bot import running_bot
 from botkit.testing.factories import SynapseFactory
 from botkit.testing.matrix import TestClient
+from botkit.testing.synapse import MatrixAccount, unique
 from botkit.testing.talk import answers_from, ask, wait_joined
 from botkit.tokens import LoginTokens, store_login, stored_login
-from tests.core.conversation_world import bot_config, unique
+from tests.core.conversation_world import bot_config
 
 LIFETIME_S = 4
 
@@ -54,19 +57,7 @@ def test_a_login_answer_gives_the_renewal_time_before_the_expiry() -> None:
 async def test_commands_flow_through_refreshes_and_a_restart(
     synapse_factory: SynapseFactory, tmp_path: Path
 ) -> None:
-    server = synapse_factory(extra_config={"refreshable_access_token_lifetime": f"{LIFETIME_S}s"})
-    bot_account = server.register(unique("bot"))
-    async with TestClient(server.register(unique("alice"))) as alice:
-        # No token, no password in the config: botkit login creates the device.
-        config = bot_config(
-            tmp_path,
-            bot_account,
-            alice.user_id,
-            homeserver={"access_token": None, "password": None},
-            plugins={"hello": {}},
-        )
-        env_password = {"BOTKIT_HOMESERVER__PASSWORD": bot_account.password}
-        assert await asyncio.to_thread(_login, config, env_password) == 0
+    async with logged_in(synapse_factory, tmp_path) as (bot_account, alice, config):
         room = await alice.create_room(invite=[bot_account.user_id])
         asked: list[str] = []
         devices = []
@@ -89,6 +80,28 @@ async def test_commands_flow_through_refreshes_and_a_restart(
         assert devices[0] == devices[1]  # the restart refreshed; it did not log in again
 
 
+@asynccontextmanager
+async def logged_in(
+    synapse_factory: SynapseFactory, tmp_path: Path
+) -> AsyncIterator[tuple[MatrixAccount, TestClient, Path]]:
+    """On a homeserver whose access tokens expire after ``LIFETIME_S``: the bot's
+    account, logged in by ``botkit login``, alice, and the bot's config."""
+    server = synapse_factory(extra_config={"refreshable_access_token_lifetime": f"{LIFETIME_S}s"})
+    bot_account = server.register(unique("bot"))
+    async with TestClient(server.register(unique("alice"))) as alice:
+        # No token, no password in the config: botkit login creates the device.
+        config = bot_config(
+            tmp_path,
+            bot_account,
+            alice.user_id,
+            homeserver={"access_token": None, "password": None},
+            plugins={"hello": {}},
+        )
+        env_password = {"BOTKIT_HOMESERVER__PASSWORD": bot_account.password}
+        assert await asyncio.to_thread(_login, config, env_password) == 0
+        yield bot_account, alice, config
+
+
 def _login(config: Path, env: dict[str, str]) -> int:
     import os
 
@@ -103,18 +116,7 @@ def _login(config: Path, env: dict[str, str]) -> int:
 async def test_a_refused_token_is_renewed_and_a_logged_out_device_reported(
     synapse_factory: SynapseFactory, tmp_path: Path
 ) -> None:
-    server = synapse_factory(extra_config={"refreshable_access_token_lifetime": f"{LIFETIME_S}s"})
-    bot_account = server.register(unique("bot"))
-    async with TestClient(server.register(unique("alice"))) as alice:
-        config = bot_config(
-            tmp_path,
-            bot_account,
-            alice.user_id,
-            homeserver={"access_token": None, "password": None},
-            plugins={"hello": {}},
-        )
-        env_password = {"BOTKIT_HOMESERVER__PASSWORD": bot_account.password}
-        assert await asyncio.to_thread(_login, config, env_password) == 0
+    async with logged_in(synapse_factory, tmp_path) as (bot_account, alice, config):
         # Forget when to renew: only the homeserver's soft logout can tell.
         engine = create_engine(load_config(config, environ={}, upgrade=False).database_url)
         await StateStore(engine, bot_account.user_id).put("token_renew_at", "")

@@ -16,11 +16,11 @@ from botkit.cli import main
 from botkit.testing.bot import running_bot
 from botkit.testing.harness import plugin_harness
 from botkit.testing.matrix import TestClient
-from botkit.testing.synapse import Synapse
+from botkit.testing.synapse import Synapse, unique
 from botkit.testing.talk import ask, wait_joined
 from botkit.upgrades import follow_config, outdated_rooms
 from plugins.echo.pong import build_pong
-from tests.core.conversation_world import bot_config, unique
+from tests.core.conversation_world import bot_config
 
 ECHO = Path(__file__).parents[2] / "plugins" / "echo"
 UPGRADES = {"!old:x": "!mid:x", "!mid:x": "!new"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import uuid
 from pathlib import Path
 
 import pytest
@@ -13,14 +12,10 @@ from botkit.errors import BotkitError, ConfigError
 from botkit.testing.bot import running_bot
 from botkit.testing.botconfig import write_bot_config
 from botkit.testing.person import Person
-from botkit.testing.synapse import Synapse
+from botkit.testing.synapse import Synapse, unique
 
 PLUGINS = Path(__file__).parent.parent / "core" / "plugins"
 ON = {"enabled": True}
-
-
-def unique(name: str) -> str:
-    return f"{name}{uuid.uuid4().hex[:8]}"
 
 
 async def test_keys_and_device_survive_a_restart_on_each_engine(

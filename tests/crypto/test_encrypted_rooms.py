@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,15 +16,12 @@ from botkit.storage import create_engine
 from botkit.testing.bot import BotProcess, running_bot
 from botkit.testing.botconfig import write_bot_config
 from botkit.testing.person import Person
-from botkit.testing.synapse import MatrixAccount, Synapse, free_ports
+from botkit.testing.synapse import MatrixAccount, Synapse, free_ports, unique
 from botkit.testing.talk import eventually
+from tests.core.burst import burst_through_kills, lost, repeated
 
 PLUGINS = Path(__file__).parent.parent / "core" / "plugins"
 OWN_PLUGINS = Path(__file__).parent / "plugins"
-
-
-def unique(name: str) -> str:
-    return f"{name}{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
@@ -37,6 +32,12 @@ class Setup:
     bot: MatrixAccount
     alice: Person
     room: str
+
+    async def encrypted_room(self) -> str:
+        """A new encrypted room of alice's, once the bot has joined it."""
+        room = await self.alice.create_encrypted_room([self.bot.user_id])
+        await self.alice.wait_joined(room, self.bot.user_id)
+        return room
 
 
 @asynccontextmanager
@@ -60,8 +61,7 @@ async def test_a_command_in_an_encrypted_room_is_answered_encrypted(
     synapse: Synapse, tmp_path: Path
 ) -> None:
     async with encrypted_setup(synapse, tmp_path) as s, running_bot(s.config) as bot:
-        room = await s.alice.create_encrypted_room([s.bot.user_id])
-        await s.alice.wait_joined(room, s.bot.user_id)
+        room = await s.encrypted_room()
         await s.alice.send(room, "!pong secret")
         answer = await s.alice.answer(room, s.bot.user_id, "pong secret")
         health = bot.health()
@@ -76,8 +76,7 @@ async def test_a_file_a_plugin_uploads_to_an_encrypted_room_is_encrypted(
         encrypted_setup(synapse, tmp_path, plugins=("attach",)) as s,
         running_bot(s.config),
     ):
-        room = await s.alice.create_encrypted_room([s.bot.user_id])
-        await s.alice.wait_joined(room, s.bot.user_id)
+        room = await s.encrypted_room()
         await s.alice.send(room, "!attach top secret")
         sent = await s.alice.first(lambda m: m.sender == s.bot.user_id and m.body == "note.txt")
         data = await s.alice.download(sent)
@@ -90,8 +89,7 @@ async def test_echo_records_pongs_from_an_encrypted_room(synapse: Synapse, tmp_p
         encrypted_setup(synapse, tmp_path, plugins=("echo",)) as s,
         running_bot(s.config),
     ):
-        room = await s.alice.create_encrypted_room([s.bot.user_id])
-        await s.alice.wait_joined(room, s.bot.user_id)
+        room = await s.encrypted_room()
         await s.alice.send(room, "!ping")
         pong = await s.alice.first(lambda m: m.sender == s.bot.user_id and "Pong!" in m.body)
         await s.alice.send(room, "!pingstats")
@@ -108,8 +106,7 @@ async def test_cross_signed_only_keeps_keys_from_unverified_devices(
         encrypted_setup(synapse, tmp_path, encryption=policy) as s,
         running_bot(s.config),
     ):
-        room = await s.alice.create_encrypted_room([s.bot.user_id])
-        await s.alice.wait_joined(room, s.bot.user_id)
+        room = await s.encrypted_room()
         await s.alice.send(room, "!pong unverified")
         # nio's device is not cross-signed: the answer comes, but without its key.
         answer = await s.alice.first(lambda m: m.room_id == room and m.sender == s.bot.user_id)
@@ -137,8 +134,7 @@ async def test_a_plugin_can_tell_an_encrypted_event_and_its_device_trust(
 
 async def test_help_is_answered_in_an_encrypted_room(synapse: Synapse, tmp_path: Path) -> None:
     async with encrypted_setup(synapse, tmp_path) as s, running_bot(s.config):
-        room = await s.alice.create_encrypted_room([s.bot.user_id])
-        await s.alice.wait_joined(room, s.bot.user_id)
+        room = await s.encrypted_room()
         await s.alice.send(room, "!help")
         answer = await s.alice.first(
             lambda m: m.room_id == room and m.sender == s.bot.user_id and "!pong" in m.body
@@ -151,8 +147,7 @@ async def test_a_restart_between_two_messages_of_one_megolm_session_loses_nothin
 ) -> None:
     async with encrypted_setup(synapse, tmp_path) as s:
         async with running_bot(s.config):
-            room = await s.alice.create_encrypted_room([s.bot.user_id])
-            await s.alice.wait_joined(room, s.bot.user_id)
+            room = await s.encrypted_room()
             await s.alice.send(room, "!pong before")
             await s.alice.answer(room, s.bot.user_id, "pong before")
         session = s.alice.client.olm.outbound_group_sessions[room].id
@@ -172,8 +167,7 @@ async def test_a_late_key_is_awaited_and_its_event_handled_once(
     async with encrypted_setup(synapse, tmp_path, encryption=waits) as s:
         async with running_bot(s.config) as bot:
             assert bot.encryption is not None
-            room = await s.alice.create_encrypted_room([s.bot.user_id])
-            await s.alice.wait_joined(room, s.bot.user_id)
+            room = await s.encrypted_room()
             _, key = await s.alice.send_withholding_key(room, "!pong late", s.bot.user_id)
             await s.alice.send(room, "!pong meanwhile")
             # The room goes on while the late one waits for its key.
@@ -200,8 +194,7 @@ async def test_a_released_event_is_released_again_if_its_handling_was_not_record
     waits = {"key_wait": 600.0, "key_request_wait": 600.0}
     async with encrypted_setup(synapse, tmp_path, encryption=waits) as s:
         async with running_bot(s.config):
-            room = await s.alice.create_encrypted_room([s.bot.user_id])
-            await s.alice.wait_joined(room, s.bot.user_id)
+            room = await s.encrypted_room()
             late, key = await s.alice.send_withholding_key(room, "!pong late", s.bot.user_id)
             await s.alice.send(room, "!pong meanwhile")
             await s.alice.answer(room, s.bot.user_id, "pong meanwhile")
@@ -242,8 +235,7 @@ async def test_a_key_that_never_comes_is_counted_and_blocks_nothing(
     ):
         assert bot.encryption is not None
         encryption = bot.encryption
-        room = await s.alice.create_encrypted_room([s.bot.user_id])
-        await s.alice.wait_joined(room, s.bot.user_id)
+        room = await s.encrypted_room()
         never, _ = await s.alice.send_withholding_key(room, "!pong never", s.bot.user_id)
         await s.alice.send(room, "!pong next")
         await s.alice.answer(room, s.bot.user_id, "pong next")
@@ -269,27 +261,24 @@ async def test_sigkill_during_an_encrypted_burst_neither_drops_nor_repeats(
         proc = BotProcess(s.config, port, tmp_path / "bot.log")
         await proc.start()
         try:
-            room = await s.alice.create_encrypted_room([s.bot.user_id])
-            await s.alice.wait_joined(room, s.bot.user_id)
+            room = await s.encrypted_room()
 
-            def answered() -> int:
+            def count() -> int:
                 return sum(1 for b in s.alice.bodies_from(room, s.bot.user_id) if b != "pong end")
 
-            async def killer() -> None:
-                await s.alice.until(lambda: answered() >= kill_at, 120)
-                proc.kill()
-                await proc.start()
+            async def answered(threshold: int) -> None:
+                await s.alice.until(lambda: count() >= threshold, 120)
 
-            killing = asyncio.create_task(killer())
-            for i in range(100):
-                await s.alice.send(room, f"!pong {i}")
-            await killing
+            async def send(body: str) -> None:
+                await s.alice.send(room, body)
+
+            await burst_through_kills(proc, send, answered, 100, [kill_at])
             await s.alice.send(room, "!pong end")
             await s.alice.answer(room, s.bot.user_id, "pong end", 120)
         finally:
             await proc.stop()
-    tally = Counter(s.alice.bodies_from(room, s.bot.user_id))
-    assert {i for i in range(100) if tally[f"pong {i}"] == 0} == set(), f"lost (seed {seed})"
-    assert {b: n for b, n in tally.items() if n > 1} == {}, f"repeated (seed {seed})"
+    tally = Counter(b.removeprefix("pong ") for b in s.alice.bodies_from(room, s.bot.user_id))
+    assert lost(tally, 100) == set(), f"lost (seed {seed})"
+    assert repeated(tally) == {}, f"repeated (seed {seed})"
     undecrypted = [m for m in s.alice.messages if m.undecryptable]
     assert undecrypted == [], f"the person could not decrypt {len(undecrypted)} answers"

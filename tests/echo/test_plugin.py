@@ -24,7 +24,7 @@ from botkit.bot import Bot
 from botkit.testing.bot import running_bot
 from botkit.testing.botconfig import write_bot_config
 from botkit.testing.matrix import TestClient
-from botkit.testing.synapse import Synapse
+from botkit.testing.synapse import Synapse, unique
 from botkit.testing.talk import ask, wait_joined
 from plugins.echo.plugin import REFUSED_METRIC
 from plugins.echo.pong import Pong
@@ -76,10 +76,6 @@ class Echo:
         await self.other.accept_invite(room)
         await wait_joined(self.alice, room, self.bot_id)
         return room
-
-
-def unique(name: str) -> str:
-    return f"{name}{uuid.uuid4().hex[:8]}"
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -89,10 +89,18 @@ class FakeRoom:
         )
         return event_id
 
-    def include(self, target: EventID, *keys: str) -> None:
-        """The editor includes ``target`` and reacts with each of ``keys``."""
-        for key in ("⭕", *keys):
+    def include(self, target: EventID, *keys: str, notice: str = "⭕") -> None:
+        """The editor includes ``target`` (with ``notice``) and reacts with each of ``keys``."""
+        for key in (notice, *keys):
             self.react("editor", target, key)
+
+    async def filed(self, sender: str, body: str, key: str = "🏢") -> EventID:
+        """``sender``'s report, which the editor includes and files with ``key``; it
+        returns once the bot has acknowledged it, so the report is in the week."""
+        report = self.say(sender, body)
+        self.include(report, key)
+        await self.acked(report)
+        return report
 
     async def bot_sends(
         self,

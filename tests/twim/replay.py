@@ -22,6 +22,7 @@ twim-config's files, ``test_e2e_2021.py`` with the shipped ``2021`` template):
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,9 @@ from mautrix.types import EventID, EventType, RoomID
 
 from botkit.testing.bot import running_bot
 from botkit.testing.matrix import TestClient
+from botkit.testing.synapse import Synapse
 from botkit.testing.talk import ask, wait_joined
-from tests.twim.world import World, png
+from tests.twim.world import PING_TABLE, World, png, twim_world
 
 SHOT = png(8, 6, (30, 200, 30))
 # Every report is at least twim-config's min_length (100 characters) long, without the
@@ -100,6 +102,9 @@ async def report(
         },
     )
 
+
+#: The Dept of Ping's table in the post: the lines of the world's ping table as they are.
+PING_LINES = PING_TABLE.split("\n")
 
 HEBBOT_TAGS = {"synapse": "Synapse", "xios": "Emt X iOS", "stats": "📊"}
 """The reactions that tag the reports with twim-config's projects and section."""
@@ -184,12 +189,40 @@ async def tag_counted(w: World, report: EventID, meaning: str) -> None:
     raise AssertionError(f"the tag of {report} never counted: {details.content.body}")
 
 
-def the_image(w: World) -> tuple[str, bytes]:
+@dataclass
+class Post:
+    """The replayed week, published: the world, the week, the post's one image and lines."""
+
+    w: World
+    week: Week
+    image: str
+    image_data: bytes
+    lines: list[str]
+
+
+async def publish_week(
+    synapse: Synapse,
+    tmp_path: Path,
+    day: str,
+    name: str,
+    twim: dict[str, Any],
+    tags: dict[str, str] = HEBBOT_TAGS,
+) -> Post:
+    """Replay the week in a world with ``twim``'s config (see :func:`replay_week`),
+    publish it as of ``day``, and read the post's file ``name`` and its image."""
+    async with twim_world(synapse, tmp_path, admin_room=True, **twim) as w:
+        week = await replay_week(w, day, tags)
+    image, data = await asyncio.to_thread(_the_image, w)
+    lines = await asyncio.to_thread(_post_lines, w, name)
+    return Post(w, week, image, data, lines)
+
+
+def _the_image(w: World) -> tuple[str, bytes]:
     """The one image file the post brought along: its name and bytes."""
     [image] = list((w.output / "img").iterdir())
     return image.name, image.read_bytes()
 
 
-def post_lines(w: World, name: str) -> list[str]:
+def _post_lines(w: World, name: str) -> list[str]:
     """The published post's lines (the last one empty when it ends with a newline)."""
     return Path(w.output / name).read_text(encoding="utf-8").split("\n")

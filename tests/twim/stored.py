@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,22 @@ class Room:
         ts = next(self._clock)
         return EventID(f"$ev{ts}"), ts
 
+    def _message(self, sender: UserID, sender_name: str, **row: Any) -> EventID:
+        """A message row from ``sender`` in ``ROOM``, next in the timeline."""
+        event_id, ts = self._next()
+        self.messages.append(
+            MessageRow(
+                event_id=event_id,
+                room_id=ROOM,
+                sender=sender,
+                sender_name=sender_name,
+                ts=ts,
+                seq=ts,
+                **row,
+            )
+        )
+        return event_id
+
     def say(
         self,
         sender: UserID,
@@ -80,24 +96,16 @@ class Room:
         mentions: tuple[UserID, ...] = (),
     ) -> EventID:
         """A text message (``mentions``: its ``m.mentions``); returns its event id."""
-        event_id, ts = self._next()
-        self.messages.append(
-            MessageRow(
-                event_id=event_id,
-                room_id=ROOM,
-                sender=sender,
-                sender_name=NAMES.get(sender, sender),
-                ts=ts,
-                seq=ts,
-                msgtype=msgtype,
-                body=body,
-                formatted_body=html,
-                format=HTML if html else None,
-                reply_to=reply_to,
-                mentions=mentions,
-            )
+        return self._message(
+            sender,
+            NAMES.get(sender, sender),
+            msgtype=msgtype,
+            body=body,
+            formatted_body=html,
+            format=HTML if html else None,
+            reply_to=reply_to,
+            mentions=mentions,
         )
-        return event_id
 
     def image(
         self,
@@ -108,22 +116,17 @@ class Room:
         reply_to: EventID | None = None,
     ) -> EventID:
         """An image (or, with ``msgtype``, a video or file) upload."""
-        event_id, ts = self._next()
-        self.messages.append(
-            MessageRow(
-                event_id=event_id,
-                room_id=ROOM,
-                sender=sender,
-                sender_name=NAMES.get(sender, sender),
-                ts=ts,
-                seq=ts,
-                msgtype=msgtype,
-                body=filename,
-                media_url=ContentURI(f"mxc://example.org/{event_id[1:]}"),
-                filename=filename,
-                reply_to=reply_to,
-            )
+        event_id = self._message(
+            sender,
+            NAMES.get(sender, sender),
+            msgtype=msgtype,
+            body=filename,
+            filename=filename,
+            reply_to=reply_to,
         )
+        # The upload's URI is named after the event, whose id is known only now.
+        url = ContentURI(f"mxc://example.org/{event_id[1:]}")
+        self.messages[-1] = replace(self.messages[-1], media_url=url)
         return event_id
 
     def edit(
@@ -131,22 +134,9 @@ class Room:
     ) -> EventID:
         """An ``m.replace`` edit of ``original`` with the new text ``body`` (and the
         new content's ``m.mentions``)."""
-        event_id, ts = self._next()
-        self.messages.append(
-            MessageRow(
-                event_id=event_id,
-                room_id=ROOM,
-                sender=sender,
-                sender_name="",
-                ts=ts,
-                seq=ts,
-                msgtype="m.text",
-                body=body,
-                replaces=original,
-                mentions=mentions,
-            )
+        return self._message(
+            sender, "", msgtype="m.text", body=body, replaces=original, mentions=mentions
         )
-        return event_id
 
     def react(self, sender: UserID, target: EventID, key: str) -> EventID:
         """A reaction with ``key`` to ``target``."""

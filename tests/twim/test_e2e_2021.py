@@ -9,23 +9,13 @@ TWIM, and a Matrix Live video for the week.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
 from botkit.testing.synapse import Synapse
 from plugins.twim.render import credit_verb
-from tests.twim.replay import (
-    SHOT,
-    STATS,
-    SYNAPSE_MD,
-    XIOS,
-    Week,
-    post_lines,
-    replay_week,
-    the_image,
-)
-from tests.twim.world import World, twim_world
+from tests.twim.replay import PING_LINES, SHOT, STATS, SYNAPSE_MD, XIOS, Week, publish_week
+from tests.twim.world import World
 
 DAY = "2026-09-04"
 VERBS_2021 = ("said", "reported", "announced", "told us", "offered")  # PROTOCOL §3
@@ -134,10 +124,7 @@ def expected(w: World, week: Week) -> list[str]:
         " Join [#ping:maunium.net](https://matrix.to/#/#ping:maunium.net) to experience the"
         " fun live, and to find out how to add YOUR server to the game.",
         "",
-        "|Rank|Hostname|Median MS|",
-        "|:---:|:---:|:---:|",
-        "|1|envs.net|437|",
-        "|2|blackline.xyz|975.5|",
+        *PING_LINES,
         "",
         # The sign-off and the link reference for the TWIM room.
         "## That's all I know 🏁",
@@ -152,11 +139,9 @@ def expected(w: World, week: Week) -> list[str]:
 async def test_the_week_in_the_2021_format_follows_the_2021_posts(
     synapse: Synapse, tmp_path: Path
 ) -> None:
-    async with twim_world(synapse, tmp_path, admin_room=True, **TWIM) as w:
-        week = await replay_week(w, DAY, TAGS)
     name = f"{DAY}-this-week-in-matrix-{DAY}.md"
-    assert name in week.published
-    image, data = await asyncio.to_thread(the_image, w)
-    assert image == f"{DAY}-{week.ids['shot'][1:6]}-screenshot.png"
-    assert data == SHOT
-    assert await asyncio.to_thread(post_lines, w, name) == expected(w, week)
+    post = await publish_week(synapse, tmp_path, DAY, name, TWIM, TAGS)
+    assert name in post.week.published
+    assert post.image == f"{DAY}-{post.week.ids['shot'][1:6]}-screenshot.png"
+    assert post.image_data == SHOT
+    assert post.lines == expected(post.w, post.week)

@@ -11,13 +11,12 @@ so each is checked to be one of the config's and then compared as ``<verb>``.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from botkit.testing.synapse import Synapse
-from tests.twim.replay import SHOT, STATS, SYNAPSE_MD, XIOS, post_lines, replay_week, the_image
+from tests.twim.replay import PING_LINES, SHOT, STATS, SYNAPSE_MD, XIOS, publish_week
 from tests.twim.twimconfig import twim_config_dir
-from tests.twim.world import World, twim_world
+from tests.twim.world import World
 
 DAY = "2026-09-04"
 VERBS = ("reports", "says", "announces")  # twim-config's ``verbs``
@@ -107,10 +106,7 @@ def expected(w: World, image: str) -> list[str]:
         "Join [#ping:maunium.net](https://matrix.to/#/#ping:maunium.net) to experience the"
         " fun live, and to find out how to add YOUR server to the game.",
         "",
-        "|Rank|Hostname|Median MS|",
-        "|:---:|:---:|:---:|",
-        "|1|envs.net|437|",
-        "|2|blackline.xyz|975.5|",
+        *PING_LINES,
         "",
         "## That's all I know",
         "",
@@ -147,11 +143,8 @@ async def test_a_week_with_twim_configs_files_is_the_post_hebbot_would_write(
         # Hebbot's rule: only a message that addresses the bot is a report.
         "reports": "mentions",
     }
-    async with twim_world(synapse, tmp_path, admin_room=True, **twim) as w:
-        week = await replay_week(w, DAY)
-    assert f"{DAY}-twim.md" in week.published
-    image, data = await asyncio.to_thread(the_image, w)
-    assert image.endswith("_screen_shot.png")
-    assert data == SHOT
-    lines = await asyncio.to_thread(post_lines, w, f"{DAY}-twim.md")
-    assert without_verbs(lines, w) == expected(w, image)
+    post = await publish_week(synapse, tmp_path, DAY, f"{DAY}-twim.md", twim)
+    assert f"{DAY}-twim.md" in post.week.published
+    assert post.image.endswith("_screen_shot.png")
+    assert post.image_data == SHOT
+    assert without_verbs(post.lines, post.w) == expected(post.w, post.image)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mautrix.types import EventID
 from ruamel.yaml import YAML
 
 from botkit.testing.bot import running_bot
@@ -15,6 +16,15 @@ from tests.twim.twimconfig import twim_config_dir
 pytest_plugins = ["botkit.testing.fakehs_fixtures"]
 
 REPORT = "Synapse 1.99 is out, with faster sync and fewer surprises."
+#: The notice emoji as Hebbot's config.toml has it: ⭕ with a variation selector.
+NOTICE = "⭕️"
+
+
+def included(w: FakeRoom, key: str, *, sender: str = "alice", body: str = REPORT) -> EventID:
+    """``sender``'s report, which the editor includes with :data:`NOTICE` and tags ``key``."""
+    report = w.say(sender, body)
+    w.include(report, key, notice=NOTICE)
+    return report
 
 
 def hebbot_world(hs: FakeHomeserver, tmp_path: Path, template: str, **twim: Any) -> FakeRoom:
@@ -86,9 +96,7 @@ async def test_a_bot_renders_twim_configs_own_template(
     template = twim_config_dir() / "template.md"
     w = hebbot_world(fakehs, tmp_path, str(template))
     async with running_bot(w.config):
-        report = w.say("alice", REPORT)
-        w.react("editor", report, "⭕️")
-        w.react("editor", report, "Syn")
+        included(w, "Syn")
         await w.bot_sends(lambda sent: sent.type == "m.reaction")
         assert "Published" in await w.ask("!twim publish 2026-09-04", "ublished")
 
@@ -114,9 +122,7 @@ async def test_a_broken_template_is_named_at_preview_and_publish_and_loses_no_re
     mine.write_text("+++\n{{ editor }}\n{% for key, entry in sections | dictsort %}\n", "utf-8")
     w = hebbot_world(fakehs, tmp_path, str(mine))
     async with running_bot(w.config):
-        report = w.say("alice", REPORT)
-        w.react("editor", report, "⭕️")
-        w.react("editor", report, "🏢")
+        included(w, "🏢")
         await w.bot_sends(lambda sent: sent.type == "m.reaction")
 
         preview = await w.ask("!twim preview", "cannot be rendered")
@@ -186,9 +192,7 @@ async def test_the_matrix_live_title_comes_from_the_config(
 ) -> None:
     w = hebbot_world(fakehs, tmp_path, "current", live_title="S13E09 - Hydra updates")
     async with running_bot(w.config):
-        report = w.say("alice", REPORT)
-        w.react("editor", report, "⭕️")
-        w.react("editor", report, "🏢")
+        included(w, "🏢")
         await w.bot_sends(lambda sent: sent.type == "m.reaction")
         await w.ask("!twim live https://youtu.be/q7Os7WzHoCg", "Matrix Live")
         assert "Published" in await w.ask("!twim publish 2026-09-18", "ublished")
@@ -345,9 +349,7 @@ async def test_details_say_who_sent_a_report_and_what_its_reactions_mean(
 ) -> None:
     w = hebbot_world(fakehs, tmp_path, "current")
     async with running_bot(w.config):
-        report = w.say("alice", REPORT)
-        w.react("editor", report, "⭕️")
-        w.react("editor", report, "Syn")
+        report = included(w, "Syn")
         w.react("bob", report, "🏢")
         link = f"https://matrix.to/#/{w.room}/{report}"
         details = await w.ask(f"!twim details {link}", "Message")
@@ -367,15 +369,11 @@ async def test_the_last_post_is_taken_back_and_published_again_with_a_late_repor
     w = hebbot_world(fakehs, tmp_path, "current")
     late = "Conduit 0.10 is out, sent just after the editor pressed publish."
     async with running_bot(w.config):
-        first = w.say("alice", REPORT)
-        w.react("editor", first, "⭕️")
-        w.react("editor", first, "🏢")
+        included(w, "🏢")
         assert "Published" in await w.ask("!twim publish 2026-09-04", "ublished")
         refused = await w.ask("!twim unpublish 2026-08-28", "last")
         assert "Only the last post can be taken back (the last one is of 2026-09-04)." in refused
-        second = w.say("bob", late)
-        w.react("editor", second, "⭕️")
-        w.react("editor", second, "🏢")
+        included(w, "🏢", sender="bob", body=late)
         answer = await w.ask("!twim unpublish 2026-09-04", "taken back")
         assert "its reports are in the draft again" in answer
         assert ": 2 entries" in await w.ask("!twim status", "This Week in Matrix")

@@ -124,6 +124,20 @@ DEPT_OF_PING = [
 ]
 
 
+#: The front matter twim-config's template and the shipped "current" one give the week.
+FRONT_MATTER = [
+    "+++",
+    'date = "2026-09-04T14:08:09+00:00"',
+    'title = "This Week in Matrix 2026-09-04"',
+    'path = "/blog/2026/09/04/this-week-in-matrix-2026-09-04"',
+    "",
+    "[taxonomies]",
+    'author = ["Andy Piper"]',
+    'category = ["This Week in Matrix"]',
+    "+++",
+]
+
+
 def test_twim_configs_template_renders_as_hebbot_would() -> None:
     template = str(twim_config_dir() / "template.md")
     settings = real_settings(verbs=["says"])
@@ -133,15 +147,7 @@ def test_twim_configs_template_renders_as_hebbot_would() -> None:
     # What Hebbot's template makes of this week, whitespace and all: the two spaces
     # before each project's heading and "> " on a quote's empty line are the template's.
     assert rendered.split("\n") == [
-        "+++",
-        'date = "2026-09-04T14:08:09+00:00"',
-        'title = "This Week in Matrix 2026-09-04"',
-        'path = "/blog/2026/09/04/this-week-in-matrix-2026-09-04"',
-        "",
-        "[taxonomies]",
-        'author = ["Andy Piper"]',
-        'category = ["This Week in Matrix"]',
-        "+++",
+        *FRONT_MATTER,
         "",
         "## Matrix Live",
         "",
@@ -226,15 +232,7 @@ def test_the_current_template_writes_the_post_as_published_in_2026() -> None:
     lines = render_post(post).split("\n")
 
     assert lines[:14] == [
-        "+++",
-        'date = "2026-09-04T14:08:09+00:00"',
-        'title = "This Week in Matrix 2026-09-04"',
-        'path = "/blog/2026/09/04/this-week-in-matrix-2026-09-04"',
-        "",
-        "[taxonomies]",
-        'author = ["Andy Piper"]',
-        'category = ["This Week in Matrix"]',
-        "+++",
+        *FRONT_MATTER,
         "",
         "## Matrix Live S13E09 - Hydra updates",
         "",

@@ -22,9 +22,7 @@ async def test_editors_set_the_date_editor_and_live_of_the_post(
 ) -> None:
     w = fake_room(fakehs, tmp_path, template="current", editor_name="TWIM editors")
     async with running_bot(w.config) as bot:
-        report = w.say("alice", "Synapse 1.99 is out, with faster sync.")
-        w.include(report, "🏢")
-        await w.acked(report)
+        await w.filed("alice", "Synapse 1.99 is out, with faster sync.")
         assert "2026-12-04" in await w.ask("!twim date 2026-12-04", "dated")
         assert bot.web is not None
         draft = f"http://127.0.0.1:{bot.web.port}/_botkit/plugins/twim/draft.md"
@@ -52,9 +50,7 @@ async def test_clear_starts_the_week_anew_once_confirmed(
 ) -> None:
     w = fake_room(fakehs, tmp_path)
     async with running_bot(w.config):
-        old = w.say("alice", "Synapse 1.99 is out, with faster sync.")
-        w.include(old, "🏢")
-        await w.acked(old)
+        await w.filed("alice", "Synapse 1.99 is out, with faster sync.")
         assert "first" in await w.ask("!twim clear confirm", "first")
         assert "1 entry" in await w.ask("!twim status", "This Week in Matrix")
 
@@ -62,9 +58,7 @@ async def test_clear_starts_the_week_anew_once_confirmed(
         await w.ask("!twim clear confirm", "Cleared")
         assert "0 entries" in await w.ask("!twim status", "This Week in Matrix")
 
-        new = w.say("bob", "Dendrite 1.0 is out, at last.")
-        w.include(new, "🏢")
-        await w.acked(new)
+        await w.filed("bob", "Dendrite 1.0 is out, at last.")
         assert "1 entry" in await w.ask("!twim status", "This Week in Matrix")
         await w.ask("!twim publish 2026-12-04", "Published")
     post = next(w.output.rglob("*2026-12-04*.md")).read_text(encoding="utf-8")
@@ -77,9 +71,7 @@ async def test_a_clear_asked_before_a_restart_is_confirmed_after_it(
 ) -> None:
     w = fake_room(fakehs, tmp_path)
     async with running_bot(w.config):
-        old = w.say("alice", "Synapse 1.99 is out, with faster sync.")
-        w.include(old, "🏢")
-        await w.acked(old)
+        await w.filed("alice", "Synapse 1.99 is out, with faster sync.")
         await w.ask("!twim clear", "!twim clear confirm")
     async with running_bot(w.config):
         await w.ask("!twim clear confirm", "Cleared")
@@ -92,9 +84,7 @@ async def test_a_clear_confirmed_after_five_minutes_changes_nothing(
     editors = [f"@{name}:{fakehs.server_name}" for name in ("editor", "mod")]
     w = fake_room(fakehs, tmp_path, editors=editors)
     async with running_bot(w.config):
-        old = w.say("alice", "Synapse 1.99 is out, with faster sync.")
-        w.include(old, "🏢")
-        await w.acked(old)
+        await w.filed("alice", "Synapse 1.99 is out, with faster sync.")
         # The editor's server stamped the request six minutes before the confirmation.
         since = len(fakehs.sent)
         fakehs.inject(

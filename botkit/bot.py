@@ -33,7 +33,7 @@ from .invites import Invites
 from .loader import InstancePlan, PluginSource, discover, plan_instances
 from .login import Login
 from .metrics import Metrics
-from .modes import open_encryption, report_undecryptable, wait_for_lease
+from .modes import open_encryption, report_undecryptable, standby_lease
 from .pipeline import Pipeline
 from .retry import RetrySettings
 from .routing import Router
@@ -121,9 +121,8 @@ class Bot:
         if self.config.standby.enabled:
             # -- active/standby: wait for the lease (see botkit.lease) --
             self.starting = "standby: waiting for the active process to stop"
-            self.lease = await wait_for_lease(
-                self.engine, self.config, self.metrics, self._lost_lease
-            )
+            self.lease = standby_lease(self.engine, self.config)
+            await self.lease.hold(self.metrics, self._lost_lease)
         self.starting = f"connecting to the homeserver {self.config.homeserver.url}"
         self.api = await self._connect()
         if self.config.encryption.enabled:

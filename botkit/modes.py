@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .crypto.encryption import Encryption
     from .lease import Lease
 
-__all__ = ["open_encryption", "report_undecryptable", "wait_for_lease"]
+__all__ = ["open_encryption", "report_undecryptable", "standby_lease"]
 
 
 async def open_encryption(
@@ -43,12 +43,12 @@ def report_undecryptable(
     encryption.on_undecryptable = lambda raw, why: tell_undecryptable(instances(), raw, why)
 
 
-async def wait_for_lease(
-    engine: AsyncEngine, config: BotConfig, metrics: Metrics, on_lost: Callable[[str], None]
-) -> Lease:
-    """Active/standby: return once this process holds the lease (see :mod:`botkit.lease`)."""
+def standby_lease(engine: AsyncEngine, config: BotConfig) -> Lease:
+    """Active/standby: the lease this process waits for (see :mod:`botkit.lease`).
+
+    The caller keeps it before :meth:`~botkit.lease.Lease.hold` returns, so that
+    health shows the process as a standby meanwhile.
+    """
     from .lease import Lease
 
-    lease = Lease.for_config(engine, config)
-    await lease.hold(metrics, on_lost)
-    return lease
+    return Lease.for_config(engine, config)

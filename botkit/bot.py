@@ -17,43 +17,41 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from mautrix.client import ClientAPI
-from mautrix.errors import MatrixRequestError, MUnknownToken
-from mautrix.types import DeviceID, RoomID, UserID
+from mautrix.errors import MUnknownToken
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from . import reloading
-from .appservice import Appservice, start_appservice
 from .builtin import BUILTIN, builtin_instance
-from .client import BotHTTPAPI
 from .config import BotConfig
-from .connecting import until_answered
 from .errors import BotkitError, PluginLoadError
 from .exposure import exposures
+from .health import health_body
 from .hosting import HostSettings, build_host
 from .instance import InstanceState, PluginInstance
-from .lease import Lease
+from .invites import Invites
 from .loader import InstancePlan, PluginSource, discover, plan_instances
+from .login import Login
 from .metrics import Metrics
+from .modes import open_encryption, report_undecryptable, standby_lease
 from .pipeline import Pipeline
-from .registration import read_tokens
 from .retry import RetrySettings
 from .routing import Router
 from .services import ServiceRegistry
 from .state import StateStore
 from .storage import create_engine
 from .sync import Syncer, SyncSettings
-from .tokens import LoginTokens, TokenRefresher, password_login, store_login, stored_login
 from .upgrades import RoomUpgrades
 from .web import PluginWeb, WebServer
 
 if TYPE_CHECKING:
+    from .appservice import Appservice
     from .crypto.encryption import Encryption
+    from .lease import Lease
 
 __all__ = ["Bot"]
 
 log = logging.getLogger("botkit")
-_JOIN_RETRY_WAITS = (5.0, 15.0, 30.0)
 # How often a running bot looks for events `botkit replay` brought back.
 REPLAY_POLL = 5.0
 
@@ -90,14 +88,13 @@ class Bot:
         self._sync_task: asyncio.Task[None] | None = None
         self._prune_task: asyncio.Task[None] | None = None
         self._pruning: asyncio.Future[int] | None = None
-        self._joins: set[asyncio.Task[None]] = set()
+        self.invites = Invites(lambda: self.api, lambda: self.config.bot.autojoin)
         self._replay_task: asyncio.Task[None] | None = None
         self.started_at = time.time()
         #: What start() is doing, for health; None once the bot runs.
         self.starting: str | None = "starting"
         self.stopped = asyncio.Event()
-        #: Why the bot's token no longer works (a device logged out), for the health page.
-        self.token_problem: str | None = None
+        self.login = Login(config, self.store, self._waiting)
 
     # -- start and stop -------------------------------------------------
 
@@ -124,13 +121,15 @@ class Bot:
         if self.config.standby.enabled:
             # -- active/standby: wait for the lease (see botkit.lease) --
             self.starting = "standby: waiting for the active process to stop"
-            self.lease = Lease.for_config(self.engine, self.config)
+            self.lease = standby_lease(self.engine, self.config)
             await self.lease.hold(self.metrics, self._lost_lease)
         self.starting = f"connecting to the homeserver {self.config.homeserver.url}"
         self.api = await self._connect()
         if self.config.encryption.enabled:
             self.starting = "loading the encryption keys"
-            self.encryption = await self._open_encryption(self.api)
+            self.encryption = await open_encryption(
+                self.api, self.engine, self.config, self.metrics
+            )
         self.starting = "starting the plugins"
         self.host = build_host(
             self.api,
@@ -147,11 +146,7 @@ class Bot:
         await builtin.start()
         await self._start_plans(self._plan(self.config))
         if self.encryption is not None:
-            from .crypto.hooks import tell_undecryptable
-
-            self.encryption.on_undecryptable = lambda raw, why: tell_undecryptable(
-                self.instances.values(), raw, why
-            )
+            report_undecryptable(self.encryption, self.instances.values)
         pending = await self.pipeline.load_pending()
         if pending:
             log.info("retrying %d events that were pending when the bot stopped", pending)
@@ -159,12 +154,14 @@ class Bot:
         router = Router(self.store, self._running, sync.max_catchup_age, self.metrics)
         if self.config.appservice.enabled:
             # -- appservice mode: the homeserver pushes (see botkit.appservice) --
+            from .appservice import start_appservice  # only in this mode
+
             self.appservice = await start_appservice(
                 self.api,
                 self.config,
                 router,
                 self.pipeline,
-                self._on_invite,
+                self.invites.on_invite,
                 self.upgrades.tombstone,
                 self.host.sender.access,
             )
@@ -176,7 +173,7 @@ class Bot:
                 router,
                 SyncSettings(sync.timeout, sync.timeline_limit),
                 self.metrics,
-                self._on_invite,
+                self.invites.on_invite,
                 self.upgrades.tombstone,
                 self.host.sender.access,
                 self.encryption,
@@ -196,113 +193,14 @@ class Bot:
             url = make_url(self.config.database_url).render_as_string(hide_password=True)
             raise BotkitError(f"cannot use the database {url}: {reason}") from e
 
-    async def _open_encryption(self, api: ClientAPI) -> Encryption:
-        """The device's encryption keys (see :mod:`botkit.crypto`)."""
-        from .crypto.encryption import Encryption  # python-olm only when encryption is on
-
-        config = self.config
-        return await Encryption.open(
-            api, self.engine, config.database_url, config.encryption, self.metrics
-        )
-
     async def _connect(self) -> ClientAPI:
-        """Log in, or check the configured token, waiting for the homeserver as long as it takes.
+        """Log in or check the token (see :class:`botkit.login.Login`)."""
+        return await self.login.connect()
 
-        A service may start before its homeserver (a reboot, a Synapse upgrade),
-        so an unreachable homeserver, a 5xx or a 429 answer is retried with
-        capped, jittered backoff. A token or password the homeserver refuses
-        is fatal: retrying cannot fix it.
-        """
-        hs = self.config.homeserver
-        api = ClientAPI(UserID(hs.user_id), api=BotHTTPAPI(hs.url))
-        try:
-            await self._authenticate(api)
-        except BaseException:
-            await api.api.session.close()
-            raise
-        return api
-
-    async def _authenticate(self, api: ClientAPI) -> None:
-        hs = self.config.homeserver
-        token, device_id = hs.access_token, ""
-        if self.config.appservice.enabled:
-            token = read_tokens(self.config).as_token  # the appservice's sender: no login
-        elif not token:
-            stored = await stored_login(self.store)
-            token = stored.access_token if stored else None
-            device_id = await self.store.get("device_id") or ""
-            if stored is not None:
-                self._refresh_with(api, stored)
-        # A token stored by an earlier password login may have been logged out
-        # since; with the password at hand, botkit logs in again.
-        may_log_in = not (hs.access_token or self.config.appservice.enabled) and bool(hs.password)
-        if not token and not hs.password:
-            raise BotkitError(
-                f"no access token for {hs.user_id}: run `botkit login -c {self.config.path}`, "
-                "or set homeserver.access_token (BOTKIT_HOMESERVER__ACCESS_TOKEN)"
-            )
-        if not token:
-            token, device_id = await self._password_login(api)
-            may_log_in = False
-        api.api.token = token
-        while True:
-            try:
-                whoami = await until_answered(
-                    api.whoami, "check the access token", hs.url, self._waiting
-                )
-                break
-            except MUnknownToken as e:
-                if not may_log_in:
-                    raise BotkitError(
-                        f"the homeserver {hs.url} does not accept the access token of "
-                        f"{hs.user_id} ({e.errcode}: {e.message}); "
-                        "set a valid homeserver.access_token"
-                    ) from e
-                log.warning("the stored access token is no longer valid; logging in again")
-                api.api.token, device_id = await self._password_login(api)
-                may_log_in = False
-            except MatrixRequestError as e:
-                raise BotkitError(f"the homeserver {hs.url} refused whoami: {e}") from e
-        if whoami.user_id != hs.user_id:
-            raise BotkitError(
-                f"the access token belongs to {whoami.user_id}, not to {hs.user_id} "
-                "(homeserver.user_id)"
-            )
-        api.device_id = whoami.device_id or DeviceID(device_id)
-
-    async def _password_login(self, api: ClientAPI) -> tuple[str, str]:
-        """Log in with ``homeserver.password`` (spec: "Login"), keeping the new tokens."""
-        hs = self.config.homeserver
-        assert hs.password is not None  # only called with one
-        password = hs.password
-        log.info("logging in as %s with the configured password", hs.user_id)
-        try:
-            tokens, device_id = await until_answered(
-                lambda: password_login(api.api, hs.user_id, password, hs.device_name),
-                "log in",
-                hs.url,
-                self._waiting,
-            )
-        except MatrixRequestError as e:
-            raise BotkitError(f"the homeserver {hs.url} refused to log in {hs.user_id}: {e}") from e
-        await store_login(self.store, tokens, device_id)
-        self.token_problem = None
-        self._refresh_with(api, tokens)
-        return tokens.access_token, device_id
-
-    def _refresh_with(self, api: ClientAPI, tokens: LoginTokens) -> None:
-        """Renew ``tokens`` when they expire (if the homeserver gave a refresh token)."""
-        http = api.api
-        if isinstance(http, BotHTTPAPI) and tokens.refresh_token:
-            http.refresher = TokenRefresher(http, self.store, tokens, on_revoked=self._revoked)
-
-    def _revoked(self, reason: str) -> None:
-        if self.token_problem is None:
-            self.token_problem = (
-                f"the homeserver logged the bot's device out ({reason}); run "
-                f"`botkit login -c {self.config.path}` or set a new homeserver.access_token"
-            )
-            log.error("%s", self.token_problem)
+    @property
+    def token_problem(self) -> str | None:
+        """Why the bot's token no longer works (a device logged out), for the health page."""
+        return self.login.token_problem
 
     def _waiting(self, why: str) -> None:
         self.starting = why
@@ -337,7 +235,7 @@ class Bot:
         except asyncio.CancelledError:
             raise
         except MUnknownToken as e:
-            self._revoked(f"{e.errcode}: {e.message}")  # no bug to trace back
+            self.login.revoked(f"{e.errcode}: {e.message}")  # no bug to trace back
         except Exception:
             log.exception("the sync loop stopped")
         self.stopped.set()
@@ -386,7 +284,7 @@ class Bot:
                     await asyncio.gather(self._sync_task, return_exceptions=True)
             except TimeoutError:
                 self._sync_task.cancel()
-        background = [t for t in (*self._joins, self._prune_task, self._replay_task) if t]
+        background = [t for t in (*self.invites.joins, self._prune_task, self._replay_task) if t]
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
@@ -426,80 +324,14 @@ class Bot:
         return inst.web
 
     def health(self) -> dict[str, Any]:
-        """The body of ``GET /_botkit/health``.
-
-        An instance's ``state`` is ``degraded`` while it runs but has events
-        waiting for a retry or dead letters; ``degraded`` lists every instance
-        that is not simply running.
-        """
-        sync = self.syncer.health() if self.syncer else {"ready": False, "connected": False}
-        if self.appservice is not None:
-            sync = self.appservice.health()
-        retries = self.pipeline.retries
-        plugins = {}
-        for name, inst in self.instances.items():
-            if name == BUILTIN:
-                continue
-            retrying, dead = retries.count(name), retries.dead_letters.get(name, 0)
-            state = inst.state.value
-            if inst.state is InstanceState.RUNNING and (retrying or dead):
-                state = "degraded"
-            plugins[name] = {
-                "plugin": inst.plugin_id,
-                "state": state,
-                "error": inst.error,
-                "retrying": retrying,
-                "dead_letters": dead,
-                "last_failure": retries.last_failure.get(name) if retrying or dead else None,
-            }
-        return {
-            **sync,
-            "role": self.lease.role if self.lease is not None else "single",
-            "starting": self.starting,
-            "user_id": self.api.mxid if self.api else None,
-            "token_problem": self.token_problem,
-            "encryption": self.encryption.health() if self.encryption else None,
-            "uptime": time.time() - self.started_at,
-            "degraded": sorted(n for n, p in plugins.items() if p["state"] != "running"),
-            "plugins": plugins,
-        }
+        """The body of ``GET /_botkit/health`` (see :func:`botkit.health.health_body`)."""
+        return health_body(self)
 
     def _lost_lease(self, reason: str) -> None:
         """Step down: stop acting at once; `botkit run` then exits (see :meth:`stop`)."""
         if self.syncer is not None:
             self.syncer.stop()
         self.stopped.set()
-
-    async def _on_invite(self, room_id: RoomID, inviter: UserID | None) -> None:
-        autojoin = self.config.bot.autojoin
-        allow = autojoin.allow
-        server = inviter.split(":", 1)[1] if inviter and ":" in inviter else None
-        if not autojoin.enabled or (allow and inviter not in allow and server not in allow):
-            log.info("ignoring invite to %s from %s", room_id, inviter)
-            return
-        # Joining is done beside the sync loop: a room that cannot be joined (gone, or
-        # an invite that was never real) must not hold up every other room.
-        task = asyncio.create_task(self._join(room_id, inviter), name=f"botkit-join-{room_id}")
-        self._joins.add(task)
-        task.add_done_callback(self._joins.discard)
-
-    async def _join(self, room_id: RoomID, inviter: UserID | None) -> None:
-        assert self.api is not None
-        # A join right after a federated invite may be refused at first (mautrix retries
-        # for this too, but with the sync loop waiting and a traceback per try).
-        for wait in (*_JOIN_RETRY_WAITS, None):
-            try:
-                await self.api.join_room(room_id, max_retries=0)
-                log.info("joined %s (invited by %s)", room_id, inviter)
-                return
-            except MatrixRequestError as e:
-                if wait is None:
-                    log.warning("could not join %s (invited by %s): %s", room_id, inviter, e)
-                    return
-            except Exception as e:
-                log.warning("could not join %s (invited by %s): %s", room_id, inviter, e)
-                return
-            await asyncio.sleep(wait)
 
     # -- reloading (see botkit.reloading) ---------------------------------
 

@@ -27,16 +27,18 @@ import functools
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
-
-from markdown_it import MarkdownIt
-from markdown_it.common.utils import escapeHtml, normalizeReference
-from markdown_it.renderer import RendererHTML
-from markdown_it.token import Token
-from markdown_it.utils import EnvType, OptionsDict
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import CommandError
 from .links import IMAGE_SCHEMES, LINK_SCHEMES, safe_url
+
+if TYPE_CHECKING:
+    # markdown-it-py is imported when text is first rendered or parsed: a bot whose
+    # plugins send no markdown does not carry it (about 1 MB, 15 ms at start).
+    from markdown_it import MarkdownIt
+    from markdown_it.renderer import RendererHTML
+    from markdown_it.token import Token
+    from markdown_it.utils import EnvType, OptionsDict
 
 __all__ = [
     "MAX_MARKDOWN_CHARS",
@@ -81,6 +83,8 @@ class MarkdownTooLong(CommandError, ValueError):
 
 def normalize_label(label: str) -> str:
     """A link reference label as CommonMark matches it (case and whitespace folded)."""
+    from markdown_it.common.utils import normalizeReference
+
     return normalizeReference(label)
 
 
@@ -88,6 +92,8 @@ def _image(
     self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
 ) -> str:
     """An ``mxc://`` (or relative) image as an image; any other as a link to it, or its text."""
+    from markdown_it.common.utils import escapeHtml
+
     token = tokens[idx]
     src = str(token.attrGet("src") or "")
     if safe_url(src, IMAGE_SCHEMES):
@@ -115,6 +121,8 @@ def _validate_link(url: str) -> bool:
 
 @functools.cache
 def _engine(*, allow_html: bool, tables: bool) -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
     engine = MarkdownIt("commonmark", {"html": allow_html, "maxNesting": MAX_NESTING})
     if tables:
         engine.enable("table")
@@ -127,6 +135,8 @@ def _engine(*, allow_html: bool, tables: bool) -> MarkdownIt:
 @functools.cache
 def _reader() -> MarkdownIt:
     # Sees what any CommonMark parser sees: raw HTML and every link, safe or not.
+    from markdown_it import MarkdownIt
+
     engine = MarkdownIt("commonmark", {"html": True, "maxNesting": MAX_NESTING})
     engine.validateLink = lambda url: True  # type: ignore[method-assign]
     return engine

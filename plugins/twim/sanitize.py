@@ -27,11 +27,13 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from markdown_it.token import Token
-
 from botkit.markdown import MAX_MARKDOWN_CHARS, MAX_NESTING, normalize_label, syntax_tree
+
+if TYPE_CHECKING:
+    from markdown_it.token import Token
 
 __all__ = ["SAFE_SCHEMES", "escape_text", "safe_destination", "sanitize_markdown"]
 

@@ -18,11 +18,8 @@ import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote as percent_encode
-
-import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .htmlmd import quote
 from .sanitize import escape_text
@@ -34,6 +31,12 @@ from .timefmt import (
     format_time,
     to_datetime,
 )
+
+if TYPE_CHECKING:
+    import jinja2
+
+# Jinja2 (about 2 MB) is imported when a post is first rendered, not when twim loads:
+# a bot that never publishes does not carry it.
 
 __all__ = ["SHIPPED", "Shipped", "TemplateError", "load_template", "render_template"]
 
@@ -77,6 +80,8 @@ def shipped_of(spec: str) -> Shipped:
 
 def load_template(spec: str, *, seed: str = "") -> jinja2.Template:
     """The compiled template ``spec``; ``seed`` makes ``random`` choose the same each time."""
+    import jinja2
+
     path = template_path(spec)
     try:
         source = path.read_text(encoding="utf-8")
@@ -93,6 +98,8 @@ def load_template(spec: str, *, seed: str = "") -> jinja2.Template:
 
 def render_template(spec: str, context: Mapping[str, Any], *, seed: str = "") -> str:
     """``spec`` rendered with ``context``; raise :class:`TemplateError` on any failure."""
+    import jinja2
+
     template = load_template(spec, seed=seed)
     try:
         return template.render(context)
@@ -115,6 +122,8 @@ def _template_line(error: BaseException) -> int | None:
 
 
 def _describe(error: Exception) -> str:
+    import jinja2
+
     if isinstance(error, jinja2.UndefinedError):
         return f"unknown name: {error.message}"
     return (
@@ -123,8 +132,11 @@ def _describe(error: Exception) -> str:
 
 
 def _environment(seed: str) -> jinja2.Environment:
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
     environment = ImmutableSandboxedEnvironment(
-        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
+        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
     )
     chooser = random.Random(seed)
 

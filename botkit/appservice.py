@@ -17,8 +17,11 @@ any other request is refused. At start the bot pings the homeserver (spec:
 ``POST /_matrix/client/v1/appservice/{appserviceId}/ping``), which also makes
 Synapse resend at once what it holds back after failed tries.
 
-Not done in this mode yet: encryption, and a room's history on join for
-plugins with a catch-up age (see :mod:`botkit.history`).
+When the bot's own join comes in a transaction, plugins with a catch-up age
+get the room's history before it as in sync mode (see :mod:`botkit.history`),
+handled before the transaction is answered.
+
+Not done in this mode yet: encryption.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from mautrix.errors import MatrixRequestError
 from mautrix.types import RoomID, UserID
 
 from .errors import BotkitError
+from .history import history_before, is_own_join
 from .membership import RoomAccess
 from .pipeline import Pipeline
 from .registration import AppserviceTokens, read_tokens
@@ -198,10 +202,40 @@ class Appservice:
         """Hand a transaction's events on; return once they are finished and recorded."""
         async with self._one_at_a_time:
             await self._room_changes(raw)
+            history = await self._history_on_join(raw)
             # Where a transaction's events become jobs: botkit.routing decides who gets what.
-            jobs = await self.router.route(raw, recovering=True)
+            jobs = await self.router.route(raw, history, recovering=True)
             batch = await self.pipeline.submit(None, jobs)
             await self.pipeline.settle(batch)
+
+    async def _history_on_join(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The history before each of the bot's joins in ``events``, for collectors.
+
+        A homeserver that refuses it (the event is gone) leaves that room without
+        history; a network failure fails the transaction, which the homeserver resends.
+        """
+        if not any(inst.catchup_age is not None for inst in self.router.instances()):
+            return []
+        joins = {e["room_id"]: e["event_id"] for e in events if is_own_join(e, self.api.mxid)}
+        pushed = {e.get("event_id") for e in events}
+        history: list[dict[str, Any]] = []
+        for room_id, event_id in joins.items():
+            if not isinstance(event_id, str):
+                continue
+            try:
+                before = await history_before(
+                    self.api, room_id, event_id, self.router.oldest_wanted_ms()
+                )
+            except MatrixRequestError as e:
+                log.warning("no history of %s: %s", room_id, e)
+                continue
+            # What came in this transaction too (the invite) is handled once, as an event.
+            history.extend(
+                {**e, "room_id": room_id}
+                for e in before
+                if isinstance(e, dict) and e.get("event_id") not in pushed
+            )
+        return history
 
     async def _room_changes(self, events: list[dict[str, Any]]) -> None:
         """Invites to the bot, room upgrades, and the bot's own membership."""

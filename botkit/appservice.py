@@ -21,7 +21,8 @@ When the bot's own join comes in a transaction, plugins with a catch-up age
 get the room's history before it as in sync mode (see :mod:`botkit.history`),
 handled before the transaction is answered.
 
-Not done in this mode yet: encryption.
+The events a restarted homeserver lost are read back (see
+:mod:`botkit.appservice_catchup`). Not done in this mode yet: encryption.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from mautrix.client import ClientAPI
 from mautrix.errors import MatrixRequestError
 from mautrix.types import RoomID, UserID
 
+from .appservice_catchup import Catchup
 from .errors import BotkitError
 from .history import history_before, is_own_join
 from .membership import RoomAccess
@@ -69,6 +71,8 @@ class AppserviceSettings:
     id: str
     host: str
     port: int
+    #: How often (s) to check that the homeserver answers (see botkit.appservice_catchup).
+    probe_interval: float = 2.0
 
 
 def _error(status: int, errcode: str, message: str) -> web.Response:
@@ -106,6 +110,8 @@ class Appservice:
         self._one_at_a_time = asyncio.Lock()
         self._runner: web.AppRunner | None = None
         self._pinger: asyncio.Task[None] | None = None
+        self.catchup = Catchup(api, router.max_catchup_age_s, settings.probe_interval)
+        self._prober: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
@@ -125,6 +131,7 @@ class Appservice:
         addresses = runner.addresses
         self.port = int(addresses[0][1]) if addresses else self.settings.port
         self._pinger = asyncio.create_task(self._ping_homeserver(), name="botkit-as-ping")
+        self._prober = asyncio.create_task(self.catchup.watch(self._take), name="botkit-as-probe")
         self.ready.set()
         log.info("receiving events as appservice %s on port %s", self.settings.id, self.port)
 
@@ -137,9 +144,10 @@ class Appservice:
         if abandon:
             for task in self._in_flight:
                 task.cancel()
-        if self._pinger is not None:
-            self._pinger.cancel()
-            await asyncio.gather(self._pinger, return_exceptions=True)
+        background = [t for t in (self._pinger, self._prober) if t is not None]
+        for job in background:
+            job.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -152,6 +160,7 @@ class Appservice:
             "connected": self.pinged or self.last_transaction is not None,
             "last_transaction": self.last_transaction,
             "transactions": self.transactions,
+            "catch_ups": self.catchup.catch_ups,
             "pending_events": self.pipeline.pending,
         }
 
@@ -194,6 +203,7 @@ class Appservice:
         finally:
             if task is not None:
                 self._in_flight.discard(task)
+        self.catchup.note(raw)
         self.transactions += 1
         self.last_transaction = time.time()
         return web.json_response({})
@@ -294,7 +304,7 @@ async def start_appservice(
     receiver = Appservice(
         api,
         read_tokens(config),
-        AppserviceSettings(section.id, section.host, section.port),
+        AppserviceSettings(section.id, section.host, section.port, section.probe_interval),
         router,
         pipeline,
         on_invite,

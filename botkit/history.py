@@ -63,19 +63,28 @@ def last_own_join(events: list[Any], bot: str) -> int | None:
 
 
 async def page_back(
-    api: ClientAPI, room_id: str, start: str, oldest_ms: float, bot: str, *, until_join: bool
+    api: ClientAPI,
+    room_id: str,
+    start: str | None,
+    oldest_ms: float,
+    bot: str,
+    *,
+    until_join: bool,
 ) -> list[Any]:
     """Events before ``start`` back to ``oldest_ms`` (or the room's start), oldest first.
+
+    A ``start`` of None starts from the room's newest event (spec v1.3 on).
 
     With ``until_join`` the paging also stops at the page holding ``bot``'s join:
     nothing before it is wanted.
     """
     collected: list[Any] = []
     for _ in range(_MAX_PAGES):
+        query = {"dir": "b", "limit": str(_PAGE)}
+        if start is not None:
+            query["from"] = start
         resp = await api.api.request(
-            Method.GET,
-            Path.v3.rooms[room_id].messages,
-            query_params={"from": start, "dir": "b", "limit": str(_PAGE)},
+            Method.GET, Path.v3.rooms[room_id].messages, query_params=query
         )
         chunk = resp.get("chunk") if isinstance(resp, dict) else None
         chunk = chunk if isinstance(chunk, list) else []

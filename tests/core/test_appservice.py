@@ -68,7 +68,11 @@ class World:
 
 @asynccontextmanager
 async def world(
-    fakehs: FakeHomeserver, tmp_path: Path, plugins: PluginEntries = ("pong",), **sync: Any
+    fakehs: FakeHomeserver,
+    tmp_path: Path,
+    plugins: PluginEntries = ("pong",),
+    probe_interval: float = 2.0,
+    **sync: Any,
 ) -> AsyncIterator[World]:
     port = free_ports()[0]
     account = fakehs_account(fakehs)
@@ -82,6 +86,7 @@ async def world(
             "port": port,
             "as_token": account.access_token,
             "hs_token": HS_TOKEN,
+            "probe_interval": probe_interval,
         },
         homeserver={"access_token": None},
         sync=sync,
@@ -154,6 +159,24 @@ async def test_the_bots_join_brings_the_rooms_history_to_collectors_once(
         again = await collector.seen()
     assert first == again == {body: 1 for body in [*bodies, "!pong new"]}
     assert (w.pongs("old"), w.pongs("new")) == (0, 1)
+
+
+async def test_what_a_restarted_homeserver_lost_is_read_back_and_handled_once(
+    fakehs: FakeHomeserver, tmp_path: Path
+) -> None:
+    async with world(fakehs, tmp_path, probe_interval=0.1) as w, running_bot(w.config) as bot:
+        assert (await w.push("1", [w.event("!pong before")]))[0] == 200
+        assert bot.appservice is not None
+        catchup = bot.appservice.catchup
+        fakehs.set_down(True)
+        await eventually(lambda: catchup.homeserver_down, timeout=10, what="the outage noticed")
+        # Sent as the homeserver went down, and never pushed (element-hq/synapse#11637).
+        w.event("!pong lost")
+        fakehs.set_down(False)
+        await eventually(lambda: catchup.catch_ups == 1, timeout=10, what="a catch-up")
+        assert (await w.push("2", [w.event("!pong after")]))[0] == 200
+    # "before" was read back too, and skipped by its handled record.
+    assert (w.pongs("before"), w.pongs("lost"), w.pongs("after")) == (1, 1, 1)
 
 
 @pytest.mark.parametrize(

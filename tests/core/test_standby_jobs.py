@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 
 import pytest
@@ -28,11 +29,14 @@ async def test_a_scheduled_job_runs_in_the_active_process_only_and_moves_on_take
 ) -> None:
     url = database_url_for("postgresql", tmp_path)
     first, second = free_ports(count=2)
+    # The test database is shared: a bot account and a table of this test's own.
+    unique = uuid.uuid4().hex[:8]
+    instance = f"ticker{unique}"
     config = write_bot_config(
         tmp_path / "config.yaml",
-        account=fakehs_account(fakehs),
+        account=fakehs_account(fakehs, f"bot{unique}"),
         database_url=url,
-        plugins=["ticker"],
+        plugins={instance: {"plugin": "ticker"}},
         plugin_dirs=[str(PLUGINS)],
         web={"port": first},
         standby=STANDBY,
@@ -42,7 +46,7 @@ async def test_a_scheduled_job_runs_in_the_active_process_only_and_moves_on_take
     async def runs() -> list[int]:
         """The process of each run of the job, in order."""
         async with engine.connect() as conn:
-            rows = await conn.execute(text("SELECT pid FROM p_ticker_runs ORDER BY id"))
+            rows = await conn.execute(text(f"SELECT pid FROM p_{instance}_runs ORDER BY id"))
             return [pid for (pid,) in rows]
 
     async def until_runs(pid: int, count: int) -> None:

@@ -6,10 +6,11 @@
    rate, interleaved (raw, botkit, raw, botkit, ...), medians of the repetitions.
 2. botkit's targets checked against those medians.
 3. The bots' own CPU per event with the network taken out (:mod:`bench.dispatch`),
-   appservice mode against sync mode (:mod:`bench.appservice`), the echo ranking over
-   a million pongs (:mod:`bench.ping_stats`) and the TWIM renderer over 500 entries
-   (:mod:`bench.twim_render`), ``!twim publish`` of a week of 500 reports to its file
-   (:mod:`bench.twim_publish`), and the slowest of cmark's
+   appservice mode against sync mode (:mod:`bench.appservice`), a bot in 10,000 rooms
+   over a million events (:mod:`bench.scale`: memory, handled records, start-up), the
+   echo ranking over a million pongs (:mod:`bench.ping_stats`) and the TWIM renderer
+   over 500 entries (:mod:`bench.twim_render`), ``!twim publish`` of a week of 500
+   reports to its file (:mod:`bench.twim_publish`), and the slowest of cmark's
    pathological markdown inputs on each path that renders user text
    (:mod:`bench.markdown`, which prints every case).
 
@@ -30,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import appservice, dispatch, markdown, ping_stats, twim_publish, twim_render
+from bench import appservice, dispatch, markdown, ping_stats, scale, twim_publish, twim_render
 from bench.bots import BOTS, botkit_plugins
 from bench.report import figure_rows, format_table, summarize, target_rows
 from bench.scenario import Scenario, run_scenario
@@ -62,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     add("--command", choices=["auto", "pong", "ping"], default="auto", help="!pong <i>, !ping")
     add("--start-delay", type=float, default=2.0, help="s between the bot's start and load")
     add("--pongs", type=int, default=1_000_000, help="pongs for the echo ranking")
+    add("--scale-events", type=int, default=1_000_000, help="for the 10,000-room run (0: skip)")
     add("--twim-entries", type=int, default=500)
     add("--markdown-chars", type=int, default=16_000, help="size of the hostile markdown")
     add("--no-load", action="store_true", help="skip the fake homeserver runs")
@@ -143,6 +145,8 @@ def main() -> None:
             run = dispatch.measure(args.events, per_sync, args.command, args.repeats)
             figures += asyncio.run(run)
         figures += asyncio.run(appservice.measure(args.events, 100, args.repeats))
+        if args.scale_events:
+            figures += asyncio.run(scale.measure(args.scale_events))
         figures += twim_render.measure(args.twim_entries)
         figures += asyncio.run(twim_publish.measure(args.twim_entries))
         figures += markdown.slowest(args.markdown_chars)

@@ -10,6 +10,8 @@ bot's process, so its CPU is counted too (a few µs per event at 100 per
 transaction).
 
     python -m bench.appservice [-n 5000] [-b 100] [--repeats 3]
+
+The 10,000-room run (memory, pruning, start-up) is :mod:`bench.scale`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +38,12 @@ from botkit.config import load_config
 from botkit.testing.fakehs import FakeHomeserver
 from botkit.testing.synapse import free_ports
 
-__all__ = ["measure"]
+__all__ = ["Pushed", "measure", "pushed_bot", "rss_mb", "transactions"]
 
 _HS_TOKEN = "bench-hs-token"
 
 
-def _transactions(events: int, per_txn: int, rooms: int = 1) -> Iterator[list[dict[str, Any]]]:
+def transactions(events: int, per_txn: int, rooms: int = 1) -> Iterator[list[dict[str, Any]]]:
     """The commands of :func:`bench.dispatch.batches` as transactions' event lists, made as
     they are sent (a million prepared events would dwarf the bot's memory); with more than
     one room, spread over ``rooms`` rooms round robin."""
@@ -58,59 +62,83 @@ def _transactions(events: int, per_txn: int, rooms: int = 1) -> Iterator[list[di
         ]
 
 
-def _rss_mb() -> float:
+def rss_mb() -> float:
     """This process's resident memory now, in MB (Linux)."""
     with open("/proc/self/statm") as f:
         pages = int(f.read().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-async def appservice_mode(
-    events: int, per_txn: int, rooms: int = 1, samples: list[tuple[int, float]] | None = None
-) -> tuple[float, float]:
-    """(CPU µs per event, events/s) until every command pushed is answered.
+@dataclass
+class Pushed:
+    """A bot in appservice mode in this process, its sends answered from memory."""
 
-    With ``samples``, the RSS is appended (events pushed, MB) twenty times over the run.
+    bot: Bot
+    api: NullAPI
+    #: The bot's config file and the environment it ran with: to start it again.
+    config: Path
+    environ: dict[str, str]
+    http: aiohttp.ClientSession
+    url: str
+
+    async def push(self, txn_id: int, events: list[dict[str, Any]]) -> None:
+        """PUT one transaction, as the homeserver does, and wait for its answer."""
+        headers = {"Authorization": f"Bearer {_HS_TOKEN}"}
+        async with self.http.put(self.url + str(txn_id), json={"events": events}, headers=headers):
+            pass
+
+
+@asynccontextmanager
+async def pushed_bot(
+    hs: FakeHomeserver,
+    workdir: Path,
+    events: int,
+    per_txn: int,
+    environ: Mapping[str, str] | None = None,
+) -> AsyncIterator[Pushed]:
+    """botkit in appservice mode against ``hs``, expecting ``events`` commands; stopped on exit.
+
+    ``environ`` sets more of the config (``BOTKIT_SYNC__HANDLED_RETENTION``...).
     """
-    transactions = _transactions(events, per_txn, rooms)
-    every = max(1, events // per_txn // 20)
     port = free_ports()[0]
+    token = hs.create_token("bot")
+    hello = Hello(hs.url, f"@bot:{hs.server_name}", token, ROOM)
+    config = Path(launch("botkit", hello, workdir, per_txn).argv[-1])
+    environ = {
+        "BOTKIT_APPSERVICE__ENABLED": "true",
+        "BOTKIT_APPSERVICE__PORT": str(port),
+        "BOTKIT_APPSERVICE__AS_TOKEN": token,
+        "BOTKIT_APPSERVICE__HS_TOKEN": _HS_TOKEN,
+        **(environ or {}),
+    }
+    bot = Bot(load_config(config, environ=environ, upgrade=False))
+    await bot.start()
+    assert bot.api is not None
+    real = bot.api.api
+    api = NullAPI([])
+    api.expected = events
+    api.token = real.token
+    bot.api.api = api
+    url = f"http://127.0.0.1:{port}/_matrix/app/v1/transactions/"
+    try:
+        async with aiohttp.ClientSession() as http:
+            yield Pushed(bot, api, config, environ, http, url)
+    finally:
+        bot.api.api = real
+        await api.session.close()
+        await bot.stop()
+
+
+async def appservice_mode(events: int, per_txn: int) -> tuple[float, float]:
+    """(CPU µs per event, events/s) until every command pushed is answered."""
     with tempfile.TemporaryDirectory(prefix="botkit-as-bench-") as tmp:
-        async with FakeHomeserver() as hs:
-            token = hs.create_token("bot")
-            hello = Hello(hs.url, f"@bot:{hs.server_name}", token, ROOM)
-            config = Path(launch("botkit", hello, Path(tmp), per_txn).argv[-1])
-            environ = {
-                "BOTKIT_APPSERVICE__ENABLED": "true",
-                "BOTKIT_APPSERVICE__PORT": str(port),
-                "BOTKIT_APPSERVICE__AS_TOKEN": token,
-                "BOTKIT_APPSERVICE__HS_TOKEN": _HS_TOKEN,
-            }
-            bot = Bot(load_config(config, environ=environ, upgrade=False))
-            await bot.start()
-            assert bot.api is not None
-            real = bot.api.api
-            api = NullAPI([])
-            api.expected = events
-            api.token = real.token
-            bot.api.api = api
-            headers = {"Authorization": f"Bearer {_HS_TOKEN}"}
-            url = f"http://127.0.0.1:{port}/_matrix/app/v1/transactions/"
-            try:
-                async with aiohttp.ClientSession() as http:
-                    cpu, wall = time.process_time(), time.monotonic()
-                    for n, txn in enumerate(transactions):
-                        async with http.put(url + str(n), json={"events": txn}, headers=headers):
-                            pass
-                        if samples is not None and n % every == every - 1:
-                            samples.append(((n + 1) * per_txn, _rss_mb()))
-                    async with asyncio.timeout(300):
-                        await api.answered.wait()
-                    cpu, wall = time.process_time() - cpu, time.monotonic() - wall
-            finally:
-                bot.api.api = real
-                await api.session.close()
-                await bot.stop()
+        async with FakeHomeserver() as hs, pushed_bot(hs, Path(tmp), events, per_txn) as p:
+            cpu, wall = time.process_time(), time.monotonic()
+            for n, txn in enumerate(transactions(events, per_txn)):
+                await p.push(n, txn)
+            async with asyncio.timeout(300):
+                await p.api.answered.wait()
+            cpu, wall = time.process_time() - cpu, time.monotonic() - wall
     return cpu / events * 1e6, events / wall
 
 
@@ -135,31 +163,13 @@ async def measure(
     ]
 
 
-async def memory_curve(events: int, rooms: int, per_txn: int = 100) -> list[tuple[str, str]]:
-    """RSS over a run of ``events`` commands spread over ``rooms`` rooms (appservice mode)."""
-    samples: list[tuple[int, float]] = []
-    _, rate = await appservice_mode(events, per_txn, rooms, samples)
-    curve = ", ".join(f"{n // 1000}k: {mb:.0f}" for n, mb in samples)
-    return [
-        (f"{events} events in {rooms} rooms: events/s", f"{rate:.0f}"),
-        (f"{events} events in {rooms} rooms: RSS MB by events pushed", curve),
-    ]
-
-
 def main() -> None:
     """Command line: print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("-n", "--events", type=int, default=5000)
     parser.add_argument("-b", "--per-txn", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument(
-        "--rooms", type=int, default=0, help="instead: the RSS curve over this many rooms"
-    )
     args = parser.parse_args()
-    if args.rooms:
-        for what, figure in asyncio.run(memory_curve(args.events, args.rooms, args.per_txn)):
-            print(f"{what}: {figure}")
-        return
     for what, figure in asyncio.run(measure(args.events, args.per_txn, args.repeats)):
         print(f"{what}: {figure}")
 

@@ -17,8 +17,12 @@ any other request is refused. At start the bot pings the homeserver (spec:
 ``POST /_matrix/client/v1/appservice/{appserviceId}/ping``), which also makes
 Synapse resend at once what it holds back after failed tries.
 
-Not done in this mode yet: encryption, and a room's history on join for
-plugins with a catch-up age (see :mod:`botkit.history`).
+When the bot's own join comes in a transaction, plugins with a catch-up age
+get the room's history before it as in sync mode (see :mod:`botkit.history`),
+handled before the transaction is answered.
+
+The events a restarted homeserver lost are read back (see
+:mod:`botkit.appservice_catchup`). Not done in this mode yet: encryption.
 """
 
 from __future__ import annotations
@@ -39,7 +43,9 @@ from mautrix.client import ClientAPI
 from mautrix.errors import MatrixRequestError
 from mautrix.types import RoomID, UserID
 
+from .appservice_catchup import Catchup
 from .errors import BotkitError
+from .history import history_before, is_own_join
 from .membership import RoomAccess
 from .pipeline import Pipeline
 from .registration import AppserviceTokens, read_tokens
@@ -65,6 +71,8 @@ class AppserviceSettings:
     id: str
     host: str
     port: int
+    #: How often (s) to check that the homeserver answers (see botkit.appservice_catchup).
+    probe_interval: float = 2.0
 
 
 def _error(status: int, errcode: str, message: str) -> web.Response:
@@ -102,6 +110,8 @@ class Appservice:
         self._one_at_a_time = asyncio.Lock()
         self._runner: web.AppRunner | None = None
         self._pinger: asyncio.Task[None] | None = None
+        self.catchup = Catchup(api, router.max_catchup_age_s, settings.probe_interval)
+        self._prober: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
@@ -121,6 +131,7 @@ class Appservice:
         addresses = runner.addresses
         self.port = int(addresses[0][1]) if addresses else self.settings.port
         self._pinger = asyncio.create_task(self._ping_homeserver(), name="botkit-as-ping")
+        self._prober = asyncio.create_task(self.catchup.watch(self._take), name="botkit-as-probe")
         self.ready.set()
         log.info("receiving events as appservice %s on port %s", self.settings.id, self.port)
 
@@ -133,9 +144,10 @@ class Appservice:
         if abandon:
             for task in self._in_flight:
                 task.cancel()
-        if self._pinger is not None:
-            self._pinger.cancel()
-            await asyncio.gather(self._pinger, return_exceptions=True)
+        background = [t for t in (self._pinger, self._prober) if t is not None]
+        for job in background:
+            job.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -148,6 +160,7 @@ class Appservice:
             "connected": self.pinged or self.last_transaction is not None,
             "last_transaction": self.last_transaction,
             "transactions": self.transactions,
+            "catch_ups": self.catchup.catch_ups,
             "pending_events": self.pipeline.pending,
         }
 
@@ -190,6 +203,7 @@ class Appservice:
         finally:
             if task is not None:
                 self._in_flight.discard(task)
+        self.catchup.note(raw)
         self.transactions += 1
         self.last_transaction = time.time()
         return web.json_response({})
@@ -198,10 +212,40 @@ class Appservice:
         """Hand a transaction's events on; return once they are finished and recorded."""
         async with self._one_at_a_time:
             await self._room_changes(raw)
+            history = await self._history_on_join(raw)
             # Where a transaction's events become jobs: botkit.routing decides who gets what.
-            jobs = await self.router.route(raw, recovering=True)
+            jobs = await self.router.route(raw, history, recovering=True)
             batch = await self.pipeline.submit(None, jobs)
             await self.pipeline.settle(batch)
+
+    async def _history_on_join(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The history before each of the bot's joins in ``events``, for collectors.
+
+        A homeserver that refuses it (the event is gone) leaves that room without
+        history; a network failure fails the transaction, which the homeserver resends.
+        """
+        if not any(inst.catchup_age is not None for inst in self.router.instances()):
+            return []
+        joins = {e["room_id"]: e["event_id"] for e in events if is_own_join(e, self.api.mxid)}
+        pushed = {e.get("event_id") for e in events}
+        history: list[dict[str, Any]] = []
+        for room_id, event_id in joins.items():
+            if not isinstance(event_id, str):
+                continue
+            try:
+                before = await history_before(
+                    self.api, room_id, event_id, self.router.oldest_wanted_ms()
+                )
+            except MatrixRequestError as e:
+                log.warning("no history of %s: %s", room_id, e)
+                continue
+            # What came in this transaction too (the invite) is handled once, as an event.
+            history.extend(
+                {**e, "room_id": room_id}
+                for e in before
+                if isinstance(e, dict) and e.get("event_id") not in pushed
+            )
+        return history
 
     async def _room_changes(self, events: list[dict[str, Any]]) -> None:
         """Invites to the bot, room upgrades, and the bot's own membership."""
@@ -260,7 +304,7 @@ async def start_appservice(
     receiver = Appservice(
         api,
         read_tokens(config),
-        AppserviceSettings(section.id, section.host, section.port),
+        AppserviceSettings(section.id, section.host, section.port, section.probe_interval),
         router,
         pipeline,
         on_invite,

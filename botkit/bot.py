@@ -242,6 +242,8 @@ class Bot:
 
     async def _prune_loop(self) -> None:
         retention_ms = self.config.sync.handled_retention * 1000
+        # Hourly; a short retention is kept to within about a tenth of it.
+        interval = max(1.0, min(3600.0, retention_ms / 10_000))
         while True:
             try:
                 # Kept, so that stop() lets a prune under way finish (it is shielded: a
@@ -254,7 +256,7 @@ class Bot:
                     log.debug("pruned %d handled-event records", pruned)
             except Exception:
                 log.exception("pruning handled events failed")
-            await asyncio.sleep(3600)
+            await asyncio.sleep(interval)
 
     async def _replay_loop(self) -> None:
         while True:

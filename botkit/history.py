@@ -16,6 +16,13 @@ start without a stored sync position. For a new room:
 The history is queued with the sync batch that showed the join, whose token is
 stored only once every handler finished; a restart halfway fetches the same
 batch again and skips what was already handled. So it arrives exactly once.
+
+In appservice mode the homeserver pushes the bot's join in a transaction
+(nothing before it is pushed); :func:`history_before` pages back from it the
+same way, and the transaction is answered only once that history is handled
+too (see :mod:`botkit.appservice`): a resent transaction fetches it again and
+skips what was handled. The rooms the bot was in before its first start in
+this mode get no history.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from typing import Any
 from mautrix.api import Method, Path
 from mautrix.client import ClientAPI
 
-__all__ = ["is_own_join", "last_own_join", "page_back", "split_at_join"]
+__all__ = ["history_before", "is_own_join", "last_own_join", "page_back", "split_at_join"]
 
 log = logging.getLogger("botkit.history")
 _PAGE = 100
@@ -56,19 +63,28 @@ def last_own_join(events: list[Any], bot: str) -> int | None:
 
 
 async def page_back(
-    api: ClientAPI, room_id: str, start: str, oldest_ms: float, bot: str, *, until_join: bool
+    api: ClientAPI,
+    room_id: str,
+    start: str | None,
+    oldest_ms: float,
+    bot: str,
+    *,
+    until_join: bool,
 ) -> list[Any]:
     """Events before ``start`` back to ``oldest_ms`` (or the room's start), oldest first.
+
+    A ``start`` of None starts from the room's newest event (spec v1.3 on).
 
     With ``until_join`` the paging also stops at the page holding ``bot``'s join:
     nothing before it is wanted.
     """
     collected: list[Any] = []
     for _ in range(_MAX_PAGES):
+        query = {"dir": "b", "limit": str(_PAGE)}
+        if start is not None:
+            query["from"] = start
         resp = await api.api.request(
-            Method.GET,
-            Path.v3.rooms[room_id].messages,
-            query_params={"from": start, "dir": "b", "limit": str(_PAGE)},
+            Method.GET, Path.v3.rooms[room_id].messages, query_params=query
         )
         chunk = resp.get("chunk") if isinstance(resp, dict) else None
         chunk = chunk if isinstance(chunk, list) else []
@@ -117,3 +133,22 @@ async def split_at_join(
         # The join is older than all of these (it was in the state section).
         return [], chronological
     return chronological[:joined_at], chronological[joined_at:]
+
+
+async def history_before(
+    api: ClientAPI, room_id: str, event_id: str, oldest_ms: float
+) -> list[Any]:
+    """The room's events before ``event_id`` (the bot's join) back to ``oldest_ms``, oldest first.
+
+    The paging starts at the token before the event (spec: "Get events and state
+    around a point", ``/context``) and stops, as in sync mode, at an earlier join of
+    the bot: what came before that was the history of an earlier stay.
+    """
+    around = await api.api.request(
+        Method.GET, Path.v3.rooms[room_id].context[event_id], query_params={"limit": "0"}
+    )
+    start = around.get("start") if isinstance(around, dict) else None
+    if not isinstance(start, str):
+        log.warning("no token before %s in %s: no history", event_id, room_id)
+        return []
+    return await page_back(api, room_id, start, oldest_ms, api.mxid, until_join=True)

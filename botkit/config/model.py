@@ -123,6 +123,7 @@ class AppserviceConfig:
     url: str
     as_token: str | None = field(repr=False)
     hs_token: str | None = field(repr=False)
+    probe_interval: float = 2.0
 
 
 _NO_APPSERVICE = AppserviceConfig(
@@ -264,4 +265,5 @@ def _appservice(path: Path, section: Mapping[str, Any]) -> AppserviceConfig:
         url=section["url"] or f"http://{section['host']}:{section['port']}",
         as_token=section["as_token"] or None,
         hs_token=section["hs_token"] or None,
+        probe_interval=float(section["probe_interval"]),
     )

@@ -14,13 +14,14 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mautrix.types import DeviceID, RoomID, UserID
 
 from botkit.cli import main
 from botkit.testing.bot import BotProcess, running_bot
-from botkit.testing.botconfig import write_bot_config
+from botkit.testing.botconfig import PluginEntries, write_bot_config
 from botkit.testing.matrix import TestClient
 from botkit.testing.synapse import MatrixAccount, Synapse, free_ports
 from botkit.testing.synapse_venv import default_venv_dir
@@ -29,6 +30,7 @@ from botkit.testing.talk import answers_from, ask, wait_joined
 pytestmark = pytest.mark.synapse
 
 PLUGINS = Path(__file__).parent / "plugins"
+CONVERSATION_PLUGINS = Path(__file__).parent / "conversation_plugins"
 
 
 @dataclass
@@ -43,13 +45,13 @@ class Registered:
     def bot(self) -> UserID:
         return self.synapse.user_id("asbot")
 
-    def config(self, path: Path, web_port: int = 0) -> Path:
+    def config(self, path: Path, web_port: int = 0, plugins: PluginEntries = ("pong",)) -> Path:
         account = MatrixAccount(self.bot, "", DeviceID(""), "", self.synapse.url)
         return write_bot_config(
             path,
             account=account,
-            plugins=["pong"],
-            plugin_dirs=[str(PLUGINS)],
+            plugins=plugins,
+            plugin_dirs=[str(PLUGINS), str(CONVERSATION_PLUGINS)],
             web={"port": web_port},
             appservice={
                 "enabled": True,
@@ -114,6 +116,30 @@ async def test_commands_are_answered(registered: Registered, tmp_path: Path) -> 
         assert answer.content.body == "pong hello"
         assert bot.health()["mode"] == "appservice"
         assert bot.health()["transactions"] > 0
+
+
+async def test_a_join_brings_the_rooms_history_to_collectors_once(
+    registered: Registered, tmp_path: Path
+) -> None:
+    plugins: dict[str, dict[str, Any]] = {"pong": {}, "collector": {}}
+    config = registered.config(tmp_path / "config.yaml", plugins=plugins)
+    account = registered.synapse.register(f"alice{uuid.uuid4().hex[:8]}")
+    async with running_bot(config) as bot, TestClient(account) as alice:
+        room = await alice.create_room()
+        # More than a page of /messages; a command in it must not run.
+        bodies = ["!pong old", *(f"history {i}" for i in range(120))]
+        for body in bodies:
+            await alice.send_text(room, body)
+        await alice.invite(room, registered.bot)
+        await wait_joined(alice, room, registered.bot)
+        await ask(alice, room, registered.bot, "!pong new", "pong new")
+        # Imported by the bot under a name of its own: no class to check against.
+        collector: Any = bot.instances["collector"].plugin
+        seen = await collector.seen()
+    # The join's transaction was answered once its history was handled, before "!pong new"
+    # came (the collector may still be at that one).
+    assert {body: seen.get(body) for body in bodies} == {body: 1 for body in bodies}
+    assert [a for a in answers_from(alice, room, registered.bot) if a == "pong old"] == []
 
 
 async def test_sigkill_during_a_burst_neither_drops_nor_repeats(

@@ -15,7 +15,7 @@ from botkit.testing.fakehs.errors import HomeserverRefusal, bad_request, forbidd
 from botkit.testing.fakehs.routes_account import int_param
 from botkit.testing.fakehs.shared import CLIENT, FAULTS, STORE, json_object, session_of
 from botkit.testing.fakehs.state import Room, Session, StoredEvent
-from botkit.testing.fakehs.sync import paginate, with_room_id
+from botkit.testing.fakehs.sync import make_token, paginate, with_room_id
 
 __all__ = ["add_routes"]
 
@@ -39,6 +39,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get(_ROOM + "/joined_members", joined_members)
     router.add_get(_ROOM + "/messages", messages)
     router.add_get(_ROOM + "/event/{event_id}", get_event)
+    router.add_get(_ROOM + "/context/{event_id}", get_context)
     # Read receipts and typing notices are accepted and forgotten.
     router.add_put(_ROOM + "/typing/{user_id}", _accepted)
     router.add_post(_ROOM + "/receipt/{receipt_type}/{event_id}", _accepted)
@@ -261,6 +262,34 @@ async def get_event(request: web.Request) -> web.Response:
     if found is None or found[0] is not room:
         raise not_found("Event not found.")
     return web.json_response(with_room_id(found[1].json, room))
+
+
+async def get_context(request: web.Request) -> web.Response:
+    """``GET /rooms/{roomId}/context/{eventId}``: the event, its neighbours, and tokens
+    for paging on either side (no state: botkit does not read it).
+
+    Spec: https://spec.matrix.org/v1.11/client-server-api/#get_matrixclientv3roomsroomidcontexteventid
+    """
+    session, room = _session_and_room(request)
+    _require_member_ever(room, session.user_id)
+    found = request.app[STORE].events.get(EventID(request.match_info["event_id"]))
+    if found is None or found[0] is not room:
+        raise not_found("Event not found.")
+    stored = found[1]
+    limit = int_param(request.query, "limit", 10)
+    start, end = make_token(stored.pos - 1), make_token(stored.pos)
+    before = paginate(room, session.token, start, None, "b", limit // 2)
+    after = paginate(room, session.token, end, None, "f", limit - limit // 2)
+    return web.json_response(
+        {
+            "event": with_room_id(stored.json, room),
+            "events_before": before["chunk"],
+            "events_after": after["chunk"],
+            "start": start,
+            "end": end,
+            "state": [],
+        }
+    )
 
 
 async def _accepted(request: web.Request) -> web.Response:

@@ -114,7 +114,9 @@ def _child(path: str, text: str, pipe: Connection) -> None:
 
 def _run(path: str, text: str, limit: float) -> str:
     """The time of one run as a figure, ``>limit`` if it had to be stopped."""
-    context = multiprocessing.get_context("fork")
+    # A fresh interpreter: a fork of a process that ran other benchmarks may inherit a
+    # lock held by one of its threads and hang (seen in `make bench`).
+    context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
     process = context.Process(target=_child, args=(path, text, send))
     process.start()

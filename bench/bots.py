@@ -37,6 +37,10 @@ class Hello:
     access_token: str
     room_id: str
 
+    def account(self) -> MatrixAccount:
+        """The bot's account on that server, for :func:`write_bot_config`."""
+        return MatrixAccount(UserID(self.user_id), self.access_token, DeviceID(""), "", self.url)
+
 
 @dataclass(frozen=True)
 class BotLaunch:
@@ -73,17 +77,10 @@ def launch(bot: str, hello: Hello, workdir: Path, per_sync: int) -> BotLaunch:
     if bot != "botkit":
         raise ValueError(f"unknown bot {bot!r}; known: {', '.join(BOTS)}")
     port = free_ports()[0]
-    account = MatrixAccount(
-        user_id=UserID(hello.user_id),
-        access_token=hello.access_token,
-        device_id=DeviceID(""),
-        password="",
-        homeserver_url=hello.url,
-    )
     plugins, _ = botkit_plugins()
     config = write_bot_config(
         workdir / "config.yaml",
-        account=account,
+        account=hello.account(),
         plugins=plugins,
         plugin_dirs=[str(d) for d in PLUGIN_DIRS],
         web={"port": port},

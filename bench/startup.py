@@ -22,12 +22,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from mautrix.types import DeviceID, UserID
-
 from bench.bots import PLUGIN_DIRS, ROOT, Hello
 from bench.scenario import _first_line, _stop
 from botkit.testing.botconfig import write_bot_config
-from botkit.testing.synapse import MatrixAccount, free_ports
+from botkit.testing.synapse import free_ports
 
 __all__ = ["main", "start_once"]
 
@@ -68,16 +66,9 @@ def start_once(python_flags: list[str] | None = None) -> dict[str, Any]:
             assert server.stdout is not None
             hello = Hello(**json.loads(_first_line(server.stdout, workdir / "fakehs.log")))
             port = free_ports()[0]
-            account = MatrixAccount(
-                user_id=UserID(hello.user_id),
-                access_token=hello.access_token,
-                device_id=DeviceID(""),
-                password="",
-                homeserver_url=hello.url,
-            )
             config = write_bot_config(
                 workdir / "config.yaml",
-                account=account,
+                account=hello.account(),
                 plugins=["echo", "twim"],
                 plugin_dirs=[str(d) for d in PLUGIN_DIRS],
                 web={"port": port},
